@@ -1,0 +1,39 @@
+# The README's commands. `make book` and `make test` each set up .venv on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PRESET ?= smoke
+PORT ?= 5000
+
+.PHONY: setup book run-plan test test-slow ui clean-book
+
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+# The main job: run the default plan (embedded data unless PRESET says otherwise), then build the book.
+book: $(STAMP)
+	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/randnas run plans/default.yaml --preset $(PRESET)
+	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/jupyter-book build . -W --keep-going --quiet
+	@echo "book: $(CURDIR)/_build/html/index.html"
+
+# Unit tests and nbval over the notebooks' fast defaults; everything logs to a temporary MLflow store.
+test: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow" tests notebooks --nbval-lax -p no:cacheprovider
+
+# The slower checks (longer trainings, paper-preset dry runs at size); see README.
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow tests -p no:cacheprovider
+
+ui: $(STAMP)
+	$(BIN)/randnas ui --port $(PORT)
+
+clean-book:
+	rm -rf _build

@@ -1,0 +1,108 @@
+"""The `randnas` command: thin parsing over plans, tracking and data."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from randnas import plans, tracking
+
+    root = tracking.find_project_root()
+    overrides = plans.parse_overrides(args.set or [])
+    if args.dry_run:
+        plan = plans.load_plan(args.plan, root=root)
+        tracking.open_store(args.store)
+        for job in plans.expand(plan, args.preset, overrides, data_root=args.data_root):
+            done = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
+            print(f"{'done' if done else 'todo'}  {job.plan_key}  -> {job.output}")
+        return 0
+    results = plans.run_plan(
+        args.plan,
+        args.preset,
+        overrides,
+        root=root,
+        store=args.store,
+        data_root=args.data_root,
+        backend=args.backend,
+        force=args.force,
+    )
+    for result in results:
+        print(f"{result.status:8s} {result.job.plan_key}  {result.detail}")
+    failed = [result for result in results if result.status == "failed"]
+    if failed:
+        print(f"randnas: {len(failed)} of {len(results)} jobs failed", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_ui(args: argparse.Namespace) -> int:
+    from randnas import tracking
+
+    uri = tracking.open_store(args.store)
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(args.port)]
+    print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
+    return subprocess.call(command, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"})
+
+
+def _cmd_data_check(args: argparse.Namespace) -> int:
+    from randnas.data import check_datasets
+
+    statuses = check_datasets(args.data_root or None)
+    for status in statuses:
+        print(f"{'ok     ' if status.ok else 'missing'} {status.name:8s} {status.detail}")
+    return 0 if all(status.ok for status in statuses if status.name in ("digits", "pydoc")) else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from randnas.plans import PRESET_DESCRIPTIONS, PRESETS
+
+    parser = argparse.ArgumentParser(prog="randnas", description="Random search and reproducibility for NAS.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="run an experiment plan with papermill, skipping completed entries")
+    run.add_argument("plan", type=Path, help="a plan YAML file, e.g. plans/default.yaml")
+    run.add_argument(
+        "--preset", required=True, help="; ".join(f"{name}: {PRESET_DESCRIPTIONS[name]}" for name in PRESETS)
+    )
+    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a notebook parameter (repeatable); a list on a grid axis replaces it, e.g. seed=[3,4]")
+    run.add_argument("--data-root", default=os.environ.get("RANDNAS_DATA", ""), help="folder with cifar10/ and ptb/ (default: $RANDNAS_DATA)")
+    run.add_argument("--store", default=None, help="MLflow store: a folder or URI (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
+    run.add_argument("--backend", default="local", help="where jobs run (local)")
+    run.add_argument("--force", action="store_true", help="rerun entries that already have a FINISHED run")
+    run.add_argument("--dry-run", action="store_true", help="list the jobs and whether each is done, run nothing")
+    run.set_defaults(handler=_cmd_run)
+
+    ui = commands.add_parser("ui", help="open the MLflow UI on 127.0.0.1")
+    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--store", default=None)
+    ui.set_defaults(handler=_cmd_ui)
+
+    data = commands.add_parser("data", help="datasets")
+    data_commands = data.add_subparsers(dest="data_command", required=True)
+    check = data_commands.add_parser("check", help="load every dataset and say which are usable")
+    check.add_argument("--data-root", default="", help="folder with cifar10/ and ptb/ (default: $RANDNAS_DATA or ./data)")
+    check.set_defaults(handler=_cmd_data_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from randnas.data import DataError
+    from randnas.plans import PlanError
+    from randnas.tracking import TrackingError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except (PlanError, DataError, TrackingError, ValueError) as error:
+        print(f"randnas: error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

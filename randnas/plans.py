@@ -1,0 +1,368 @@
+"""Experiment plans: which notebooks run with which parameters, per preset, and the runner.
+
+A plan is a YAML file::
+
+    name: default
+    description: what the plan is for
+    entries:
+      datasets:                       # entry key
+        notebook: notebooks/datasets.ipynb
+        params: {sample_count: 16}    # every preset
+        grid: {seed: [0, 1]}          # cartesian product -> one job per combination
+        presets:                      # an entry runs only in the presets it names
+          smoke: {params: {...}, grid: {...}}
+          cpu: {}
+          paper: {}
+
+Parameters resolve as: entry params < preset params < grid values < command-line overrides.
+Each job has a `plan_key` (plan/entry/preset/name@hash of its parameters). The runner skips a job whose
+key already has a FINISHED MLflow run, so rerunning an interrupted plan finishes it, and a job whose
+parameters changed runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import yaml
+
+PRESETS = ("smoke", "cpu", "paper")
+PRESET_DESCRIPTIONS = {
+    "smoke": "embedded data (digits, pydoc text), minutes on a CPU",
+    "cpu": "real data from the data root (CIFAR-10, PTB), hours on a 2-core CPU",
+    "paper": "the paper's settings, for GPUs (days)",
+}
+# Parameters the runner passes to every notebook; each notebook's `parameters` cell declares them.
+INJECTED = ("preset", "plan_key", "data_root")
+ENTRY_KEYS = {"notebook", "params", "grid", "presets", "description"}
+PRESET_KEYS = {"params", "grid"}
+
+
+class PlanError(ValueError):
+    """A plan, preset or override is malformed; the message names the problem."""
+
+
+@dataclass(frozen=True)
+class PlanEntry:
+    key: str
+    notebook: Path
+    description: str
+    params: Mapping[str, Any]
+    grid: Mapping[str, Sequence[Any]]
+    presets: Mapping[str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    description: str
+    path: Path
+    entries: tuple[PlanEntry, ...]
+
+
+@dataclass(frozen=True)
+class Job:
+    plan_key: str
+    entry: str
+    name: str
+    notebook: Path
+    parameters: Mapping[str, Any] = field(hash=False)
+    output: Path
+
+
+def check_preset(preset: str) -> str:
+    if preset not in PRESETS:
+        raise PlanError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    return preset
+
+
+def _mapping(value: Any, where: str) -> dict:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise PlanError(f"{where} must be a mapping, got {type(value).__name__}")
+    return dict(value)
+
+
+def _grid(value: Any, where: str) -> dict[str, list]:
+    grid = _mapping(value, where)
+    for name, values in grid.items():
+        if not isinstance(values, list) or not values:
+            raise PlanError(f"{where}.{name} must be a non-empty list of values")
+    return grid
+
+
+def load_plan(path: str | Path, root: Path | None = None) -> Plan:
+    """Read and check a plan; notebook paths are relative to `root` (default: the current folder)."""
+    path = Path(path)
+    root = root or Path.cwd()
+    if not path.is_file():
+        raise PlanError(f"plan {path} not found")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise PlanError(f"plan {path} is not valid YAML: {error}".splitlines()[0]) from None
+    raw = _mapping(raw, f"plan {path}")
+    unknown = set(raw) - {"name", "description", "entries"}
+    if unknown:
+        raise PlanError(f"plan {path}: unknown key(s) {sorted(unknown)}; allowed: name, description, entries")
+    if not raw.get("name") or not isinstance(raw["name"], str):
+        raise PlanError(f"plan {path}: needs a `name` string")
+    entries_raw = _mapping(raw.get("entries"), f"plan {path}: entries")
+    if not entries_raw:
+        raise PlanError(f"plan {path}: needs at least one entry under `entries`")
+    entries = []
+    for key, spec in entries_raw.items():
+        where = f"plan {path}: entry {key!r}"
+        spec = _mapping(spec, where)
+        unknown = set(spec) - ENTRY_KEYS
+        if unknown:
+            raise PlanError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(ENTRY_KEYS)}")
+        if "notebook" not in spec:
+            raise PlanError(f"{where}: needs a `notebook`")
+        notebook = root / spec["notebook"]
+        if not notebook.is_file():
+            raise PlanError(f"{where}: notebook {spec['notebook']} not found under {root}")
+        presets = _mapping(spec.get("presets"), f"{where}.presets")
+        for preset, override in presets.items():
+            check_preset(preset)
+            override = _mapping(override, f"{where}.presets.{preset}")
+            unknown = set(override) - PRESET_KEYS
+            if unknown:
+                raise PlanError(f"{where}.presets.{preset}: unknown key(s) {sorted(unknown)}; allowed: params, grid")
+            _mapping(override.get("params"), f"{where}.presets.{preset}.params")
+            _grid(override.get("grid"), f"{where}.presets.{preset}.grid")
+            presets[preset] = override
+        entries.append(
+            PlanEntry(
+                key=str(key),
+                notebook=notebook,
+                description=str(spec.get("description", "")),
+                params=_mapping(spec.get("params"), f"{where}.params"),
+                grid=_grid(spec.get("grid"), f"{where}.grid"),
+                presets=presets,
+            )
+        )
+    return Plan(name=raw["name"], description=str(raw.get("description", "")), path=path, entries=tuple(entries))
+
+
+def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
+    """`KEY=VALUE` strings, values read as YAML (`seed=3`, `seed=[1,2]`, `dataset=cifar10`)."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise PlanError(f"override {pair!r} is not KEY=VALUE")
+        overrides[key.strip()] = yaml.safe_load(value)
+    return overrides
+
+
+def parameters_hash(parameters: Mapping[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def _slug(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    return "".join(ch if ch.isalnum() or ch in ".-" else "-" for ch in text)
+
+
+def expand(
+    plan: Plan,
+    preset: str,
+    overrides: Mapping[str, Any] | None = None,
+    runs_dir: Path = Path("book/runs"),
+    data_root: str = "",
+    notebook_parameters: Callable[[Path], set[str]] | None = None,
+) -> list[Job]:
+    """The jobs of `plan` under `preset`. An override of a grid axis with a list replaces that axis."""
+    check_preset(preset)
+    overrides = dict(overrides or {})
+    read_parameters = notebook_parameters or declared_parameters
+    jobs = []
+    for entry in plan.entries:
+        if preset not in entry.presets:
+            continue
+        declared = read_parameters(entry.notebook)
+        missing = [name for name in INJECTED if name not in declared]
+        if missing:
+            raise PlanError(f"{entry.notebook.name}: its parameters cell must declare {missing}")
+        preset_spec = entry.presets[preset]
+        base = {**entry.params, **preset_spec.get("params", {})}
+        grid = {**entry.grid, **preset_spec.get("grid", {})}
+        fixed_overrides = {}
+        for key, value in overrides.items():
+            if key in INJECTED:
+                raise PlanError(f"override {key!r} is set by the runner; use --preset or --data-root")
+            if key not in declared:
+                raise PlanError(f"override {key!r} is not a parameter of {entry.notebook.name}; it has {sorted(declared - set(INJECTED))}")
+            if key in grid and isinstance(value, list):
+                grid[key] = value
+            else:
+                grid.pop(key, None)
+                fixed_overrides[key] = value
+        for key in [*base, *grid]:
+            if key not in declared:
+                raise PlanError(f"entry {entry.key!r}: {key!r} is not a parameter of {entry.notebook.name}")
+        axes = list(grid)
+        for values in itertools.product(*(grid[axis] for axis in axes)):
+            point = dict(zip(axes, values))
+            parameters = {**base, **point, **fixed_overrides}
+            name_parts = [f"{axis}-{_slug(value)}" for axis, value in point.items()]
+            name_parts += [f"{key}-{_slug(value)}" for key, value in fixed_overrides.items()]
+            name = "_".join(name_parts) or "default"
+            plan_key = f"{plan.name}/{entry.key}/{preset}/{name}@{parameters_hash(parameters)}"
+            parameters.update(preset=preset, plan_key=plan_key, data_root=data_root)
+            jobs.append(
+                Job(
+                    plan_key=plan_key,
+                    entry=entry.key,
+                    name=name,
+                    notebook=entry.notebook,
+                    parameters=parameters,
+                    output=runs_dir / preset / entry.key / f"{name}.ipynb",
+                )
+            )
+    return jobs
+
+
+def declared_parameters(notebook: Path) -> set[str]:
+    """Names assigned in the notebook's cell tagged `parameters` (papermill's convention)."""
+    import papermill
+
+    return set(papermill.inspect_notebook(str(notebook)))
+
+
+# ---- running -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: Job
+    status: str  # ran, skipped, restored, failed
+    detail: str = ""
+
+
+class Backend(Protocol):
+    """Runs jobs; `execute` does one job in this process. Ray arrives as another backend."""
+
+    def run(self, jobs: Sequence[Job], execute: Callable[[Job], JobResult]) -> list[JobResult]: ...
+
+
+class LocalBackend:
+    """One job after another in this process (papermill starts a kernel per job)."""
+
+    def run(self, jobs: Sequence[Job], execute: Callable[[Job], JobResult]) -> list[JobResult]:
+        return [execute(job) for job in jobs]
+
+
+BACKENDS: dict[str, Callable[[], Backend]] = {"local": LocalBackend}
+
+
+def get_backend(name: str) -> Backend:
+    if name not in BACKENDS:
+        raise PlanError(f"unknown backend {name!r}; choose one of {', '.join(sorted(BACKENDS))}")
+    return BACKENDS[name]()
+
+
+def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: Callable[[str], None] = print) -> JobResult:
+    """Run one job with papermill unless its plan_key already has a FINISHED run.
+
+    The executed notebook is written to a temporary file and moved into place only on success, and
+    attached to the run as an artifact; a failed job leaves its notebook under _build/failed-runs/
+    and its run FAILED (or KILLED), never RUNNING.
+    """
+    import papermill
+
+    from randnas import tracking
+
+    output = root / job.output
+    finished = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
+    if finished and not force:
+        if output.is_file():
+            return JobResult(job, "skipped", finished[0].info.run_id)
+        # the run is in the record but its executed notebook is not: take it back from the record
+        _restore_notebook(finished[0].info.run_id, output)
+        return JobResult(job, "restored", finished[0].info.run_id)
+    log(f"running {job.plan_key}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    previous_uri = os.environ.get(tracking.STORE_ENV)
+    os.environ[tracking.STORE_ENV] = store_uri
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            partial = Path(tmp) / output.name
+            try:
+                papermill.execute_notebook(
+                    str(job.notebook),
+                    str(partial),
+                    parameters=dict(job.parameters),
+                    cwd=str(root),
+                    kernel_name="python3",
+                    progress_bar=False,
+                )
+            except BaseException as error:
+                ended = tracking.mark_unfinished(job.plan_key, tracking.KILLED if isinstance(error, KeyboardInterrupt) else tracking.FAILED)
+                failed_copy = root / "_build" / "failed-runs" / job.output.relative_to(job.output.parts[0])
+                if partial.is_file():
+                    failed_copy.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy2(partial, failed_copy)
+                if isinstance(error, KeyboardInterrupt):
+                    raise
+                reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+                return JobResult(job, "failed", f"{reason} (executed notebook: {failed_copy}; runs ended: {ended})")
+            runs = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
+            if not runs:
+                return JobResult(job, "failed", "the notebook finished without a FINISHED MLflow run for its plan_key")
+            tracking.log_artifact_to_run(runs[0].info.run_id, partial, artifact_path="notebook")
+            shutil.move(str(partial), output)
+            return JobResult(job, "ran", runs[0].info.run_id)
+    finally:
+        if previous_uri is None:
+            os.environ.pop(tracking.STORE_ENV, None)
+        else:
+            os.environ[tracking.STORE_ENV] = previous_uri
+        folder = tracking.file_store_path(store_uri)
+        if folder is not None:
+            tracking.make_portable(folder)
+
+
+def _restore_notebook(run_id: str, output: Path) -> None:
+    from randnas import tracking
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = tracking.download_artifact(run_id, f"notebook/{output.name}", Path(tmp))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(local, output)
+
+
+def run_plan(
+    plan_path: str | Path,
+    preset: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    root: Path | None = None,
+    store: str | Path | None = None,
+    data_root: str = "",
+    backend: str = "local",
+    force: bool = False,
+    log: Callable[[str], None] = print,
+) -> list[JobResult]:
+    """Expand a plan under a preset and run every job not already completed in the record."""
+    from randnas import tracking
+
+    root = (root or tracking.find_project_root()).resolve()
+    check_preset(preset)
+    plan = load_plan(Path(plan_path), root=root)
+    store_uri = tracking.open_store(store if store is not None else tracking.default_store())
+    jobs = expand(plan, preset, overrides, data_root=data_root)
+    if not jobs:
+        raise PlanError(f"plan {plan.name!r} has no entry for preset {preset!r}")
+    return get_backend(backend).run(jobs, lambda job: execute_job(job, root, store_uri, force=force, log=log))

@@ -1,0 +1,1 @@
+"""Tables and figures for the book, computed from the MLflow record and the datasets."""

@@ -1,0 +1,372 @@
+"""The MLflow record: the only module that imports mlflow.
+
+Conventions (the book's "Runs" page relies on them):
+- one experiment per experiment family (`cifar10/rsws-stage1`, `foundation/seed-check`, ...);
+- tags under `randnas.` say what a run is: seed, preset, benchmark, dataset and its checksum, the plan
+  entry that produced it (`randnas.plan_key`) and the machine fingerprint (`randnas.fp.*`);
+- config dataclasses are flattened to params once (never re-logged on resume);
+- metrics are named `<split>/<quantity>` and logged with `step=epoch`.
+
+The committed `mlruns/` is a file store whose artifact paths are relative to the folder that holds it
+(the repo root), so it works from any clone. MLflow resolves relative paths against the working
+directory, which `open_store` therefore sets to that folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+TAG_PREFIX = "randnas."
+TAG_SEED = "randnas.seed"
+TAG_PRESET = "randnas.preset"
+TAG_BENCHMARK = "randnas.benchmark"
+TAG_DATASET = "randnas.dataset"
+TAG_DATASET_LABEL = "randnas.dataset_label"
+TAG_DATASET_SHA256 = "randnas.dataset_sha256"
+TAG_PLAN_KEY = "randnas.plan_key"
+TAG_NOTEBOOK = "randnas.notebook"
+TAG_FINGERPRINT_PREFIX = "randnas.fp."
+TAG_DIGEST = "randnas.digest"
+
+STORE_ENV = "MLFLOW_TRACKING_URI"
+CHECKPOINT_ENV = "RANDNAS_CHECKPOINTS"
+RUN_FOLDERS = ("metrics", "params", "artifacts", "tags")
+EXPERIMENT_FOLDERS = ("tags",)
+
+# MLflow's RunStatus names; the file store keeps them as numbers in meta.yaml.
+FINISHED, FAILED, KILLED, RUNNING = "FINISHED", "FAILED", "KILLED", "RUNNING"
+
+
+class TrackingError(RuntimeError):
+    """The MLflow record cannot be used as asked; the message says what to do."""
+
+
+def _mlflow():
+    os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow >= 3.13 refuses ./mlruns without it
+    import mlflow
+
+    return mlflow
+
+
+# ---- where the record lives --------------------------------------------------------------------
+
+
+def find_project_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above `start` holding the book's `_toc.yml`, else `start` itself."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "_toc.yml").is_file():
+            return folder
+    return here
+
+
+def file_store_path(uri: str) -> Path | None:
+    """The folder of a file-store URI or plain path; None for a tracking server."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("http", "https", "databricks", "sqlite", "postgresql", "mysql", "mssql"):
+        return None
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    return Path(uri)
+
+
+def default_store() -> str:
+    """$MLFLOW_TRACKING_URI if set, else the project's `mlruns/`."""
+    return os.environ.get(STORE_ENV) or str(find_project_root() / "mlruns")
+
+
+def open_store(store: str | Path | None = None) -> str:
+    """Point MLflow at `store` (a folder, a file URI or a server URI) and make a file store usable.
+
+    For a file store: recreate the empty folders git drops, and make the working directory the folder
+    that holds the store so its repo-relative artifact paths resolve. Returns the tracking URI.
+    """
+    mlflow = _mlflow()
+    uri = str(store) if store is not None else default_store()
+    folder = file_store_path(uri)
+    if folder is None:
+        mlflow.set_tracking_uri(uri)
+        return uri
+    folder = folder.resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    ensure_store_layout(folder)
+    if Path.cwd().resolve() != folder.parent:
+        os.chdir(folder.parent)
+    uri = folder.as_uri()
+    mlflow.set_tracking_uri(uri)
+    return uri
+
+
+def _experiment_dirs(store: Path) -> Iterator[Path]:
+    for child in sorted(store.iterdir()):
+        if child.is_dir() and (child / "meta.yaml").is_file():
+            yield child
+    trash = store / ".trash"
+    if trash.is_dir():
+        yield from (child for child in sorted(trash.iterdir()) if (child / "meta.yaml").is_file())
+
+
+def _run_dirs(experiment: Path) -> Iterator[Path]:
+    for child in sorted(experiment.iterdir()):
+        if child.is_dir() and child.name not in ("tags", "models", "datasets", "traces") and (child / "meta.yaml").is_file():
+            yield child
+
+
+def ensure_store_layout(store: Path) -> None:
+    """Recreate the empty folders MLflow's file store expects and git does not keep."""
+    (store / ".trash").mkdir(exist_ok=True)
+    for experiment in _experiment_dirs(store):
+        for name in EXPERIMENT_FOLDERS:
+            (experiment / name).mkdir(exist_ok=True)
+        for run in _run_dirs(experiment):
+            for name in RUN_FOLDERS:
+                (run / name).mkdir(exist_ok=True)
+
+
+_ABSOLUTE_LOCATION = re.compile(r"^(artifact_location|artifact_uri): (?:file://)?(/.*)$", re.MULTILINE)
+
+
+def make_portable(store: Path) -> int:
+    """Rewrite absolute artifact paths inside `store` as paths relative to its parent folder.
+
+    Returns how many meta.yaml files changed. Paths that point outside the store are left alone.
+    """
+    store = store.resolve()
+    anchor = store.parent
+    changed = 0
+    for meta in store.rglob("meta.yaml"):
+        text = meta.read_text()
+
+        def relative(match: re.Match) -> str:
+            target = Path(unquote(match.group(2)))
+            if store not in (target, *target.parents):
+                return match.group(0)
+            return f"{match.group(1)}: {target.relative_to(anchor).as_posix()}"
+
+        new_text = _ABSOLUTE_LOCATION.sub(relative, text)
+        if new_text != text:
+            meta.write_text(new_text)
+            changed += 1
+    return changed
+
+
+def checkpoint_dir(run_id: str) -> Path:
+    """Checkpoints live outside the record, keyed by run id ($RANDNAS_CHECKPOINTS or ./checkpoints)."""
+    root = Path(os.environ.get(CHECKPOINT_ENV) or find_project_root() / "checkpoints")
+    path = root / run_id
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# ---- what a run logs ---------------------------------------------------------------------------
+
+
+def flatten_config(config: Any, prefix: str = "") -> dict[str, str]:
+    """A (nested) dataclass or mapping as flat `a.b` -> string params."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        config = {field.name: getattr(config, field.name) for field in dataclasses.fields(config)}
+    if not isinstance(config, Mapping):
+        raise TypeError(f"expected a dataclass or a mapping, got {type(config).__name__}")
+    flat: dict[str, str] = {}
+    for key, value in config.items():
+        name = f"{prefix}{key}"
+        if (dataclasses.is_dataclass(value) and not isinstance(value, type)) or isinstance(value, Mapping):
+            flat.update(flatten_config(value, prefix=f"{name}."))
+        else:
+            flat[name] = json.dumps(value) if isinstance(value, (list, tuple)) else str(value)
+    return flat
+
+
+class RunLog:
+    """What a notebook logs into its run; the run itself is opened and closed by `tracked_run`."""
+
+    def __init__(self, run_id: str, resumed: bool) -> None:
+        self.run_id = run_id
+        self.resumed = resumed
+        self._mlflow = _mlflow()
+
+    def metrics(self, values: Mapping[str, float], step: int) -> None:
+        self._mlflow.log_metrics({key: float(value) for key, value in values.items()}, step=step)
+
+    def tags(self, values: Mapping[str, Any]) -> None:
+        self._mlflow.set_tags({key: str(value) for key, value in values.items()})
+
+    def json(self, obj: Any, artifact_file: str) -> None:
+        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+            obj = dataclasses.asdict(obj)
+        self._mlflow.log_dict(obj, artifact_file)
+
+    def figure(self, figure: Any, artifact_file: str) -> None:
+        self._mlflow.log_figure(figure, artifact_file)
+
+    def file(self, path: str | Path, artifact_path: str | None = None) -> None:
+        self._mlflow.log_artifact(str(path), artifact_path=artifact_path)
+
+    def checkpoint_dir(self) -> Path:
+        return checkpoint_dir(self.run_id)
+
+
+def run_tags(
+    *,
+    seed: int,
+    preset: str,
+    benchmark: str,
+    datasets: Sequence[Any],
+    plan_key: str = "",
+    extra: Mapping[str, Any] | None = None,
+) -> dict[str, str]:
+    """The tags every randnas run carries, the machine fingerprint included.
+
+    `datasets` are the loaded sets (anything with `name`, `label` and `checksum`); a run on several
+    gets their names and labels joined and one digest over their checksums.
+    """
+    from randnas.repro import fingerprint
+
+    if not datasets:
+        raise ValueError("a run needs at least one dataset")
+    checksums = {data.name: data.checksum for data in datasets}
+    joint = datasets[0].checksum if len(datasets) == 1 else hashlib.sha256(
+        json.dumps(checksums, sort_keys=True).encode()
+    ).hexdigest()
+    tags = {
+        TAG_SEED: str(seed),
+        TAG_PRESET: preset,
+        TAG_BENCHMARK: benchmark,
+        TAG_DATASET: "+".join(data.name for data in datasets),
+        TAG_DATASET_LABEL: " + ".join(data.label for data in datasets),
+        TAG_DATASET_SHA256: joint,
+        TAG_PLAN_KEY: plan_key,
+    }
+    tags.update({TAG_FINGERPRINT_PREFIX + key: value for key, value in fingerprint(checksums).items()})
+    tags.update({key: str(value) for key, value in (extra or {}).items()})
+    return tags
+
+
+def unfinished_run_id(experiment: str, plan_key: str) -> str | None:
+    """The newest FAILED, KILLED or RUNNING run of a plan entry, which a rerun resumes."""
+    if not plan_key:
+        return None
+    for run in find_runs(experiment, plan_key=plan_key):
+        if run.info.status == FINISHED:
+            return None
+        return run.info.run_id
+    return None
+
+
+@contextmanager
+def tracked_run(
+    experiment: str,
+    run_name: str,
+    *,
+    tags: Mapping[str, str],
+    config: Any = None,
+    store: str | Path | None = None,
+) -> Iterator[RunLog]:
+    """Open a run, yield a `RunLog`, and always close it: FINISHED, FAILED on an error, KILLED on
+    an interrupt. A plan entry that was interrupted earlier resumes its unfinished run (same run id,
+    so the same checkpoint folder); its params are not logged again."""
+    mlflow = _mlflow()
+    open_store(store)
+    mlflow.set_experiment(experiment)
+    resume_id = unfinished_run_id(experiment, tags.get(TAG_PLAN_KEY, ""))
+    run = mlflow.start_run(run_id=resume_id) if resume_id else mlflow.start_run(run_name=run_name)
+    status = FAILED
+    try:
+        mlflow.set_tags(dict(tags))
+        if config is not None and not resume_id:
+            mlflow.log_params(flatten_config(config))
+            RunLog(run.info.run_id, False).json(config, "config.json")
+        yield RunLog(run.info.run_id, resumed=resume_id is not None)
+        status = FINISHED
+    except KeyboardInterrupt:
+        status = KILLED
+        raise
+    finally:
+        mlflow.end_run(status=status)
+        store_folder = file_store_path(mlflow.get_tracking_uri())
+        if store_folder is not None:
+            make_portable(store_folder)
+
+
+# ---- reading the record --------------------------------------------------------------------------
+
+
+def find_runs(experiment: str | None = None, *, plan_key: str | None = None, status: str | None = None) -> list:
+    """Runs newest first, optionally of one experiment, one plan entry and one status."""
+    mlflow = _mlflow()
+    client = mlflow.MlflowClient()
+    if experiment is None:
+        experiment_ids = [e.experiment_id for e in client.search_experiments()]
+    else:
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
+            return []
+        experiment_ids = [found.experiment_id]
+    if not experiment_ids:
+        return []
+    clauses = []
+    if plan_key is not None:
+        clauses.append(f"tags.`{TAG_PLAN_KEY}` = '{plan_key}'")
+    if status is not None:
+        clauses.append(f"attributes.status = '{status}'")
+    return list(
+        client.search_runs(
+            experiment_ids, filter_string=" and ".join(clauses), order_by=["attributes.start_time DESC"], max_results=50_000
+        )
+    )
+
+
+def runs_table(store: str | Path | None = None):
+    """Every run in the record as a DataFrame: experiment, run, status, the randnas tags, metrics."""
+    import pandas as pd
+
+    mlflow = _mlflow()
+    open_store(store)
+    client = mlflow.MlflowClient()
+    experiments = {e.experiment_id: e.name for e in client.search_experiments()}
+    rows = []
+    for run in find_runs():
+        row = {
+            "experiment": experiments.get(run.info.experiment_id, run.info.experiment_id),
+            "run_name": run.info.run_name,
+            "run_id": run.info.run_id,
+            "status": run.info.status,
+            "start": pd.Timestamp(run.info.start_time, unit="ms"),
+        }
+        row.update({k.removeprefix(TAG_PREFIX): v for k, v in run.data.tags.items() if k.startswith(TAG_PREFIX) and not k.startswith(TAG_FINGERPRINT_PREFIX)})
+        row.update({f"metric:{k}": v for k, v in run.data.metrics.items()})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
+    client = _mlflow().MlflowClient()
+    return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))]
+
+
+def mark_unfinished(plan_key: str, status: str = FAILED) -> list[str]:
+    """End every RUNNING run of a plan entry (its process died without closing it) as `status`."""
+    client = _mlflow().MlflowClient()
+    ended = []
+    for run in find_runs(plan_key=plan_key, status=RUNNING):
+        client.set_terminated(run.info.run_id, status=status)
+        ended.append(run.info.run_id)
+    return ended
+
+
+def log_artifact_to_run(run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
+    _mlflow().MlflowClient().log_artifact(run_id, str(path), artifact_path=artifact_path)
+
+
+def download_artifact(run_id: str, artifact_path: str, destination: Path) -> Path:
+    local = _mlflow().artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path, dst_path=str(destination))
+    return Path(local)
