@@ -30,7 +30,7 @@ test: $(STAMP)
 
 # The slower checks (longer trainings, paper-preset dry runs at size); see README.
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -m slow tests -p no:cacheprovider
+	$(BIN)/python -m pytest -m slow tests -p no:cacheprovider || [ $$? -eq 5 ]  # 5: none marked slow yet
 
 ui: $(STAMP)
 	$(BIN)/randnas ui --port $(PORT)

@@ -317,7 +317,8 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
                 if isinstance(error, KeyboardInterrupt):
                     raise
                 reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-                return JobResult(job, "failed", f"{reason} (executed notebook: {failed_copy}; runs ended: {ended})")
+                ended_note = f"; runs ended {', '.join(ended)}" if ended else ""
+                return JobResult(job, "failed", f"{reason} (executed notebook: {failed_copy}{ended_note})")
             runs = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
             if not runs:
                 return JobResult(job, "failed", "the notebook finished without a FINISHED MLflow run for its plan_key")

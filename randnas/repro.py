@@ -156,6 +156,7 @@ def fingerprint(dataset_checksums: Mapping[str, str] | None = None) -> dict[str,
     info["cpu"] = _cpu_model()
     for package in FINGERPRINT_PACKAGES:
         info[f"version.{package}"] = _version(package)
+    info["version.torch"] = torch.__version__  # the build tag (+cu130, +cpu) matters too
     info["torch_cuda"] = str(torch.version.cuda)
     info["cudnn"] = str(torch.backends.cudnn.version()) if torch.backends.cudnn.is_available() else "none"
     info["gpu"] = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"

@@ -1,0 +1,101 @@
+"""The book: executed copies match their notebooks, it builds with warnings as errors, and a headless
+Chromium renders its first page."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.conftest import REPO
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+]
+
+
+def executed_copies() -> list[Path]:
+    return sorted((REPO / "book" / "runs").rglob("*.ipynb")) if (REPO / "book" / "runs").is_dir() else []
+
+
+def code_sources(notebook) -> list[str]:
+    return [
+        cell.source
+        for cell in notebook.cells
+        if cell.cell_type == "code" and "injected-parameters" not in cell.metadata.get("tags", [])
+    ]
+
+
+@pytest.mark.parametrize("copy", executed_copies(), ids=lambda p: str(p.relative_to(REPO / "book" / "runs")))
+def test_executed_copy_matches_its_source_notebook_and_has_no_errors(copy):
+    executed = nbformat.read(copy, as_version=4)
+    source = REPO / "notebooks" / Path(executed.metadata.papermill.input_path).name
+    assert source.is_file(), f"{copy} was made from {source.name}, which is gone"
+    assert code_sources(executed) == code_sources(nbformat.read(source, as_version=4)), (
+        f"{copy.name} is stale: rerun its plan (randnas run ... --force) and commit the new copy"
+    )
+    assert executed.metadata.papermill.exception is not True
+    for cell in executed.cells:
+        assert all(output.get("output_type") != "error" for output in cell.get("outputs", []))
+
+
+def test_source_notebooks_carry_no_outputs():
+    for path in sorted((REPO / "notebooks").glob("*.ipynb")) + sorted((REPO / "book").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), path
+
+
+@pytest.fixture(scope="module")
+def built_book(tmp_path_factory) -> Path:
+    """The book built from this checkout's pages and executed copies, into a scratch folder."""
+    out = tmp_path_factory.mktemp("book")
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO), "--path-output", str(out), "-W", "--keep-going", "-q"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        pytest.fail(f"jupyter-book build failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return out / "_build" / "html"
+
+
+def test_book_builds_with_warnings_as_errors(built_book):
+    for page in ("book/intro.html", "book/benchmarks.html", "book/runs-index.html", "book/rerun.html"):
+        assert (built_book / page).is_file(), page
+    assert "Random search and reproducibility for NAS" in (built_book / "book/intro.html").read_text()
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_headless_chromium_screenshot_of_the_first_page(built_book):
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium; .ci/run installs it)")
+    shots = REPO / "_build" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / "intro.png"
+    shot.unlink(missing_ok=True)
+    page = (built_book / "book" / "intro.html").as_uri()
+    profile = built_book.parent / "chromium-profile"
+    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
+    subprocess.run([*common, f"--screenshot={shot}", "--window-size=1280,900", page], capture_output=True, timeout=120)
+    assert shot.is_file() and shot.stat().st_size > 10_000, "Chromium wrote no screenshot"
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dom = subprocess.run([*common, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    assert "How to read this book" in dom

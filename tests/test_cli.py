@@ -1,0 +1,80 @@
+"""The `randnas` command: one clear line for each kind of bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from randnas import cli
+from tests.conftest import REPO
+
+
+def run_cli(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "randnas.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def error_lines(done: subprocess.CompletedProcess) -> list[str]:
+    return [line for line in done.stderr.splitlines() if line.strip()]
+
+
+def test_unknown_preset_one_line(store):
+    done = run_cli("run", "plans/default.yaml", "--preset", "fast")
+    assert done.returncode == 2
+    assert error_lines(done) == ["randnas: error: unknown preset 'fast'; choose one of smoke, cpu, paper"]
+
+
+def test_malformed_plan_one_line(store, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nentries:\n  a: {notebook: notebooks/nope.ipynb}\n")
+    done = run_cli("run", str(bad), "--preset", "smoke")
+    assert done.returncode == 2
+    [line] = error_lines(done)
+    assert line.startswith("randnas: error: plan ") and "notebook notebooks/nope.ipynb not found" in line
+
+
+def test_unknown_override_one_line(store):
+    done = run_cli("run", "plans/default.yaml", "--preset", "smoke", "--set", "sead=3", "--dry-run")
+    assert done.returncode == 2
+    [line] = error_lines(done)
+    assert "override 'sead' is not a parameter of datasets.ipynb" in line
+
+
+def test_dry_run_lists_jobs_and_runs_nothing(store):
+    done = run_cli("run", "plans/default.yaml", "--preset", "smoke", "--dry-run")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("todo  default/datasets/smoke/default@")
+    assert not store.exists() or not list(store.rglob("meta.yaml"))
+
+
+def test_missing_data_fails_the_job_with_the_loader_message(store, tmp_path):
+    done = run_cli("run", "plans/default.yaml", "--preset", "cpu", "--data-root", str(tmp_path / "nowhere"))
+    assert done.returncode == 1
+    assert "failed   default/datasets/cpu/default@" in done.stdout
+    assert "CIFAR-10 not found under" in done.stdout and "put the python version's folder" in done.stdout
+    assert [line for line in error_lines(done) if line.startswith("randnas")] == ["randnas: 1 of 1 jobs failed"]
+    assert not any((REPO / "book" / "runs" / "cpu").rglob("*.ipynb")) if (REPO / "book" / "runs" / "cpu").exists() else True
+
+
+def test_data_check_reports_each_dataset(capsys, tmp_path):
+    assert cli.main(["data", "check", "--data-root", str(tmp_path)]) == 0  # the embedded sets are always there
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[:2] for line in out] == [["ok", "digits"], ["missing", "cifar10"], ["ok", "pydoc"], ["missing", "ptb"]]
+    assert "put ptb.train.txt" in out[3]
+
+
+def test_wrong_checksum_one_line_from_data_check(capsys, tmp_path):
+    (tmp_path / "ptb").mkdir()
+    for split in ("train", "valid", "test"):
+        (tmp_path / "ptb" / f"ptb.{split}.txt").write_text("not the real file\n")
+    cli.main(["data", "check", "--data-root", str(tmp_path)])
+    [ptb_line] = [line for line in capsys.readouterr().out.splitlines() if " ptb " in line]
+    assert "ptb.train.txt: sha256" in ptb_line and "replace it with Mikolov's ptb.train.txt" in ptb_line
+
+
+@pytest.mark.parametrize("argv", [["run"], ["frobnicate"]])
+def test_usage_errors_exit_2(argv):
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(argv)
+    assert exit_info.value.code == 2

@@ -1,0 +1,192 @@
+"""Plans: the YAML format, presets, overrides, and the runner's skip-completed rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import mlflow
+import nbformat
+import pytest
+
+from randnas import plans, tracking
+
+PARAMETERS = 'preset = "smoke"\nplan_key = ""\ndata_root = ""\nseed = 0\nvalue = 1.0\nfail = False'
+BODY = """from types import SimpleNamespace
+from randnas import tracking
+toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+tags = tracking.run_tags(seed=seed, preset=preset, benchmark="toy", datasets=[toy], plan_key=plan_key)
+with tracking.tracked_run("toy/plans", f"toy-{seed}", tags=tags) as run:
+    run.metrics({"valid/value": value * seed}, step=0)
+    if fail:
+        raise RuntimeError("the toy notebook was told to fail")
+"""
+
+
+def write_notebook(path: Path, parameters: str = PARAMETERS, body: str = BODY) -> Path:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell(body),
+    ]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, path)
+    return path
+
+
+PLAN = """
+name: toy
+description: a toy plan
+entries:
+  toy:
+    notebook: notebooks/toy.ipynb
+    params: {value: 2.0}
+    grid: {seed: [1, 2]}
+    presets:
+      smoke: {}
+      cpu: {params: {value: 3.0}, grid: {seed: [5]}}
+"""
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    write_notebook(root / "notebooks" / "toy.ipynb")
+    (root / "plans").mkdir()
+    (root / "plans" / "toy.yaml").write_text(PLAN)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    return root
+
+
+def fixed_parameters(_: Path) -> set[str]:
+    return {"preset", "plan_key", "data_root", "seed", "value", "fail"}
+
+
+def test_expand_grid_and_presets(project):
+    plan = plans.load_plan(project / "plans" / "toy.yaml", root=project)
+    smoke = plans.expand(plan, "smoke", notebook_parameters=fixed_parameters)
+    assert [job.name for job in smoke] == ["seed-1", "seed-2"]
+    assert [job.parameters["value"] for job in smoke] == [2.0, 2.0]
+    assert smoke[0].plan_key.startswith("toy/toy/smoke/seed-1@")
+    assert smoke[0].parameters["plan_key"] == smoke[0].plan_key
+    assert smoke[0].output == Path("book/runs/smoke/toy/seed-1.ipynb")
+    cpu = plans.expand(plan, "cpu", notebook_parameters=fixed_parameters)
+    assert [(job.name, job.parameters["value"]) for job in cpu] == [("seed-5", 3.0)]
+    assert plans.expand(plan, "paper", notebook_parameters=fixed_parameters) == []
+
+
+def test_expand_overrides_replace_a_grid_axis_or_fix_a_value(project):
+    plan = plans.load_plan(project / "plans" / "toy.yaml", root=project)
+    new_seeds = plans.expand(plan, "smoke", {"seed": [7, 8, 9]}, notebook_parameters=fixed_parameters)
+    assert [job.parameters["seed"] for job in new_seeds] == [7, 8, 9]
+    fixed = plans.expand(plan, "smoke", {"value": 0.5}, notebook_parameters=fixed_parameters)
+    assert [job.name for job in fixed] == ["seed-1_value-0.5", "seed-2_value-0.5"]
+    default_keys = {job.plan_key for job in plans.expand(plan, "smoke", notebook_parameters=fixed_parameters)}
+    assert default_keys.isdisjoint(job.plan_key for job in fixed)
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"seeds": 3}, "override 'seeds' is not a parameter of toy.ipynb"),
+        ({"preset": "cpu"}, "override 'preset' is set by the runner"),
+    ],
+)
+def test_expand_bad_override_is_one_clear_line(project, overrides, message):
+    plan = plans.load_plan(project / "plans" / "toy.yaml", root=project)
+    with pytest.raises(plans.PlanError, match=message) as error:
+        plans.expand(plan, "smoke", overrides, notebook_parameters=fixed_parameters)
+    assert "\n" not in str(error.value)
+
+
+def test_unknown_preset_lists_the_presets():
+    with pytest.raises(plans.PlanError, match="unknown preset 'fast'; choose one of smoke, cpu, paper"):
+        plans.check_preset("fast")
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("name: x\nentries: [1, 2", "is not valid YAML"),
+        ("- just\n- a list\n", "must be a mapping"),
+        ("name: x\nentries: {}\n", "needs at least one entry"),
+        ("entries: {a: {notebook: notebooks/toy.ipynb}}\n", "needs a `name` string"),
+        ("name: x\nsteps: 1\nentries: {a: {notebook: notebooks/toy.ipynb}}\n", r"unknown key\(s\) \['steps'\]"),
+        ("name: x\nentries: {a: {notebook: notebooks/missing.ipynb}}\n", "notebook notebooks/missing.ipynb not found"),
+        ("name: x\nentries: {a: {params: {}}}\n", "needs a `notebook`"),
+        ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {fast: {}}}}\n", "unknown preset 'fast'"),
+        ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, grid: {seed: 3}}}\n", "grid.seed must be a non-empty list"),
+        ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {smoke: {seed: 1}}}}\n", r"unknown key\(s\) \['seed'\]; allowed: params, grid"),
+    ],
+)
+def test_malformed_plan_is_one_clear_line(project, text, message):
+    path = project / "plans" / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(plans.PlanError, match=message) as error:
+        plans.load_plan(path, root=project)
+    assert "\n" not in str(error.value)
+
+
+def test_notebook_without_injected_parameters_is_refused(project):
+    write_notebook(project / "notebooks" / "toy.ipynb", parameters="seed = 0\nvalue = 1.0")
+    plan = plans.load_plan(project / "plans" / "toy.yaml", root=project)
+    with pytest.raises(plans.PlanError, match=r"must declare \['preset', 'plan_key', 'data_root'\]"):
+        plans.expand(plan, "smoke")
+
+
+def statuses(results):
+    return [result.status for result in results]
+
+
+def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(project, store):
+    plan_path = project / "plans" / "toy.yaml"
+    # an interrupted plan: only the first job ran
+    first_job = plans.expand(plans.load_plan(plan_path, root=project), "smoke")[0]
+    assert plans.execute_job(first_job, project, str(store)).status == "ran"
+    results = plans.run_plan(plan_path, "smoke", root=project, store=store)
+    assert statuses(results) == ["skipped", "ran"]
+    assert (project / "book/runs/smoke/toy/seed-1.ipynb").is_file()
+    assert (project / "book/runs/smoke/toy/seed-2.ipynb").is_file()
+    # rerunning the finished plan does nothing
+    assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "skipped"]
+    runs = tracking.find_runs("toy/plans")
+    assert len(runs) == 2 and {run.info.status for run in runs} == {tracking.FINISHED}
+    # every run carries its executed notebook
+    client = mlflow.MlflowClient()
+    assert [f.path for f in client.list_artifacts(runs[0].info.run_id, "notebook")][0].startswith("notebook/seed-")
+    # a lost executed copy comes back from the record instead of a rerun
+    (project / "book/runs/smoke/toy/seed-2.ipynb").unlink()
+    assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "restored"]
+    assert (project / "book/runs/smoke/toy/seed-2.ipynb").is_file()
+    # new seeds are new entries; --force reruns
+    assert statuses(plans.run_plan(plan_path, "smoke", {"seed": [3]}, root=project, store=store)) == ["ran"]
+    assert statuses(plans.run_plan(plan_path, "smoke", {"seed": [3]}, root=project, store=store, force=True)) == ["ran"]
+
+
+def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):
+    results = plans.run_plan(project / "plans" / "toy.yaml", "smoke", {"fail": True, "seed": [4]}, root=project, store=store)
+    assert statuses(results) == ["failed"]
+    assert "the toy notebook was told to fail" in results[0].detail
+    assert not (project / "book" / "runs").exists() or not any((project / "book" / "runs").rglob("*.ipynb"))
+    assert any((project / "_build" / "failed-runs").rglob("*.ipynb"))
+    runs = tracking.find_runs("toy/plans")
+    assert [run.info.status for run in runs] == [tracking.FAILED]
+    # the failed entry is not "completed": a rerun without the failure finishes it in the same run
+    job = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke", {"fail": False, "seed": [4]})[0]
+    assert plans.execute_job(job, project, str(store)).status == "ran"
+
+
+def test_parse_overrides_reads_yaml_values():
+    assert plans.parse_overrides(["seed=[1, 2]", "dataset=cifar10", "lr=0.5", "flag=true"]) == {
+        "seed": [1, 2],
+        "dataset": "cifar10",
+        "lr": 0.5,
+        "flag": True,
+    }
+    with pytest.raises(plans.PlanError, match="not KEY=VALUE"):
+        plans.parse_overrides(["seed"])
+
+
+def test_unknown_backend_is_listed():
+    with pytest.raises(plans.PlanError, match="unknown backend 'ray'; choose one of local"):
+        plans.get_backend("ray")

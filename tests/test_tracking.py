@@ -1,0 +1,160 @@
+"""The MLflow record: tags, statuses, resume, and a store that works from any clone."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import mlflow
+import pytest
+
+from randnas import tracking
+
+TOY_DATA = SimpleNamespace(name="toy", label="toy data (tests)", checksum="0" * 64)
+
+
+def toy_tags(plan_key: str = "", seed: int = 0) -> dict[str, str]:
+    return tracking.run_tags(seed=seed, preset="smoke", benchmark="toy", datasets=[TOY_DATA], plan_key=plan_key)
+
+
+@dataclasses.dataclass(frozen=True)
+class Inner:
+    width: int = 4
+    ops: tuple = ("a", "b")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    lr: float = 0.1
+    inner: Inner = Inner()
+
+
+def test_flatten_config_nested_dataclass():
+    assert tracking.flatten_config(Config()) == {"lr": "0.1", "inner.width": "4", "inner.ops": '["a", "b"]'}
+
+
+def test_tracked_run_logs_tags_params_metrics_and_artifacts(store):
+    with tracking.tracked_run("toy/family", "toy-run", tags=toy_tags("p/k"), config=Config()) as run:
+        run.metrics({"valid/acc": 0.5}, step=1)
+        run.metrics({"valid/acc": 0.75}, step=2)
+        run.json({"genotype": [1, 2]}, "genotype.json")
+    logged = mlflow.get_run(run.run_id)
+    assert logged.info.status == tracking.FINISHED
+    assert logged.data.tags[tracking.TAG_PLAN_KEY] == "p/k"
+    assert logged.data.tags[tracking.TAG_DATASET_SHA256] == "0" * 64
+    assert logged.data.tags["randnas.fp.dataset.toy"] == "0" * 64
+    assert "randnas.fp.version.torch" in logged.data.tags
+    assert logged.data.params == {"lr": "0.1", "inner.width": "4", "inner.ops": '["a", "b"]'}
+    assert tracking.metric_history(run.run_id, "valid/acc") == [(1, 0.5), (2, 0.75)]
+    assert mlflow.artifacts.load_dict(f"runs:/{run.run_id}/genotype.json") == {"genotype": [1, 2]}
+    assert mlflow.artifacts.load_dict(f"runs:/{run.run_id}/config.json") == {"lr": 0.1, "inner": {"width": 4, "ops": ["a", "b"]}}
+
+
+def test_tracked_run_error_ends_failed(store):
+    with pytest.raises(ZeroDivisionError):
+        with tracking.tracked_run("toy/family", "broken", tags=toy_tags()) as run:
+            1 / 0
+    assert mlflow.get_run(run.run_id).info.status == tracking.FAILED
+
+
+def test_tracked_run_interrupt_ends_killed(store):
+    with pytest.raises(KeyboardInterrupt):
+        with tracking.tracked_run("toy/family", "interrupted", tags=toy_tags()) as run:
+            raise KeyboardInterrupt
+    assert mlflow.get_run(run.run_id).info.status == tracking.KILLED
+
+
+def test_unfinished_plan_entry_resumes_same_run_without_relogging_params(store):
+    with pytest.raises(KeyboardInterrupt):
+        with tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/entry"), config=Config()) as first:
+            first.metrics({"train/loss": 2.0}, step=1)
+            raise KeyboardInterrupt
+    with tracking.tracked_run("toy/family", "again", tags=toy_tags("plan/entry"), config=Config(lr=0.2)) as second:
+        assert second.resumed
+        second.metrics({"train/loss": 1.0}, step=2)
+    assert second.run_id == first.run_id
+    run = mlflow.get_run(second.run_id)
+    assert run.info.status == tracking.FINISHED
+    assert run.data.params["lr"] == "0.1"  # not re-logged
+    assert tracking.metric_history(run.info.run_id, "train/loss") == [(1, 2.0), (2, 1.0)]
+    # a FINISHED entry is never resumed: the next run is a new one
+    with tracking.tracked_run("toy/family", "third", tags=toy_tags("plan/entry")) as third:
+        assert not third.resumed
+    assert third.run_id != first.run_id
+
+
+def test_store_paths_are_relative_to_the_repo_folder(store):
+    with tracking.tracked_run("toy/family", "r", tags=toy_tags()) as run:
+        run.json({"a": 1}, "a.json")
+    metas = [path.read_text() for path in store.rglob("meta.yaml")]
+    assert metas and not any("artifact_location: /" in m or "file://" in m or "artifact_uri: /" in m for m in metas)
+    assert any("artifact_uri: mlruns/" in m for m in metas)
+
+
+def copy_as_git_would(source: Path, target: Path) -> None:
+    """Files only: git keeps no empty folders (metrics/, params/, artifacts/, tags/)."""
+    for path in source.rglob("*"):
+        if path.is_file():
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+
+
+def test_portable_store_read_from_a_copy_at_another_path(store, tmp_path, monkeypatch):
+    with tracking.tracked_run("toy/family", "portable", tags=toy_tags(), config=Config()) as run:
+        run.json({"kept": True}, "result.json")  # a run with no metrics leaves metrics/ empty
+    clone = tmp_path / "elsewhere" / "clone"
+    copy_as_git_would(store, clone / "mlruns")
+    shutil.rmtree(store)  # nothing may still point at the original
+    assert not any(p.name == "metrics" for p in (clone / "mlruns").rglob("*"))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")
+    monkeypatch.chdir(clone / "mlruns")  # anywhere inside the clone
+    (clone / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    table = tracking.runs_table()
+    assert table["run_id"].tolist() == [run.run_id]
+    assert table["status"].tolist() == ["FINISHED"]
+    assert mlflow.artifacts.load_dict(f"runs:/{run.run_id}/result.json") == {"kept": True}
+    assert mlflow.get_run(run.run_id).data.params["lr"] == "0.1"
+
+
+def test_make_portable_rewrites_only_paths_inside_the_store(tmp_path):
+    store = tmp_path / "repo" / "mlruns"
+    (store / "1" / "abc").mkdir(parents=True)
+    (store / "1" / "meta.yaml").write_text(f"artifact_location: file://{store}/1\nname: x\n")
+    (store / "1" / "abc" / "meta.yaml").write_text(f"artifact_uri: {store}/1/abc/artifacts\n")
+    (store / "2").mkdir()
+    (store / "2" / "meta.yaml").write_text("artifact_location: s3://bucket/2\n")
+    (store / "3").mkdir()
+    (store / "3" / "meta.yaml").write_text("artifact_location: file:///other/place/3\n")
+    assert tracking.make_portable(store) == 2
+    assert (store / "1" / "meta.yaml").read_text() == "artifact_location: mlruns/1\nname: x\n"
+    assert (store / "1" / "abc" / "meta.yaml").read_text() == "artifact_uri: mlruns/1/abc/artifacts\n"
+    assert (store / "2" / "meta.yaml").read_text() == "artifact_location: s3://bucket/2\n"
+    assert (store / "3" / "meta.yaml").read_text() == "artifact_location: file:///other/place/3\n"
+
+
+def test_tracking_server_uri_is_used_as_is(monkeypatch):
+    monkeypatch.setattr(mlflow, "set_tracking_uri", lambda uri: None)
+    assert tracking.open_store("http://127.0.0.1:5999") == "http://127.0.0.1:5999"
+    assert tracking.file_store_path("http://127.0.0.1:5999") is None
+    assert tracking.file_store_path("file:///a/b") == Path("/a/b")
+
+
+def test_mark_unfinished_ends_running_runs(store):
+    tracking.open_store(store)
+    client = mlflow.MlflowClient()
+    experiment_id = client.create_experiment("toy/crashes")
+    # what a process killed mid-run leaves behind: a run still RUNNING
+    crashed = client.create_run(experiment_id, tags={tracking.TAG_PLAN_KEY: "plan/crash"})
+    other = client.create_run(experiment_id, tags={tracking.TAG_PLAN_KEY: "plan/other"})
+    assert tracking.mark_unfinished("plan/crash") == [crashed.info.run_id]
+    assert mlflow.get_run(crashed.info.run_id).info.status == tracking.FAILED
+    assert mlflow.get_run(other.info.run_id).info.status == tracking.RUNNING
+
+
+def test_checkpoint_dir_is_outside_the_record_and_keyed_by_run(store, tmp_path):
+    path = tracking.checkpoint_dir("abc123")
+    assert path == tmp_path / "checkpoints" / "abc123" and path.is_dir()
+    assert store not in path.parents

@@ -1,0 +1,65 @@
+"""`randnas ui`: the MLflow server on a free loopback port answers a runs search with our runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from types import SimpleNamespace
+
+from randnas import tracking
+from tests.conftest import REPO
+
+
+def free_loopback_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def post(url: str, body: dict) -> dict:
+    request = urllib.request.Request(url, json.dumps(body).encode(), {"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.load(response)
+
+
+def test_ui_server_answers_runs_search(store):
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+    run_ids = []
+    for seed in (0, 1):
+        tags = tracking.run_tags(seed=seed, preset="smoke", benchmark="toy", datasets=[toy])
+        with tracking.tracked_run("toy/ui", f"toy-{seed}", tags=tags) as run:
+            run.metrics({"valid/acc": 0.5 + seed}, step=1)
+        run_ids.append(run.run_id)
+    port = free_loopback_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "randnas.cli", "ui", "--store", str(store), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,  # so the whole server process group can be stopped
+    )
+    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                experiments = post(f"{base}/experiments/search", {"max_results": 100})["experiments"]
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert server.poll() is None, "the MLflow server exited"
+                assert time.monotonic() < deadline, "the MLflow server did not answer within 120 s"
+                time.sleep(1)
+        [experiment] = [e for e in experiments if e["name"] == "toy/ui"]
+        runs = post(f"{base}/runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
+        assert sorted(run["info"]["run_id"] for run in runs) == sorted(run_ids)
+        assert {run["info"]["status"] for run in runs} == {"FINISHED"}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=30)
