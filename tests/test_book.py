@@ -79,6 +79,21 @@ def test_book_builds_with_warnings_as_errors(built_book):
     assert "Random search and reproducibility for NAS" in (built_book / "book/intro.html").read_text()
 
 
+def test_book_build_renders_executed_copies_without_rerunning_them(built_book):
+    from randnas import tracking
+
+    # the build ran with the test session's scratch store: an executed copy rerun would have logged there
+    tracking.open_store()
+    assert [run for run in tracking.find_runs() if run.data.tags.get(tracking.TAG_PLAN_KEY)] == []
+    for copy in executed_copies():
+        page = built_book / copy.relative_to(REPO).with_suffix(".html")
+        assert page.is_file(), page
+        printed = [line for cell in nbformat.read(copy, as_version=4).cells for output in cell.get("outputs", [])
+                   for line in output.get("text", "").splitlines() if line.startswith("MLflow run ")]
+        for line in printed:
+            assert line in page.read_text(), f"{page} does not show the recorded {line!r}"
+
+
 def chromium() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
