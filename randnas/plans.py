@@ -307,6 +307,7 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
                     cwd=str(root),
                     kernel_name="python3",
                     progress_bar=False,
+                    start_timeout=300,  # a loaded 2-core machine can take over a minute to start a kernel
                 )
             except BaseException as error:
                 ended = tracking.mark_unfinished(job.plan_key, tracking.KILLED if isinstance(error, KeyboardInterrupt) else tracking.FAILED)

@@ -135,14 +135,16 @@ def test_notebook_without_injected_parameters_is_refused(project):
 
 
 def statuses(results):
-    return [result.status for result in results]
+    failures = [result.detail for result in results if result.status == "failed"]
+    return [result.status for result in results] + (["details: " + " | ".join(failures)] if failures else [])
 
 
 def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(project, store):
     plan_path = project / "plans" / "toy.yaml"
     # an interrupted plan: only the first job ran
     first_job = plans.expand(plans.load_plan(plan_path, root=project), "smoke")[0]
-    assert plans.execute_job(first_job, project, str(store)).status == "ran"
+    first = plans.execute_job(first_job, project, str(store))
+    assert first.status == "ran", first.detail
     results = plans.run_plan(plan_path, "smoke", root=project, store=store)
     assert statuses(results) == ["skipped", "ran"]
     assert (project / "book/runs/smoke/toy/seed-1.ipynb").is_file()
@@ -165,7 +167,7 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
 
 def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):
     results = plans.run_plan(project / "plans" / "toy.yaml", "smoke", {"fail": True, "seed": [4]}, root=project, store=store)
-    assert statuses(results) == ["failed"]
+    assert [result.status for result in results] == ["failed"]
     assert "the toy notebook was told to fail" in results[0].detail
     assert not (project / "book" / "runs").exists() or not any((project / "book" / "runs").rglob("*.ipynb"))
     assert any((project / "_build" / "failed-runs").rglob("*.ipynb"))
@@ -173,7 +175,8 @@ def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):
     assert [run.info.status for run in runs] == [tracking.FAILED]
     # the failed entry is not "completed": a rerun without the failure finishes it in the same run
     job = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke", {"fail": False, "seed": [4]})[0]
-    assert plans.execute_job(job, project, str(store)).status == "ran"
+    rerun = plans.execute_job(job, project, str(store))
+    assert rerun.status == "ran", rerun.detail
 
 
 def test_parse_overrides_reads_yaml_values():
