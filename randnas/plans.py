@@ -285,6 +285,7 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
     from randnas import tracking
 
     output = root / job.output
+    tracking.open_store(store_uri)  # the record this job belongs to, whatever this process used before
     finished = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
     if finished and not force:
         if output.is_file():
