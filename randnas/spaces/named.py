@@ -1,0 +1,71 @@
+"""Named genotypes from the paper and the released code (reference section 9), by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from randnas.spaces.cnn import CnnGenotype, cnn_genotype, parse_cnn_genotype
+from randnas.spaces.common import GenotypeError
+
+
+def _cnn_named() -> dict[str, CnnGenotype]:
+    return {
+        "DARTS_V1": cnn_genotype(
+            normal=[("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 0), ("sep_conv_3x3", 1),
+                    ("skip_connect", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 2)],
+            reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 0),
+                    ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("avg_pool_3x3", 0)],
+        ),
+        "DARTS_V2": cnn_genotype(
+            normal=[("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
+                    ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2)],
+            reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
+                    ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)],
+        ),
+        # Found only in the authors' DARTS fork; likely the ASHA CIFAR-10 result.
+        "ASHA200": cnn_genotype(
+            normal=[("skip_connect", 1), ("dil_conv_3x3", 0), ("sep_conv_3x3", 1), ("skip_connect", 0),
+                    ("none", 1), ("max_pool_3x3", 0), ("skip_connect", 1), ("dil_conv_3x3", 0)],
+            reduce=[("max_pool_3x3", 1), ("avg_pool_3x3", 0), ("sep_conv_5x5", 1), ("skip_connect", 2),
+                    ("max_pool_3x3", 3), ("none", 1), ("skip_connect", 0), ("sep_conv_5x5", 4)],
+        ),
+        # The supplement's Figure 3 (the edge order within a node cannot be read off the figure).
+        "RSWS_FIG3": cnn_genotype(
+            normal=[("sep_conv_5x5", 0), ("skip_connect", 1), ("sep_conv_3x3", 2), ("sep_conv_5x5", 1),
+                    ("max_pool_3x3", 0), ("sep_conv_3x3", 2), ("sep_conv_5x5", 2), ("sep_conv_3x3", 1)],
+            reduce=[("sep_conv_5x5", 0), ("dil_conv_3x3", 1), ("max_pool_3x3", 0), ("avg_pool_3x3", 1),
+                    ("dil_conv_5x5", 0), ("skip_connect", 1), ("avg_pool_3x3", 1), ("dil_conv_5x5", 4)],
+        ),
+    }
+
+
+# space -> (named genotypes, parser of the DARTS text form)
+SPACES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[str], Any]]] = {
+    "cnn": (_cnn_named, parse_cnn_genotype),
+}
+
+
+def list_genotypes(space: str) -> list[str]:
+    return sorted(_space(space)[0]())
+
+
+def get_genotype(space: str, name: str) -> Any:
+    named = _space(space)[0]()
+    if name not in named:
+        raise GenotypeError(f"unknown {space} genotype {name!r}; the named ones are {', '.join(sorted(named))}")
+    return named[name]
+
+
+def resolve_genotype(space: str, name_or_text: str) -> Any:
+    """A registered name, or a DARTS `Genotype(...)` string."""
+    text = name_or_text.strip()
+    if text.startswith("Genotype("):
+        return _space(space)[1](text)
+    return get_genotype(space, text)
+
+
+def _space(space: str):
+    if space not in SPACES:
+        raise GenotypeError(f"unknown search space {space!r}; choose one of {', '.join(sorted(SPACES))}")
+    return SPACES[space]
