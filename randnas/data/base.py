@@ -37,6 +37,27 @@ def array_sha256(*arrays: np.ndarray) -> str:
     return sha.hexdigest()
 
 
+class Cutout(torch.nn.Module):
+    """DARTS' cutout: zero a `length` x `length` square (clipped at the borders) around a random pixel.
+
+    torchvision's RandomErasing draws a random area and aspect ratio instead, so it is not the same
+    augmentation. Draws from torch's global generator, like the other transforms.
+    """
+
+    def __init__(self, length: int) -> None:
+        super().__init__()
+        self.length = length
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        height, width = image.shape[-2:]
+        y = int(torch.randint(height, ()))
+        x = int(torch.randint(width, ()))
+        half = self.length // 2
+        image = image.clone()
+        image[..., max(0, y - half) : min(height, y + half), max(0, x - half) : min(width, x + half)] = 0
+        return image
+
+
 class PixelDataset(Dataset):
     """uint8 images (N, H, W, C) and labels, served as normalized float tensors (C, H, W).
 
@@ -97,7 +118,7 @@ class ImageData:
         pixels = self.train_pixels.astype(np.float64) / 255.0
         return tuple(pixels.mean(axis=(0, 1, 2)).tolist()), tuple(pixels.std(axis=(0, 1, 2)).tolist())
 
-    def transform(self, augment: bool) -> v2.Transform:
+    def transform(self, augment: bool, cutout: int = 0) -> v2.Transform:
         steps: list[v2.Transform] = []
         if augment:
             _, height, width = self.image_shape
@@ -105,12 +126,14 @@ class ImageData:
             if self.flip:
                 steps.append(v2.RandomHorizontalFlip())
         steps += [v2.ToDtype(torch.float32, scale=True), v2.Normalize(list(self.mean), list(self.std))]
+        if augment and cutout > 0:
+            steps.append(Cutout(cutout))
         return v2.Compose(steps)
 
-    def dataset(self, split: str, augment: bool = False) -> PixelDataset:
+    def dataset(self, split: str, augment: bool = False, cutout: int = 0) -> PixelDataset:
         """`split` is one of train, test, search-train (before `search_split`), search-valid (after)."""
         pixels, labels = self.split_arrays(split)
-        return PixelDataset(pixels, labels, self.transform(augment))
+        return PixelDataset(pixels, labels, self.transform(augment, cutout))
 
     def split_arrays(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         cut = self.search_split

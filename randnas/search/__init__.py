@@ -1,0 +1,1 @@
+"""Architecture search: random search with weight sharing (stage 1 and selection), and later ASHA."""
