@@ -59,6 +59,27 @@ def _cmd_data_check(args: argparse.Namespace) -> int:
     return 0 if all(status.ok for status in statuses if status.name in ("digits", "pydoc")) else 1
 
 
+def _cmd_genotype_describe(args: argparse.Namespace) -> int:
+    from randnas.nets.cnn import NetworkCIFAR, count_parameters
+    from randnas.search.lookup import find_cnn_genotype
+
+    genotype, _ = find_cnn_genotype(args.genotype)
+    model = NetworkCIFAR(genotype, channels=args.channels, layers=args.layers, auxiliary=True)
+    print(genotype.to_darts())
+    print(f"parameters: {count_parameters(model) / 1e6:.2f}M (evaluation network, C={args.channels}, {args.layers} cells, auxiliary head excluded)")
+    return 0
+
+
+def _cmd_genotype_sample(args: argparse.Namespace) -> int:
+    from randnas.repro import numpy_generator
+    from randnas.spaces.cnn import sample_cnn_genotype
+
+    rng = numpy_generator(args.seed)
+    for _ in range(args.count):
+        print(sample_cnn_genotype(rng).to_darts())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from randnas.plans import PRESET_DESCRIPTIONS, PRESETS
 
@@ -88,18 +109,31 @@ def build_parser() -> argparse.ArgumentParser:
     check = data_commands.add_parser("check", help="load every dataset and say which are usable")
     check.add_argument("--data-root", default="", help="folder with cifar10/ and ptb/ (default: $RANDNAS_DATA or ./data)")
     check.set_defaults(handler=_cmd_data_check)
+
+    genotype = commands.add_parser("genotype", help="search-space genotypes")
+    genotype_commands = genotype.add_subparsers(dest="genotype_command", required=True)
+    describe = genotype_commands.add_parser("describe", help="print a genotype and its evaluation network's size")
+    describe.add_argument("genotype", help="a name (DARTS_V2, ASHA200, ...), a DARTS Genotype(...) string, or run:<MLflow run id>")
+    describe.add_argument("--channels", type=int, default=36)
+    describe.add_argument("--layers", type=int, default=20)
+    describe.set_defaults(handler=_cmd_genotype_describe)
+    sample = genotype_commands.add_parser("sample", help="print uniformly sampled genotypes")
+    sample.add_argument("--seed", type=int, required=True)
+    sample.add_argument("--count", type=int, default=1)
+    sample.set_defaults(handler=_cmd_genotype_sample)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     from randnas.data import DataError
     from randnas.plans import PlanError
+    from randnas.spaces import GenotypeError
     from randnas.tracking import TrackingError
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (PlanError, DataError, TrackingError, ValueError) as error:
+    except (PlanError, DataError, TrackingError, GenotypeError, ValueError) as error:
         print(f"randnas: error: {error}", file=sys.stderr)
         return 2
 

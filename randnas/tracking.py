@@ -17,8 +17,10 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import os
 import re
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,8 +54,12 @@ class TrackingError(RuntimeError):
 
 def _mlflow():
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow >= 3.13 refuses ./mlruns without it
+    # keep notebook outputs readable: no download progress bars, no "creating experiment" notices
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    warnings.filterwarnings("ignore", message="IProgress not found")
     import mlflow
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     return mlflow
 
 
@@ -370,3 +376,18 @@ def log_artifact_to_run(run_id: str, path: str | Path, artifact_path: str | None
 def download_artifact(run_id: str, artifact_path: str, destination: Path) -> Path:
     local = _mlflow().artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path, dst_path=str(destination))
     return Path(local)
+
+
+def load_json_artifact(run_id: str, artifact_file: str, store: str | Path | None = None) -> Any:
+    """A JSON artifact of a run in `store` (default: $MLFLOW_TRACKING_URI, else the project's mlruns/)."""
+    open_store(store)
+    return _mlflow().artifacts.load_dict(f"runs:/{run_id}/{artifact_file}")
+
+
+def newest_finished_run(experiment: str, tags: Mapping[str, str], store: str | Path | None = None):
+    """The newest FINISHED run of `experiment` in `store` whose tags include all of `tags`, else None."""
+    open_store(store)
+    for run in find_runs(experiment, status=FINISHED):
+        if all(run.data.tags.get(key) == str(value) for key, value in tags.items()):
+            return run
+    return None

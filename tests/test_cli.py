@@ -78,3 +78,29 @@ def test_usage_errors_exit_2(argv):
     with pytest.raises(SystemExit) as exit_info:
         cli.main(argv)
     assert exit_info.value.code == 2
+
+
+def test_genotype_describe_prints_the_paper_parameter_count(capsys):
+    assert cli.main(["genotype", "describe", "DARTS_V2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("Genotype(normal=[('sep_conv_3x3', 0)")
+    assert out[1].startswith("parameters: 3.35M (evaluation network, C=36, 20 cells")
+
+
+def test_genotype_describe_accepts_a_darts_string(capsys):
+    from randnas.spaces.named import get_genotype
+
+    assert cli.main(["genotype", "describe", get_genotype("cnn", "ASHA200").to_darts()]) == 0
+    assert "parameters: 2.24M" in capsys.readouterr().out
+
+
+def test_genotype_sample_is_seeded(capsys):
+    cli.main(["genotype", "sample", "--seed", "4", "--count", "2"])
+    first = capsys.readouterr().out
+    cli.main(["genotype", "sample", "--seed", "4", "--count", "2"])
+    assert capsys.readouterr().out == first and len(first.splitlines()) == 2
+
+
+def test_genotype_errors_are_one_line(capsys):
+    assert cli.main(["genotype", "describe", "DARTS_V9"]) == 2
+    assert capsys.readouterr().err == "randnas: error: unknown cnn genotype 'DARTS_V9'; the named ones are ASHA200, DARTS_V1, DARTS_V2, RSWS_FIG3\n"
