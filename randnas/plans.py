@@ -324,6 +324,7 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
             runs = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
             if not runs:
                 return JobResult(job, "failed", "the notebook finished without a FINISHED MLflow run for its plan_key")
+            label_executed_copy(partial, job)
             tracking.log_artifact_to_run(runs[0].info.run_id, partial, artifact_path="notebook")
             shutil.move(str(partial), output)
             return JobResult(job, "ran", runs[0].info.run_id)
@@ -335,6 +336,19 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
         folder = tracking.file_store_path(store_uri)
         if folder is not None:
             tracking.make_portable(folder)
+
+
+def label_executed_copy(path: Path, job: Job) -> None:
+    """Add the preset and job name to the executed copy's title, so the book's contents tell copies apart."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            first, _, rest = cell.source.partition("\n")
+            cell.source = f"{first} [{job.parameters['preset']}: {job.name}]" + (f"\n{rest}" if rest else "")
+            break
+    nbformat.write(notebook, path)
 
 
 def _restore_notebook(run_id: str, output: Path) -> None:

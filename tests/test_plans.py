@@ -25,6 +25,7 @@ with tracking.tracked_run("toy/plans", f"toy-{seed}", tags=tags) as run:
 def write_notebook(path: Path, parameters: str = PARAMETERS, body: str = BODY) -> Path:
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [
+        nbformat.v4.new_markdown_cell("# A toy notebook\n\nIt logs one run."),
         nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell(body),
     ]
@@ -149,6 +150,8 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     assert statuses(results) == ["skipped", "ran"]
     assert (project / "book/runs/smoke/toy/seed-1.ipynb").is_file()
     assert (project / "book/runs/smoke/toy/seed-2.ipynb").is_file()
+    title = nbformat.read(project / "book/runs/smoke/toy/seed-2.ipynb", as_version=4).cells[0].source
+    assert title == "# A toy notebook [smoke: seed-2]\n\nIt logs one run."
     # rerunning the finished plan does nothing
     assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "skipped"]
     runs = tracking.find_runs("toy/plans")
