@@ -18,7 +18,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         plan = plans.load_plan(args.plan, root=root)
         tracking.open_store(args.store)
-        for job in plans.expand(plan, args.preset, overrides, data_root=args.data_root):
+        for job in plans.expand(plan, args.preset, overrides, data_root=args.data_root, only=args.only or ()):
             done = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
             print(f"{'done' if done else 'todo'}  {job.plan_key}  -> {job.output}")
         return 0
@@ -31,6 +31,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         data_root=args.data_root,
         backend=args.backend,
         force=args.force,
+        only=args.only or (),
     )
     for result in results:
         print(f"{result.status:8s} {result.job.plan_key}  {result.detail}")
@@ -95,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--data-root", default=os.environ.get("RANDNAS_DATA", ""), help="folder with cifar10/ and ptb/ (default: $RANDNAS_DATA)")
     run.add_argument("--store", default=None, help="MLflow store: a folder or URI (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
     run.add_argument("--backend", default="local", help="where jobs run (local)")
+    run.add_argument("--only", action="append", metavar="ENTRY", help="run only this entry of the plan (repeatable)")
     run.add_argument("--force", action="store_true", help="rerun entries that already have a FINISHED run")
     run.add_argument("--dry-run", action="store_true", help="list the jobs and whether each is done, run nothing")
     run.set_defaults(handler=_cmd_run)

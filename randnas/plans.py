@@ -182,14 +182,19 @@ def expand(
     runs_dir: Path = Path("book/runs"),
     data_root: str = "",
     notebook_parameters: Callable[[Path], set[str]] | None = None,
+    only: Sequence[str] = (),
 ) -> list[Job]:
-    """The jobs of `plan` under `preset`. An override of a grid axis with a list replaces that axis."""
+    """The jobs of `plan` under `preset` (of the entries in `only`, if given). An override of a grid
+    axis with a list replaces that axis."""
     check_preset(preset)
+    unknown = set(only) - {entry.key for entry in plan.entries}
+    if unknown:
+        raise PlanError(f"plan {plan.name!r} has no entry {sorted(unknown)}; its entries are {', '.join(e.key for e in plan.entries)}")
     overrides = dict(overrides or {})
     read_parameters = notebook_parameters or declared_parameters
     jobs = []
     for entry in plan.entries:
-        if preset not in entry.presets:
+        if preset not in entry.presets or (only and entry.key not in only):
             continue
         declared = read_parameters(entry.notebook)
         missing = [name for name in INJECTED if name not in declared]
@@ -370,6 +375,7 @@ def run_plan(
     data_root: str = "",
     backend: str = "local",
     force: bool = False,
+    only: Sequence[str] = (),
     log: Callable[[str], None] = print,
 ) -> list[JobResult]:
     """Expand a plan under a preset and run every job not already completed in the record."""
@@ -379,7 +385,7 @@ def run_plan(
     check_preset(preset)
     plan = load_plan(Path(plan_path), root=root)
     store_uri = tracking.open_store(store if store is not None else tracking.default_store())
-    jobs = expand(plan, preset, overrides, data_root=data_root)
+    jobs = expand(plan, preset, overrides, data_root=data_root, only=only)
     if not jobs:
         raise PlanError(f"plan {plan.name!r} has no entry for preset {preset!r}")
     return get_backend(backend).run(jobs, lambda job: execute_job(job, root, store_uri, force=force, log=log))

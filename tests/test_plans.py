@@ -100,6 +100,13 @@ def test_expand_bad_override_is_one_clear_line(project, overrides, message):
     assert "\n" not in str(error.value)
 
 
+def test_only_selects_entries_and_names_unknown_ones(project):
+    plan = plans.load_plan(project / "plans" / "toy.yaml", root=project)
+    assert len(plans.expand(plan, "smoke", only=["toy"], notebook_parameters=fixed_parameters)) == 2
+    with pytest.raises(plans.PlanError, match=r"plan 'toy' has no entry \['tyo'\]; its entries are toy"):
+        plans.expand(plan, "smoke", only=["tyo"], notebook_parameters=fixed_parameters)
+
+
 def test_unknown_preset_lists_the_presets():
     with pytest.raises(plans.PlanError, match="unknown preset 'fast'; choose one of smoke, cpu, paper"):
         plans.check_preset("fast")
