@@ -60,24 +60,47 @@ def _cmd_data_check(args: argparse.Namespace) -> int:
     return 0 if all(status.ok for status in statuses if status.name in ("digits", "pydoc")) else 1
 
 
-def _cmd_genotype_describe(args: argparse.Namespace) -> int:
-    from randnas.nets.cnn import NetworkCIFAR, count_parameters
-    from randnas.search.lookup import find_cnn_genotype
+def _genotype_space(text: str, asked: str | None) -> str:
+    """The space a genotype argument belongs to: as asked, else by its form, else by its name."""
+    from randnas.spaces.named import list_genotypes
 
-    genotype, _ = find_cnn_genotype(args.genotype)
-    model = NetworkCIFAR(genotype, channels=args.channels, layers=args.layers, auxiliary=True)
+    if asked:
+        return asked
+    if "recurrent=" in text:
+        return "rnn"
+    if text.strip().startswith("Genotype(") or text in list_genotypes("cnn") or text.startswith("run:"):
+        return "cnn"
+    return "rnn" if text in list_genotypes("rnn") else "cnn"
+
+
+def _cmd_genotype_describe(args: argparse.Namespace) -> int:
+    from randnas.search.lookup import find_genotype
+
+    space = _genotype_space(args.genotype, args.space)
+    genotype, _ = find_genotype(space, args.genotype)
     print(genotype.to_darts())
-    print(f"parameters: {count_parameters(model) / 1e6:.2f}M (evaluation network, C={args.channels}, {args.layers} cells, auxiliary head excluded)")
+    if space == "cnn":
+        from randnas.nets.cnn import NetworkCIFAR, count_parameters
+
+        model = NetworkCIFAR(genotype, channels=args.channels, layers=args.layers, auxiliary=True)
+        print(f"parameters: {count_parameters(model) / 1e6:.2f}M (evaluation network, C={args.channels}, {args.layers} cells, auxiliary head excluded)")
+    else:
+        from randnas.nets.rnn import RnnLanguageModel, RnnModelConfig, count_rnn_parameters
+
+        model = RnnLanguageModel(RnnModelConfig(vocab_size=10_000, hidden=args.hidden))
+        print(f"parameters: {count_rnn_parameters(model) / 1e6:.2f}M (language model, {args.hidden} units, 10,000-word PTB vocabulary, tied embedding)")
     return 0
 
 
 def _cmd_genotype_sample(args: argparse.Namespace) -> int:
     from randnas.repro import numpy_generator
     from randnas.spaces.cnn import sample_cnn_genotype
+    from randnas.spaces.rnn import sample_rnn_genotype
 
     rng = numpy_generator(args.seed)
+    sample = sample_rnn_genotype if args.space == "rnn" else sample_cnn_genotype
     for _ in range(args.count):
-        print(sample_cnn_genotype(rng).to_darts())
+        print(sample(rng).to_darts())
     return 0
 
 
@@ -116,12 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     genotype_commands = genotype.add_subparsers(dest="genotype_command", required=True)
     describe = genotype_commands.add_parser("describe", help="print a genotype and its evaluation network's size")
     describe.add_argument("genotype", help="a name (DARTS_V2, ASHA200, ...), a DARTS Genotype(...) string, or run:<MLflow run id>")
-    describe.add_argument("--channels", type=int, default=36)
-    describe.add_argument("--layers", type=int, default=20)
+    describe.add_argument("--space", choices=["cnn", "rnn"], help="cnn or rnn (default: from the genotype's form or name; DARTS_V1/V2 name both)")
+    describe.add_argument("--channels", type=int, default=36, help="CNN evaluation network width")
+    describe.add_argument("--layers", type=int, default=20, help="CNN evaluation network cells")
+    describe.add_argument("--hidden", type=int, default=850, help="recurrent model units")
     describe.set_defaults(handler=_cmd_genotype_describe)
     sample = genotype_commands.add_parser("sample", help="print uniformly sampled genotypes")
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--count", type=int, default=1)
+    sample.add_argument("--space", choices=["cnn", "rnn"], default="cnn")
     sample.set_defaults(handler=_cmd_genotype_sample)
     return parser
 

@@ -16,4 +16,6 @@ python3 -m pytest -m cuda tests/test_cuda.py -p no:cacheprovider -q 2>&1 | tee "
 tests_rc=${PIPESTATUS[0]}
 python3 -m benchmarks.bench_cnn --device cuda --steps 10 2>&1 | tee "$OUT/bench_cnn.log"
 cp benchmarks/results/cnn_stage1_cuda.json "$OUT/" 2>/dev/null || echo "no CUDA benchmark result written" | tee -a "$OUT/bench_cnn.log"
+python3 -m benchmarks.bench_ptb --device cuda --repeats 5 2>&1 | tee "$OUT/bench_ptb.log"
+cp benchmarks/results/ptb_stage1_cuda.json "$OUT/" 2>/dev/null || echo "no CUDA benchmark result written" | tee -a "$OUT/bench_ptb.log"
 exit "$tests_rc"

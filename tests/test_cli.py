@@ -104,3 +104,18 @@ def test_genotype_sample_is_seeded(capsys):
 def test_genotype_errors_are_one_line(capsys):
     assert cli.main(["genotype", "describe", "DARTS_V9"]) == 2
     assert capsys.readouterr().err == "randnas: error: unknown cnn genotype 'DARTS_V9'; the named ones are ASHA200, DARTS_V1, DARTS_V2, RSWS_FIG3\n"
+
+
+def test_genotype_describe_recurrent_prints_darts_23m(capsys):
+    assert cli.main(["genotype", "describe", "--space", "rnn", "DARTS_V2"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == ("Genotype(recurrent=[('sigmoid', 0), ('relu', 1), ('relu', 1), ('identity', 1), ('tanh', 2), "
+                      "('sigmoid', 5), ('tanh', 3), ('relu', 5)], concat=range(1, 9))")
+    assert out[1].startswith("parameters: 22.96M (language model, 850 units")
+    assert cli.main(["genotype", "describe", out[0]]) == 0  # a recurrent string is recognised by its form
+    assert "22.96M" in capsys.readouterr().out
+
+
+def test_genotype_sample_recurrent(capsys):
+    cli.main(["genotype", "sample", "--space", "rnn", "--seed", "1"])
+    assert capsys.readouterr().out.startswith("Genotype(recurrent=[")

@@ -7,6 +7,7 @@ from typing import Any
 
 from randnas.spaces.cnn import CnnGenotype, cnn_genotype, parse_cnn_genotype
 from randnas.spaces.common import GenotypeError
+from randnas.spaces.rnn import RnnGenotype, parse_rnn_genotype, rnn_genotype
 
 
 def _cnn_named() -> dict[str, CnnGenotype]:
@@ -40,9 +41,19 @@ def _cnn_named() -> dict[str, CnnGenotype]:
     }
 
 
+def _rnn_named() -> dict[str, RnnGenotype]:
+    return {
+        "DARTS_V1": rnn_genotype([("relu", 0), ("relu", 1), ("tanh", 2), ("relu", 3), ("relu", 4), ("identity", 1), ("relu", 5), ("relu", 1)]),
+        "DARTS_V2": rnn_genotype([("sigmoid", 0), ("relu", 1), ("relu", 1), ("identity", 1), ("tanh", 2), ("sigmoid", 5), ("tanh", 3), ("relu", 5)]),
+        # From a third-party port of the authors' code: provenance plausible, not verified.
+        "ASHA": rnn_genotype([("relu", 0), ("relu", 0), ("sigmoid", 0), ("tanh", 0), ("relu", 1), ("tanh", 0), ("identity", 5), ("sigmoid", 0)]),
+    }
+
+
 # space -> (named genotypes, parser of the DARTS text form)
 SPACES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[str], Any]]] = {
     "cnn": (_cnn_named, parse_cnn_genotype),
+    "rnn": (_rnn_named, parse_rnn_genotype),
 }
 
 

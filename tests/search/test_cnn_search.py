@@ -10,7 +10,7 @@ import pytest
 from randnas.data import load_image_data
 from randnas.data.base import ImageData
 from randnas.repro import seed_everything, state_dict_digest
-from randnas.search.cnn import CNN_SETTINGS, CnnSearch, CnnSearchConfig, arch_count, cnn_setting
+from randnas.search.cnn import CNN_SETTINGS, CnnSearch, arch_count, cnn_setting
 
 TINY = {"epochs": 2, "channels": 4, "layers": 3, "batch_size": 64, "archs_per_round": 6, "top_k": 2, "quick_minibatches": 2}
 

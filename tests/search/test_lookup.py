@@ -43,3 +43,9 @@ def test_names_and_strings_have_no_parent_run():
     v2 = get_genotype("cnn", "DARTS_V2")
     assert find_cnn_genotype("DARTS_V2") == (v2, "")
     assert find_cnn_genotype(v2.to_darts()) == (v2, "")
+
+
+def test_random_spec_samples_one_genotype_per_seed_for_the_random_baseline():
+    first, parent = find_cnn_genotype("random", search_seed=0)
+    assert parent == "" and find_cnn_genotype("random", search_seed=0)[0] == first
+    assert find_cnn_genotype("random", search_seed=1)[0] != first

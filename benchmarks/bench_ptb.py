@@ -1,0 +1,161 @@
+"""PTB stage-1 cost: a training step (batch x 35 tokens) and scoring one architecture on the whole
+validation split (batch 1024), at 300 and 850 units.
+
+Baseline, measured in the same run: the cell written as DARTS writes it (the input and hidden halves of
+W0 in one product per time step, one product per node), with the same weights and dropout masks. The
+issue also quotes the authors' own code on this kind of 2-core CPU: a step takes 0.649 s (300 units) and
+2.06 s (850 units) at batch 64; scoring takes 5.4 s and 16.2 s. The corpus is PTB-shaped random tokens
+(10,000 words, 73,760 validation tokens) unless --data-root has the real PTB: timing depends on shapes only.
+Run: .venv/bin/python -m benchmarks.bench_ptb [--device auto] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+from torch import nn
+
+from benchmarks.common import write_results
+from randnas.data.base import TokenCorpus
+from randnas.device import describe_device, select_device
+from randnas.nets.rnn import ACTIVATIONS, LmOutput, RnnLanguageModel, RnnModelConfig, embedded_dropout, locked_dropout
+from randnas.repro import numpy_generator
+from randnas.train.lm import batchify, perplexity
+from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
+
+AUTHORS = {"step_s": {300: 0.649, 850: 2.06}, "score_s": {300: 5.4, 850: 16.2}}
+
+
+class DartsStyleCell(nn.Module):
+    """The baseline: the same parameters, computed one node and one time step at a time."""
+
+    def __init__(self, cell) -> None:
+        super().__init__()
+        self.inner = cell
+
+    def forward(self, inputs: torch.Tensor, h: torch.Tensor, genotype: RnnGenotype) -> torch.Tensor:
+        cell = self.inner
+        hidden = cell.hidden
+        if self.training:
+            x_mask = inputs.new_empty(inputs.shape[1:]).bernoulli_(1 - cell.dropoutx) / (1 - cell.dropoutx)
+            h_mask = inputs.new_empty(h.shape).bernoulli_(1 - cell.dropouth) / (1 - cell.dropouth)
+        outputs = []
+        for x in inputs:
+            xh = torch.cat([x * x_mask, h * h_mask], -1) if self.training else torch.cat([x, h], -1)
+            c0, h0 = (xh @ cell.w0).split(hidden, -1)
+            states = [h + torch.sigmoid(c0) * (torch.tanh(h0) - h)]
+            for i, (activation, predecessor) in enumerate(genotype.recurrent):
+                s_prev = states[predecessor]
+                c, pre = ((s_prev * h_mask if self.training else s_prev) @ cell.ws[i]).split(hidden, -1)
+                states.append(s_prev + torch.sigmoid(c) * (ACTIVATIONS[activation](pre) - s_prev))
+            h = torch.stack(states[1:], -1).mean(-1)
+            outputs.append(h)
+        return torch.stack(outputs)
+
+
+class DartsStyleModel(RnnLanguageModel):
+    """Our model with the baseline cell swapped in (same embedding, decoder and dropouts)."""
+
+    def __init__(self, config: RnnModelConfig) -> None:
+        super().__init__(config)
+        self.baseline_cell = DartsStyleCell(self.cell)
+
+    def forward(self, words, hidden, genotype):
+        config = self.config
+        emb = embedded_dropout(self.encoder, words, config.dropoute if self.training else 0.0)
+        emb = locked_dropout(emb, config.dropouti if self.training else 0.0)
+        raw = self.baseline_cell(emb, hidden, genotype)
+        out = locked_dropout(raw, config.dropout if self.training else 0.0)
+
+        return LmOutput(torch.log_softmax(self.decoder(out), dim=-1), raw[-1], raw)
+
+
+def ptb_shaped(valid_tokens: int = 73_760) -> TokenCorpus:
+    rng = np.random.default_rng(0)
+    stream = torch.as_tensor(rng.integers(0, 10_000, valid_tokens))
+    return TokenCorpus("ptb", "PTB-shaped random tokens", tuple(map(str, range(10_000))), stream, stream, stream, "0", "bench")
+
+
+def step_time(model, words, targets, genotype, device) -> float:
+    optimizer = torch.optim.SGD(model.parameters(), lr=20.0, weight_decay=5e-7)
+    model.train()
+    hidden = model.init_hidden(words.shape[1])
+    start = time.perf_counter()
+    out = model(words, hidden, genotype)
+    loss = nn.functional.nll_loss(out.log_probs.view(-1, out.log_probs.shape[-1]), targets.reshape(-1))
+    loss = loss + 1e-3 * (out.raw_states[1:] - out.raw_states[:-1]).pow(2).mean()
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+    optimizer.step()
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def score_time(model, valid, genotype, device) -> float:
+    start = time.perf_counter()
+    perplexity(model, valid, genotype, 35)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--hidden", type=int, nargs="+", default=[300, 850])
+    parser.add_argument("--batches", type=int, nargs="+", default=[64, 256])
+    args = parser.parse_args()
+    device = select_device(args.device)
+    torch.manual_seed(0)
+    corpus = ptb_shaped()
+    valid = batchify(corpus.valid, 1024).to(device)
+    rng = numpy_generator(0)
+    genotypes = [sample_rnn_genotype(rng) for _ in range(args.repeats + 1)]
+    results: dict = {"device": describe_device(device), "bptt": 35, "authors_on_this_cpu": AUTHORS}
+    for hidden in args.hidden:
+        ours = RnnLanguageModel(RnnModelConfig(10_000, hidden)).to(device)
+        baseline = DartsStyleModel(RnnModelConfig(10_000, hidden)).to(device)
+        baseline.load_state_dict(ours.state_dict(), strict=False)
+        row: dict = {}
+        for batch in args.batches:
+            data = batchify(corpus.train, batch).to(device)
+            words, targets = data[:35], data[1:36]
+            times = {"ours": [], "baseline": []}
+            for index, genotype in enumerate(genotypes):  # interleaved, the first one warms up
+                for name, model in (("ours", ours), ("baseline", baseline)):
+                    elapsed = step_time(model, words, targets, genotype, device)
+                    if index:
+                        times[name].append(elapsed)
+            step = {name: statistics.median(values) for name, values in times.items()}
+            row[f"step_batch{batch}"] = {
+                "ours_s": step["ours"], "baseline_s": step["baseline"],
+                "speedup_vs_baseline": step["baseline"] / step["ours"],
+            }
+            if batch == 64:
+                row[f"step_batch{batch}"]["speedup_vs_authors"] = AUTHORS["step_s"].get(hidden, float("nan")) / step["ours"]
+        scores = {"ours": [], "baseline": []}
+        for index, genotype in enumerate(genotypes[:2]):
+            for name, model in (("ours", ours), ("baseline", baseline)):
+                elapsed = score_time(model, valid, genotype, device)
+                if index:
+                    scores[name].append(elapsed)
+        row["score_whole_valid"] = {
+            "ours_s": statistics.median(scores["ours"]), "baseline_s": statistics.median(scores["baseline"]),
+            "speedup_vs_baseline": statistics.median(scores["baseline"]) / statistics.median(scores["ours"]),
+            "speedup_vs_authors": AUTHORS["score_s"].get(hidden, float("nan")) / statistics.median(scores["ours"]),
+        }
+        results[f"hidden={hidden}"] = row
+        print(f"hidden={hidden}: {row}", flush=True)
+    name = "ptb_stage1_" + ("cuda" if device.type == "cuda" else "cpu")
+    print(write_results(name, results, notes="target (issue): at least 1.5x faster than the authors' code on each"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,164 @@
+"""The DARTS recurrent cell and language model (reference section 3).
+
+    [c0, h0] = [x_t * x_mask, h_{t-1} * h_mask] @ W0,   s0 = h_{t-1} + sigmoid(c0) * (tanh(h0) - h_{t-1})
+    node i:  [c, h] = (s_pred * h_mask) @ W_i,          s_i = s_pred + sigmoid(c) * (f_i(h) - s_pred)
+    output:  mean of s_1 .. s_8
+
+Weights are shared per node: W_i serves node i whatever predecessor and activation the genotype gives
+it, so the same module is the RSWS search model (a genotype per minibatch) and the evaluation model
+(one fixed genotype). The embedding is tied to the decoder; the five dropouts are DARTS' (dropoute on
+embedding rows, dropouti and dropout locked over time on inputs and outputs, dropoutx and dropouth on
+the cell's x and h). `step` returns what the loss needs for temporal activation regularization.
+
+Speed (the math is unchanged): the input half of W0 is applied to all time steps in one matrix product,
+and nodes that read the same predecessor share one matrix product over their stacked weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from randnas.spaces.rnn import RNN_NODES, RnnGenotype
+
+INIT_RANGE = 0.04
+EMBEDDING_INIT_RANGE = 0.1
+
+ACTIVATIONS = {
+    "tanh": torch.tanh,
+    "relu": torch.relu,
+    "sigmoid": torch.sigmoid,
+    "identity": lambda h: h,
+}
+
+
+@dataclass(frozen=True)
+class RnnModelConfig:
+    """Sizes and dropouts; the defaults are the proxyless (850-unit) evaluation model's."""
+
+    vocab_size: int = 10_000
+    hidden: int = 850  # embedding size = hidden size, as DARTS requires
+    dropout: float = 0.75
+    dropouth: float = 0.25
+    dropoutx: float = 0.75
+    dropouti: float = 0.2
+    dropoute: float = 0.1
+
+    def __post_init__(self) -> None:
+        for name in ("dropout", "dropouth", "dropoutx", "dropouti", "dropoute"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
+        if self.hidden < 1 or self.vocab_size < 2:
+            raise ValueError(f"hidden and vocab_size must be positive, got {self.hidden} and {self.vocab_size}")
+
+
+def dropout_mask(reference: torch.Tensor, shape: tuple[int, ...], drop: float) -> torch.Tensor:
+    """A Bernoulli keep-mask scaled by 1/keep, from torch's generator on the reference's device."""
+    keep = 1.0 - drop
+    return reference.new_empty(shape).bernoulli_(keep) / keep
+
+
+def node_groups(genotype: RnnGenotype) -> list[tuple[int, list[int]]]:
+    """Nodes (0-based positions) grouped by predecessor, in the order their predecessor becomes ready."""
+    groups: dict[int, list[int]] = {}
+    for position, (_, predecessor) in enumerate(genotype.recurrent):
+        groups.setdefault(predecessor, []).append(position)
+    return sorted(groups.items())
+
+
+class DartsCell(nn.Module):
+    def __init__(self, hidden: int, dropouth: float, dropoutx: float) -> None:
+        super().__init__()
+        self.hidden = hidden
+        self.dropouth = dropouth
+        self.dropoutx = dropoutx
+        self.w0 = nn.Parameter(torch.empty(2 * hidden, 2 * hidden).uniform_(-INIT_RANGE, INIT_RANGE))
+        self.ws = nn.Parameter(torch.empty(RNN_NODES, hidden, 2 * hidden).uniform_(-INIT_RANGE, INIT_RANGE))
+
+    def forward(self, inputs: torch.Tensor, h: torch.Tensor, genotype: RnnGenotype) -> torch.Tensor:
+        """inputs (T, B, H), h (B, H) -> hidden states (T, B, H)."""
+        steps, batch, _ = inputs.shape
+        if self.training:
+            x_mask = dropout_mask(inputs, (batch, self.hidden), self.dropoutx)
+            h_mask = dropout_mask(inputs, (batch, self.hidden), self.dropouth)
+            inputs = inputs * x_mask  # the same mask at every step
+        else:
+            h_mask = None
+        w0_x, w0_h = self.w0[: self.hidden], self.w0[self.hidden :]
+        x_part = (inputs.reshape(steps * batch, self.hidden) @ w0_x).view(steps, batch, 2 * self.hidden)
+        groups = node_groups(genotype)
+        # stacked node weights per predecessor group: (H, 2H * group size)
+        group_weights = [torch.cat([self.ws[i] for i in nodes], dim=1) if len(nodes) > 1 else self.ws[nodes[0]] for _, nodes in groups]
+        activations = [ACTIVATIONS[name] for name, _ in genotype.recurrent]
+        outputs = []
+        for t in range(steps):
+            h_in = h * h_mask if h_mask is not None else h
+            c0, h0 = (x_part[t] + h_in @ w0_h).split(self.hidden, dim=-1)
+            s0 = h + torch.sigmoid(c0) * (torch.tanh(h0) - h)
+            states: list[torch.Tensor | None] = [s0] + [None] * RNN_NODES
+            for (predecessor, nodes), weights in zip(groups, group_weights):
+                s_prev = states[predecessor]
+                s_in = s_prev * h_mask if h_mask is not None else s_prev
+                chunks = (s_in @ weights).split(self.hidden, dim=-1)  # c, h for each node of the group
+                for k, position in enumerate(nodes):
+                    c, pre = chunks[2 * k], chunks[2 * k + 1]
+                    states[position + 1] = s_prev + torch.sigmoid(c) * (activations[position](pre) - s_prev)
+            h = torch.stack(states[1:], dim=0).mean(dim=0)
+            outputs.append(h)
+        return torch.stack(outputs)
+
+
+def embedded_dropout(embedding: nn.Embedding, words: torch.Tensor, drop: float) -> torch.Tensor:
+    """Drop whole words: rows of the embedding matrix are zeroed (and the rest rescaled) for this batch."""
+    weight = embedding.weight
+    if drop > 0:
+        weight = weight * dropout_mask(weight, (weight.shape[0], 1), drop)
+    return nn.functional.embedding(words, weight)
+
+
+def locked_dropout(x: torch.Tensor, drop: float) -> torch.Tensor:
+    """One mask per sequence, the same at every time step: x (T, B, H)."""
+    if drop <= 0:
+        return x
+    return x * dropout_mask(x, (1, x.shape[1], x.shape[2]), drop)
+
+
+@dataclass
+class LmOutput:
+    log_probs: torch.Tensor  # (T, B, V)
+    hidden: torch.Tensor  # (B, H): the last state, carried to the next batch
+    raw_states: torch.Tensor  # (T, B, H): the cell's states before the output dropout (for TAR)
+
+
+class RnnLanguageModel(nn.Module):
+    """Embedding -> DARTS cell -> tied decoder. `genotype` is an argument of `forward`."""
+
+    def __init__(self, config: RnnModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = nn.Embedding(config.vocab_size, config.hidden)
+        self.cell = DartsCell(config.hidden, config.dropouth, config.dropoutx)
+        self.decoder = nn.Linear(config.hidden, config.vocab_size)
+        nn.init.uniform_(self.encoder.weight, -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)
+        nn.init.zeros_(self.decoder.bias)
+        self.decoder.weight = self.encoder.weight  # tied
+
+    def init_hidden(self, batch: int) -> torch.Tensor:
+        return self.encoder.weight.new_zeros(batch, self.config.hidden)
+
+    def forward(self, words: torch.Tensor, hidden: torch.Tensor, genotype: RnnGenotype) -> LmOutput:
+        """words (T, B) -> log-probabilities (T, B, V)."""
+        config = self.config
+        emb = embedded_dropout(self.encoder, words, config.dropoute if self.training else 0.0)
+        emb = locked_dropout(emb, config.dropouti if self.training else 0.0)
+        raw = self.cell(emb, hidden, genotype)
+        out = locked_dropout(raw, config.dropout if self.training else 0.0)
+        logits = self.decoder(out)
+        return LmOutput(torch.log_softmax(logits, dim=-1), raw[-1], raw)
+
+
+def count_rnn_parameters(model: nn.Module) -> int:
+    """Parameters, the tied embedding/decoder matrix counted once."""
+    return sum(p.numel() for p in model.parameters())
