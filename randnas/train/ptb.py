@@ -163,7 +163,7 @@ class PtbTrainer:
             self.optimizer = self._asgd()
             self.switched_at = epoch
         self.valid_losses.append(valid_loss)
-        metrics["asgd"] = float(bool(self.switched_at))
+        metrics["optimizer/asgd"] = float(bool(self.switched_at))
 
     def _should_switch(self, valid_loss: float) -> bool:
         history, nonmono = self.valid_losses, self.config.nonmono
