@@ -49,7 +49,7 @@ def test_dry_run_lists_jobs_and_runs_nothing(store):
 
 
 def test_missing_data_fails_the_job_with_the_loader_message(store, tmp_path):
-    done = run_cli("run", "plans/default.yaml", "--preset", "cpu", "--data-root", str(tmp_path / "nowhere"))
+    done = run_cli("run", "plans/default.yaml", "--preset", "cpu", "--only", "datasets", "--data-root", str(tmp_path / "nowhere"))
     assert done.returncode == 1
     assert "failed   default/datasets/cpu/default@" in done.stdout
     assert "CIFAR-10 not found under" in done.stdout and "put the python version's folder" in done.stdout
