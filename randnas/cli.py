@@ -104,6 +104,16 @@ def _cmd_genotype_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_asha_rungs(args: argparse.Namespace) -> int:
+    from randnas.search.asha.rule import rung_resources
+
+    resources = rung_resources(args.r, args.R, args.eta, args.layout)
+    print(f"ASHA rungs for r={args.r:g}, R={args.R:g}, eta={args.eta} ({args.layout}):")
+    for k, resource in enumerate(resources):
+        print(f"  rung {k}: {resource} epochs")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from randnas.plans import PRESET_DESCRIPTIONS, PRESETS
 
@@ -149,6 +159,15 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--count", type=int, default=1)
     sample.add_argument("--space", choices=["cnn", "rnn"], default="cnn")
     sample.set_defaults(handler=_cmd_genotype_sample)
+
+    asha = commands.add_parser("asha", help="asynchronous successive halving")
+    asha_commands = asha.add_subparsers(dest="asha_command", required=True)
+    rungs = asha_commands.add_parser("rungs", help="print the rung resources for r, R and eta")
+    rungs.add_argument("--r", type=float, default=1, help="minimum resource (epochs)")
+    rungs.add_argument("--R", type=float, default=300, help="maximum resource (epochs)")
+    rungs.add_argument("--eta", type=int, default=4, help="reduction factor")
+    rungs.add_argument("--layout", choices=["top_down", "bottom_up"], default="top_down", help="top_down as released (the top rung is R)")
+    rungs.set_defaults(handler=_cmd_asha_rungs)
     return parser
 
 

@@ -119,3 +119,10 @@ def test_genotype_describe_recurrent_prints_darts_23m(capsys):
 def test_genotype_sample_recurrent(capsys):
     cli.main(["genotype", "sample", "--space", "rnn", "--seed", "1"])
     assert capsys.readouterr().out.startswith("Genotype(recurrent=[")
+
+
+def test_asha_rungs_prints_the_released_layout(capsys):
+    assert cli.main(["asha", "rungs", "--r", "1", "--R", "300", "--eta", "4"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [f"  rung {k}: {e} epochs" for k, e in enumerate([1, 4, 18, 75, 300])]
+    assert cli.main(["asha", "rungs", "--eta", "1"]) == 2
+    assert "eta (the reduction factor) must be an integer of at least 2, got 1" in capsys.readouterr().err

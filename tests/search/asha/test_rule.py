@@ -1,0 +1,122 @@
+"""ASHA's pure rule and its bookkeeping, on hand-worked traces."""
+
+from __future__ import annotations
+
+import pytest
+
+from randnas.search.asha.rule import promotable, rung_resources
+from randnas.search.asha.scheduler import AshaScheduler, Suggestion
+
+
+@pytest.mark.parametrize(
+    "r, R, eta, layout, expected",
+    [
+        (1, 300, 4, "top_down", [1, 4, 18, 75, 300]),  # the paper's setting, as released
+        (1, 300, 4, "bottom_up", [1, 4, 16, 64, 256]),
+        (1, 27, 3, "top_down", [1, 3, 9, 27]),
+        (1, 27, 3, "bottom_up", [1, 3, 9, 27]),
+        (2, 10, 3, "top_down", [3, 10]),
+        (5, 5, 2, "top_down", [5]),
+    ],
+)
+def test_rung_layouts(r, R, eta, layout, expected):
+    assert rung_resources(r, R, eta, layout) == expected
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [((0, 300, 4), r"r \(the minimum resource\) must be positive, got 0"), ((10, 5, 4), r"R \(the maximum resource\) must be at least r = 10, got 5"),
+     ((1, 300, 1), r"eta \(the reduction factor\) must be an integer of at least 2, got 1"), ((1, 300, 2.5), "got 2.5")],
+)
+def test_bad_rung_arguments_name_the_value_and_range(args, message):
+    with pytest.raises(ValueError, match=message):
+        rung_resources(*args)
+
+
+def test_unknown_layout():
+    with pytest.raises(ValueError, match="unknown rung layout 'sideways'; choose one of top_down, bottom_up"):
+        rung_resources(1, 300, 4, "sideways")
+
+
+@pytest.mark.parametrize(
+    "results, promoted, eta, expected",
+    [
+        ({0: 0.5, 1: 0.9}, set(), 3, None),  # fewer than eta results: nothing to promote yet
+        ({0: 0.5, 1: 0.9, 2: 0.1}, set(), 3, 1),  # floor(3/3) = 1 candidate: the best
+        ({0: 0.5, 1: 0.9, 2: 0.1}, {1}, 3, None),  # the only candidate is already promoted
+        ({0: 0.5, 1: 0.9, 2: 0.1, 3: 0.7, 4: 0.2, 5: 0.3}, {1}, 3, 3),  # 2 candidates: the next best
+        ({0: 0.5, 1: 0.5, 2: 0.1}, set(), 3, 0),  # a tie keeps the earlier arrival
+        ({0: 0.1, 1: 0.2, 2: 0.3, 3: 0.4}, set(), 4, 3),
+    ],
+)
+def test_promotable_table(results, promoted, eta, expected):
+    assert promotable(results, promoted, eta) == expected
+
+
+def test_scheduler_trace_promotes_top_down_and_starts_new_trials_otherwise():
+    asha = AshaScheduler(1, 9, 3)
+    assert [g.resource for g in asha.rungs] == [1, 3, 9]
+    assert [asha.suggest() for _ in range(3)] == [Suggestion(0, 0, 1, True), Suggestion(1, 0, 1, True), Suggestion(2, 0, 1, True)]
+    for trial, value in ((0, 0.3), (1, 0.9), (2, 0.5)):
+        asha.on_result(trial, 0, value)
+    assert asha.suggest() == Suggestion(1, 1, 3, False)  # the best third of rung 0 goes up
+    assert asha.suggest() == Suggestion(3, 0, 1, True)  # trial 1 is already pending at rung 1
+    asha.on_result(1, 1, 0.95)
+    assert asha.suggest() == Suggestion(4, 0, 1, True)  # rung 1 has fewer than eta results
+    for trial, value in ((3, 0.99), (4, 0.1)):
+        asha.on_result(trial, 0, value)
+    # rung 0 now holds 5 results: floor(5/3) = 1 candidate, trial 3 (0.99), not yet promoted
+    assert asha.suggest() == Suggestion(3, 1, 3, False)
+    asha.on_result(3, 1, 0.2)
+    assert asha.suggest() == Suggestion(5, 0, 1, True)
+    asha.on_result(5, 0, 0.0)
+    # rung 0: 6 results, candidates 3 and 1 (both promoted); rung 1: 2 results < eta -> new trial
+    assert asha.suggest() == Suggestion(6, 0, 1, True)
+
+
+def test_higher_rungs_are_scanned_first():
+    asha = AshaScheduler(1, 9, 3)
+    for _ in range(9):
+        asha.suggest()
+    for trial in range(9):
+        asha.on_result(trial, 0, trial / 10)
+    promoted = [asha.suggest() for _ in range(3)]  # the top third of rung 0: trials 8, 7, 6
+    assert [(s.trial, s.rung) for s in promoted] == [(8, 1), (7, 1), (6, 1)]
+    for suggestion, value in zip(promoted, (0.1, 0.9, 0.5)):
+        asha.on_result(suggestion.trial, 1, value)
+    # rung 1 can promote (7) and rung 0 could not: the top rung is served first
+    assert asha.suggest() == Suggestion(7, 2, 9, False)
+
+
+def test_no_early_stopping_trains_every_trial_to_R():
+    asha = AshaScheduler(1, 300, 4, early_stopping=False)
+    suggestions = []
+    for _ in range(5):
+        suggestions.append(asha.suggest())
+        asha.on_result(suggestions[-1].trial, 0, 0.5)
+    assert all(s.new and s.resource == 300 for s in suggestions)
+
+
+def test_results_for_unasked_rungs_are_refused():
+    asha = AshaScheduler(1, 9, 3)
+    asha.suggest()
+    with pytest.raises(ValueError, match="trial 0 was not asked to reach rung 1"):
+        asha.on_result(0, 1, 0.5)
+
+
+def test_state_round_trip_gives_an_identical_continuation():
+    def drive(asha, steps, start=0):
+        log = []
+        for i in range(start, start + steps):
+            suggestion = asha.suggest()
+            asha.on_result(suggestion.trial, suggestion.rung, ((i * 37) % 11) / 11)
+            log.append(suggestion)
+        return log
+
+    original = AshaScheduler(1, 27, 3)
+    drive(original, 20)
+    restored = AshaScheduler(1, 27, 3)
+    restored.load_state_dict(original.state_dict())
+    assert drive(restored, 15, start=20) == drive(original, 15, start=20)
+    with pytest.raises(ValueError, match="do not match"):
+        AshaScheduler(1, 300, 4).load_state_dict(original.state_dict())
