@@ -59,12 +59,12 @@ class PtbTrainConfig:
     nonmono: int = 5
     switch_below_ppl: float = 0.0  # the released fork: switch to ASGD only once valid ppl < 78 (0 = off)
     eval_batch_size: int = 10
-    test_batch_size: int = 1
+    test_eval_batch_size: int = 1
     max_steps_per_epoch: int = 0  # 0: the whole training split; a positive cap is for dry runs only
     max_eval_chunks: int = 0  # 0: the whole split; a positive cap is for dry runs only
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "hidden", "bptt", "nonmono", "eval_batch_size", "test_batch_size"):
+        for name in ("epochs", "batch_size", "hidden", "bptt", "nonmono", "eval_batch_size", "test_eval_batch_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
 
@@ -112,7 +112,7 @@ class PtbTrainer:
         self.optimizer: torch.optim.Optimizer = self._sgd()
         self.train_data = batchify(corpus.train, config.batch_size).to(self.device)
         self.valid_data = batchify(corpus.valid, config.eval_batch_size).to(self.device)
-        self.test_data = batchify(corpus.test, config.test_batch_size).to(self.device)
+        self.test_data = batchify(corpus.test, config.test_eval_batch_size).to(self.device)
         self.length_rng = numpy_generator(seed, LENGTH_STREAM)
         self.valid_losses: list[float] = []
         self.best_loss = math.inf

@@ -15,7 +15,7 @@ from randnas.train.lm import perplexity
 from randnas.spaces.named import get_genotype
 from randnas.train.ptb import PtbTrainConfig, PtbTrainer, averaged_weights, train_seq_len
 
-TINY = PtbTrainConfig(epochs=4, hidden=16, batch_size=32, nonmono=1, eval_batch_size=64, test_batch_size=64,
+TINY = PtbTrainConfig(epochs=4, hidden=16, batch_size=32, nonmono=1, eval_batch_size=64, test_eval_batch_size=64,
                       max_steps_per_epoch=6, max_eval_chunks=2)
 
 
@@ -33,7 +33,7 @@ def test_paper_protocol_defaults():
     config = PtbTrainConfig()
     assert (config.epochs, config.batch_size, config.hidden, config.lr, config.grad_clip) == (300, 64, 850, 20.0, 0.25)
     assert (config.dropout, config.dropouth, config.dropoutx, config.dropouti, config.dropoute) == (0.75, 0.25, 0.75, 0.2, 0.1)
-    assert (config.weight_decay, config.beta, config.nonmono, config.eval_batch_size, config.test_batch_size) == (8e-7, 1e-3, 5, 10, 1)
+    assert (config.weight_decay, config.beta, config.nonmono, config.eval_batch_size, config.test_eval_batch_size) == (8e-7, 1e-3, 5, 10, 1)
 
 
 def test_variable_sequence_length_rule():
