@@ -57,12 +57,6 @@ def numpy_generator(seed: int, *stream: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(np.random.SeedSequence([seed, *stream])))
 
 
-def torch_generator(seed: int, device: str | torch.device = "cpu") -> torch.Generator:
-    generator = torch.Generator(device=device)
-    generator.manual_seed(seed)
-    return generator
-
-
 def capture_rng_state() -> dict[str, Any]:
     """Every global generator's state, in a form `torch.save` stores and `restore_rng_state` takes back."""
     state: dict[str, Any] = {

@@ -35,7 +35,6 @@ TAG_DATASET = "randnas.dataset"
 TAG_DATASET_LABEL = "randnas.dataset_label"
 TAG_DATASET_SHA256 = "randnas.dataset_sha256"
 TAG_PLAN_KEY = "randnas.plan_key"
-TAG_NOTEBOOK = "randnas.notebook"
 TAG_FINGERPRINT_PREFIX = "randnas.fp."
 TAG_DIGEST = "randnas.digest"
 
@@ -213,9 +212,6 @@ class RunLog:
 
     def figure(self, figure: Any, artifact_file: str) -> None:
         self._mlflow.log_figure(figure, artifact_file)
-
-    def file(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self._mlflow.log_artifact(str(path), artifact_path=artifact_path)
 
     def checkpoint_dir(self) -> Path:
         return checkpoint_dir(self.run_id)

@@ -19,7 +19,6 @@ TEXT_DATASETS: dict[str, Callable[[str | Path | None], TokenCorpus]] = {
     "pydoc": lambda root: load_pydoc_text(),
     "ptb": lambda root: load_ptb(root),
 }
-EMBEDDED = frozenset({"digits", "pydoc"})
 
 
 def _get(registry: dict, kind: str, name: str) -> Callable:
