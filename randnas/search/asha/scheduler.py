@@ -50,6 +50,13 @@ class AshaScheduler:
         self.pending[trial] = 0
         return Suggestion(trial, 0, self.rungs[0].resource, new=True)
 
+    def withdraw(self, suggestion: Suggestion) -> None:
+        """Take back the newest trial before it starts (a budget ran out), as if never suggested."""
+        if not (suggestion.new and suggestion.trial == self.next_trial - 1 and self.pending.get(suggestion.trial) == 0):
+            raise ValueError(f"only the newest unstarted trial can be withdrawn, not {suggestion}")
+        del self.pending[suggestion.trial]
+        self.next_trial -= 1
+
     def on_result(self, trial: int, rung: int, value: float) -> None:
         """Record the value `trial` reached at `rung` (higher is better)."""
         if self.pending.get(trial) != rung:

@@ -120,3 +120,12 @@ def test_state_round_trip_gives_an_identical_continuation():
     assert drive(restored, 15, start=20) == drive(original, 15, start=20)
     with pytest.raises(ValueError, match="do not match"):
         AshaScheduler(1, 300, 4).load_state_dict(original.state_dict())
+
+
+def test_withdraw_takes_back_only_the_newest_unstarted_trial():
+    asha = AshaScheduler(1, 9, 3)
+    first, second = asha.suggest(), asha.suggest()
+    with pytest.raises(ValueError, match="only the newest unstarted trial"):
+        asha.withdraw(first)
+    asha.withdraw(second)
+    assert asha.suggest() == second  # the same trial id is handed out again
