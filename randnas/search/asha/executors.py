@@ -57,9 +57,9 @@ def run_simulated(scheduler: AshaScheduler, train: TrainJob, workers: int, budge
     events: list[Event] = []
 
     def exhausted(now: float) -> bool:
+        # the trial budget only stops new trials (see start); promotions of started ones go on
         return bool(
-            (budget.max_trials and spent["trials"] >= budget.max_trials)
-            or (budget.max_resource and spent["resource"] >= budget.max_resource)
+            (budget.max_resource and spent["resource"] >= budget.max_resource)
             or (budget.max_time and now >= budget.max_time)
         )
 

@@ -68,3 +68,9 @@ def test_bad_budget_and_workers():
         Budget()
     with pytest.raises(ValueError, match="workers must be at least 1"):
         run_simulated(AshaScheduler(1, 9, 3), toy_trainer(0), 0, Budget(max_trials=1))
+
+
+def test_a_spent_trial_budget_still_lets_started_trials_be_promoted():
+    scheduler = AshaScheduler(1, 3, 3)
+    events = run_simulated(scheduler, toy_trainer(0), 2, Budget(max_trials=3))
+    assert [(e.trial, e.rung) for e in events if e.rung == 1] and scheduler.next_trial == 3
