@@ -17,6 +17,7 @@ and nodes that read the same predecessor share one matrix product over their sta
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -52,6 +53,12 @@ class RnnModelConfig:
                 raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)}")
         if self.hidden < 1 or self.vocab_size < 2:
             raise ValueError(f"hidden and vocab_size must be positive, got {self.hidden} and {self.vocab_size}")
+
+    @classmethod
+    def of(cls, vocab_size: int, settings: Any) -> RnnModelConfig:
+        """The model a search or training config describes (its `hidden` and five dropouts)."""
+        fields = ("hidden", "dropout", "dropouth", "dropoutx", "dropouti", "dropoute")
+        return cls(vocab_size, **{name: getattr(settings, name) for name in fields})
 
 
 def dropout_mask(reference: torch.Tensor, shape: tuple[int, ...], drop: float) -> torch.Tensor:

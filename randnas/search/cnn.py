@@ -8,7 +8,6 @@ killed search resumes to exactly the same weights.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,13 +17,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from randnas.configs import named_setting, require_positive
 from randnas.data import ImageData
 from randnas.device import select_device
 from randnas.nets.cnn_supernet import MODES, SharedCnnNetwork
 from randnas.repro import numpy_generator, state_dict_digest
-from randnas.search.selection import SelectionConfig, SelectionResult, rounds_for_budget, select_architecture
+from randnas.search.selection import SelectionConfig, SelectionResult, select_architecture, selection_for_budget
 from randnas.spaces.cnn import CnnGenotype, sample_cnn_genotype
-from randnas.train.checkpoint import load_checkpoint, save_checkpoint
+from randnas.train.checkpoint import resume_history, save_checkpoint
 
 # Streams of the run's numpy SeedSequence, so sampling for training and for selection never share draws.
 TRAIN_ARCH_STREAM, SELECT_ARCH_STREAM = 1, 2
@@ -55,9 +55,7 @@ class CnnSearchConfig:
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ValueError(f"unknown weight-sharing mode {self.mode!r}; choose one of {', '.join(MODES)}")
-        for name in ("epochs", "batch_size", "channels", "archs_per_round", "quick_minibatches", "top_k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        require_positive(self, "epochs", "batch_size", "channels", "archs_per_round", "quick_minibatches", "top_k")
         if self.layers < 3:
             raise ValueError(f"layers must be at least 3 (two reduction cells and one normal), got {self.layers}")
 
@@ -66,12 +64,7 @@ class CnnSearchConfig:
         return int(self.epochs * train_size / self.batch_size)
 
     def selection(self, train_size: int) -> SelectionConfig:
-        return SelectionConfig(
-            archs_per_round=self.archs_per_round,
-            top_k=min(self.top_k, self.archs_per_round),
-            rounds=self.rounds or rounds_for_budget(self.budget(train_size)),
-            rule=self.selection_rule,
-        )
+        return selection_for_budget(self.archs_per_round, self.top_k, self.rounds, self.selection_rule, self.budget(train_size))
 
 
 # Table 2's settings (epochs, gradient clip, channels); the number of architectures evaluated,
@@ -87,12 +80,7 @@ CNN_SETTINGS: dict[str, dict] = {
 
 def cnn_setting(name: str, **overrides) -> CnnSearchConfig:
     """A named Table 2 setting, with any field overridden (for smaller-scale presets)."""
-    if name not in CNN_SETTINGS:
-        raise ValueError(f"unknown CNN search setting {name!r}; choose one of {', '.join(CNN_SETTINGS)}")
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(CnnSearchConfig)}
-    if unknown:
-        raise ValueError(f"unknown CNN search field(s) {sorted(unknown)}")
-    return CnnSearchConfig(**{**CNN_SETTINGS[name], **overrides})
+    return named_setting(CNN_SETTINGS, CnnSearchConfig, "CNN search", name, overrides)
 
 
 def cycle(loader: DataLoader) -> Iterator:
@@ -158,15 +146,9 @@ class CnnSearch:
 
     def train(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> list[dict]:
         """Train the shared weights for the configured epochs, resuming from a checkpoint if there is one."""
-        history: list[dict] = []
-        start = 0
         modules = {"model": self.net, "optimizer": self.optimizer, "scheduler": self.scheduler}
         generators = {"train_arch": self.train_rng}
-        if checkpoint_dir is not None:
-            restored = load_checkpoint(checkpoint_dir, modules=modules, generators=generators, map_location=self.device)
-            if restored is not None:
-                start, extra = restored
-                history = list(extra["history"])
+        start, history = resume_history(checkpoint_dir, modules=modules, generators=generators, map_location=self.device)
         for epoch in range(start, self.config.epochs):
             metrics = {"lr": self.optimizer.param_groups[0]["lr"], **self.train_epoch()}
             self.scheduler.step()

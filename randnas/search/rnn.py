@@ -8,7 +8,6 @@ the whole validation split at batch 1024 (`randnas.search.selection`, higher sco
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,13 +16,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from randnas.configs import named_setting, require_positive
 from randnas.data import TokenCorpus
 from randnas.device import select_device
 from randnas.nets.rnn import RnnLanguageModel, RnnModelConfig
 from randnas.repro import numpy_generator, state_dict_digest
-from randnas.search.selection import SelectionConfig, SelectionResult, rounds_for_budget, select_architecture
+from randnas.search.selection import SelectionConfig, SelectionResult, select_architecture, selection_for_budget
 from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
-from randnas.train.checkpoint import load_checkpoint, save_checkpoint
+from randnas.train.checkpoint import resume_history, save_checkpoint
 from randnas.train.lm import batchify, minibatches, perplexity, sgd_step
 
 TRAIN_ARCH_STREAM, SELECT_ARCH_STREAM, LENGTH_STREAM = 1, 2, 3
@@ -61,23 +61,13 @@ class RnnSearchConfig:
     max_steps_per_epoch: int = 0  # 0: the whole training split; a positive cap is for dry runs only
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "hidden", "bptt", "eval_batch_size", "archs_per_round", "top_k"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-
-    def model_config(self, vocab_size: int) -> RnnModelConfig:
-        return RnnModelConfig(vocab_size, self.hidden, self.dropout, self.dropouth, self.dropoutx, self.dropouti, self.dropoute)
+        require_positive(self, "epochs", "batch_size", "hidden", "bptt", "eval_batch_size", "archs_per_round", "top_k")
 
     def budget(self, train_tokens: int = PTB_TRAIN_TOKENS) -> int:
         return int(self.epochs * train_tokens / self.batch_size / self.bptt)
 
     def selection(self, train_tokens: int = PTB_TRAIN_TOKENS) -> SelectionConfig:
-        return SelectionConfig(
-            archs_per_round=self.archs_per_round,
-            top_k=min(self.top_k, self.archs_per_round),
-            rounds=self.rounds or rounds_for_budget(self.budget(train_tokens)),
-            rule=self.selection_rule,
-        )
+        return selection_for_budget(self.archs_per_round, self.top_k, self.rounds, self.selection_rule, self.budget(train_tokens))
 
 
 # Supplement Table 7: proxy (300 units, dropoute 0, wdecay 5e-7) or proxyless (850, 0.1, 8e-7).
@@ -92,12 +82,8 @@ RNN_SETTINGS: dict[str, dict] = {
 
 
 def rnn_setting(name: str, **overrides) -> RnnSearchConfig:
-    if name not in RNN_SETTINGS:
-        raise ValueError(f"unknown PTB search setting {name!r}; choose one of {', '.join(RNN_SETTINGS)}")
-    unknown = set(overrides) - {f.name for f in dataclasses.fields(RnnSearchConfig)}
-    if unknown:
-        raise ValueError(f"unknown PTB search field(s) {sorted(unknown)}")
-    return RnnSearchConfig(**{**RNN_SETTINGS[name], **overrides})
+    """A named Table 7 setting, with any field overridden (for smaller-scale presets)."""
+    return named_setting(RNN_SETTINGS, RnnSearchConfig, "PTB search", name, overrides)
 
 
 @dataclass
@@ -116,7 +102,7 @@ class RnnSearch:
         self.config = config
         self.seed = seed
         self.device = select_device(device)
-        self.model = RnnLanguageModel(config.model_config(corpus.vocab_size)).to(self.device)
+        self.model = RnnLanguageModel(RnnModelConfig.of(corpus.vocab_size, config)).to(self.device)
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         self.train_data = batchify(corpus.train, config.batch_size).to(self.device)
         self.valid_data = batchify(corpus.valid, config.eval_batch_size).to(self.device)
@@ -142,13 +128,7 @@ class RnnSearch:
     def train(self, checkpoint_dir: Path | None = None, on_epoch: Callable[[int, dict], None] | None = None) -> list[dict]:
         modules = {"model": self.model, "optimizer": self.optimizer}
         generators = {"arch": self.arch_rng, "length": self.length_rng}
-        history: list[dict] = []
-        start = 0
-        if checkpoint_dir is not None:
-            restored = load_checkpoint(checkpoint_dir, modules=modules, generators=generators, map_location=self.device)
-            if restored is not None:
-                start, extra = restored
-                history = list(extra["history"])
+        start, history = resume_history(checkpoint_dir, modules=modules, generators=generators, map_location=self.device)
         for epoch in range(start, self.config.epochs):
             metrics = self.train_epoch()
             history.append(metrics)

@@ -36,6 +36,16 @@ def rounds_for_budget(budget_minibatches: int) -> int:
     return max(1, int(budget_minibatches / 10_000))
 
 
+def selection_for_budget(archs_per_round: int, top_k: int, rounds: int, rule: str, budget_minibatches: int) -> SelectionConfig:
+    """The selection a search config asks for; `rounds` 0 means the released budget rule."""
+    return SelectionConfig(
+        archs_per_round=archs_per_round,
+        top_k=min(top_k, archs_per_round),
+        rounds=rounds or rounds_for_budget(budget_minibatches),
+        rule=rule,
+    )
+
+
 @dataclass
 class SelectionResult:
     best: Any

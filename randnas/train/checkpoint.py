@@ -81,3 +81,18 @@ def load_checkpoint(
         _set_generator_state(generator, payload["generators"][name])
     restore_rng_state(payload["rng"])
     return payload["epoch"], payload["extra"]
+
+
+def resume_history(
+    folder: Path | None,
+    *,
+    modules: Mapping[str, Any],
+    generators: Mapping[str, np.random.Generator | torch.Generator] | None = None,
+    map_location: str | torch.device = "cpu",
+) -> tuple[int, list[dict]]:
+    """(finished epochs, per-epoch history) restored from `folder`'s checkpoint; (0, []) without one."""
+    restored = None if folder is None else load_checkpoint(folder, modules=modules, generators=generators, map_location=map_location)
+    if restored is None:
+        return 0, []
+    epoch, extra = restored
+    return epoch, list(extra["history"])

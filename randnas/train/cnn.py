@@ -17,12 +17,13 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from randnas.configs import require_positive
 from randnas.data import ImageData
 from randnas.device import select_device
 from randnas.nets.cnn import NetworkCIFAR, count_parameters
 from randnas.repro import state_dict_digest
 from randnas.spaces.cnn import CnnGenotype
-from randnas.train.checkpoint import load_checkpoint, save_checkpoint
+from randnas.train.checkpoint import resume_history, save_checkpoint
 
 
 @dataclass(frozen=True)
@@ -46,9 +47,7 @@ class CnnTrainConfig:
     max_steps_per_epoch: int = 0  # 0: the whole training set; a positive cap is for dry runs only
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "channels", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        require_positive(self, "epochs", "batch_size", "channels", "eval_batch_size")
         if not 0.0 <= self.drop_path_prob < 1.0:
             raise ValueError(f"drop_path_prob must be in [0, 1), got {self.drop_path_prob}")
 
@@ -123,13 +122,7 @@ class CnnTrainer:
         so stopping at epoch k and resuming later (ASHA's promotions) is the same run continued."""
         target = self.config.epochs if epochs is None else min(epochs, self.config.epochs)
         modules = {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler}
-        history: list[dict] = []
-        start = 0
-        if checkpoint_dir is not None:
-            restored = load_checkpoint(checkpoint_dir, modules=modules, map_location=self.device)
-            if restored is not None:
-                start, extra = restored
-                history = list(extra["history"])
+        start, history = resume_history(checkpoint_dir, modules=modules, map_location=self.device)
         for epoch in range(start, target):
             metrics = {"lr": self.optimizer.param_groups[0]["lr"], "drop_path_prob": 0.0}
             metrics.update(self.train_epoch(epoch))

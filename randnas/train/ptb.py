@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from randnas.configs import require_positive
 from randnas.data import TokenCorpus
 from randnas.device import select_device
 from randnas.nets.rnn import RnnLanguageModel, RnnModelConfig, count_rnn_parameters
@@ -64,12 +65,7 @@ class PtbTrainConfig:
     max_eval_chunks: int = 0  # 0: the whole split; a positive cap is for dry runs only
 
     def __post_init__(self) -> None:
-        for name in ("epochs", "batch_size", "hidden", "bptt", "nonmono", "eval_batch_size", "test_eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
-
-    def model_config(self, vocab_size: int) -> RnnModelConfig:
-        return RnnModelConfig(vocab_size, self.hidden, self.dropout, self.dropouth, self.dropoutx, self.dropouti, self.dropoute)
+        require_positive(self, "epochs", "batch_size", "hidden", "bptt", "nonmono", "eval_batch_size", "test_eval_batch_size")
 
 
 @contextmanager
@@ -108,7 +104,7 @@ class PtbTrainer:
         self.config = config
         self.genotype = genotype
         self.device = select_device(device)
-        self.model = RnnLanguageModel(config.model_config(corpus.vocab_size)).to(self.device)
+        self.model = RnnLanguageModel(RnnModelConfig.of(corpus.vocab_size, config)).to(self.device)
         self.optimizer: torch.optim.Optimizer = self._sgd()
         self.train_data = batchify(corpus.train, config.batch_size).to(self.device)
         self.valid_data = batchify(corpus.valid, config.eval_batch_size).to(self.device)
