@@ -1,19 +1,34 @@
-"""Executors drive an `AshaScheduler` with workers; the clock is theirs, not the scheduler's.
+"""The ASHA driver: hands work to free workers, feeds results to the scheduler, keeps the event log.
 
-`run_simulated` replays an asynchronous search on a simulated clock: each job's duration comes from a
-cost model, so the order in which results arrive, and with it every promotion, is fixed by the seed.
-Events sit on a (time, counter) heap, so jobs finishing at the same time resolve first in, first out.
-The process-pool and Ray executors of the ASHA issue plug into the same `train` callable.
+Two clocks decide the order in which results reach the scheduler:
+- `simulated` (the exactly reproducible mode): each job's duration comes from a cost model known
+  before it runs (by default the epochs it trains), and results are consumed in simulated-time order
+  whatever the backend and however fast the machine. The whole search is then fixed by the seed, even
+  when a process pool or Ray trains the jobs in parallel.
+- `wall`: results are consumed as they really arrive, as in the paper's asynchronous runs; the search
+  then depends on timing and is not exactly repeatable.
+
+Events sit on a (time, counter) order, so jobs finishing at the same time resolve first in, first out.
+Every event is appended to a JSON-lines log as it happens. A search stopped as a whole resumes from
+that log: the driver replays it (the same suggestions, with the logged values instead of training)
+and then goes on; a job that was running when it stopped is trained again from its last checkpoint.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
+import json
+import os
+import time
+from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
 
+from randnas.search.asha.backends import Backend, InProcessBackend
 from randnas.search.asha.scheduler import AshaScheduler, Suggestion
+
+CLOCKS = ("simulated", "wall")
 
 
 @dataclass(frozen=True)
@@ -22,16 +37,19 @@ class Budget:
 
     max_trials: int = 0  # new trials started
     max_resource: float = 0.0  # epochs trained, summed over jobs
-    max_time: float = 0.0  # on the executor's clock
+    max_time: float = 0.0  # on the driver's clock: cost units when simulated, seconds on the wall clock
 
     def __post_init__(self) -> None:
         if not (self.max_trials or self.max_resource or self.max_time):
             raise ValueError("a budget needs max_trials, max_resource or max_time")
+        if min(self.max_trials, self.max_resource, self.max_time) < 0:
+            raise ValueError(f"budget limits cannot be negative: {self}")
 
 
 @dataclass(frozen=True)
 class Event:
-    """One finished job: what was trained, by which worker, when, and the value it reached."""
+    """One finished job: what was trained, by which worker, when, the value it reached and the metrics
+    of the epochs it trained."""
 
     time: float
     worker: int
@@ -39,22 +57,104 @@ class Event:
     rung: int
     resource: int
     value: float
+    metrics: tuple[dict, ...] = ()
 
 
-# train(suggestion, previous_resource) -> (value, duration): train the trial from `previous_resource`
-# (its checkpoint) up to `suggestion.resource`, report the objective and how long that took.
-TrainJob = Callable[[Suggestion, int], tuple[float, float]]
+# cost(suggestion, previous_resource) -> the job's duration on the simulated clock
+CostModel = Callable[[Suggestion, int], float]
 
 
-def run_simulated(scheduler: AshaScheduler, train: TrainJob, workers: int, budget: Budget) -> list[Event]:
-    """Run until the budget is spent and every started job has reported; returns the event log."""
+def epochs_cost(suggestion: Suggestion, previous: int) -> float:
+    return float(suggestion.resource - previous)
+
+
+class EventLog:
+    """The search's events as JSON lines, flushed to disk one by one; a torn last line is dropped."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def read(self) -> list[Event]:
+        if not self.path.is_file():
+            return []
+        lines = self.path.read_text().splitlines()
+        events = []
+        for number, line in enumerate(lines, 1):
+            try:
+                data = json.loads(line)
+            except json.JSONDecodeError:
+                if number == len(lines):  # the process stopped while writing it
+                    break
+                raise ValueError(f"{self.path}: line {number} is not an event; the log is damaged") from None
+            events.append(Event(**{**data, "metrics": tuple(data.get("metrics", ()))}))
+        return events
+
+    def rewrite(self, events: list[Event]) -> None:
+        """Write `events` afresh (drops a torn last line before new events are appended)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        partial = self.path.with_suffix(".partial")
+        partial.write_text("".join(json.dumps(asdict(e)) + "\n" for e in events))
+        os.replace(partial, self.path)
+
+    def append(self, event: Event) -> None:
+        with open(self.path, "a") as handle:
+            handle.write(json.dumps(asdict(event)) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+
+
+@dataclass
+class _Running:
+    order: int
+    worker: int
+    suggestion: Suggestion
+    previous: int
+    finish: float  # on the simulated clock
+    handle: Any = None  # None: its result is replayed from the log
+    replayed: Event | None = field(default=None, repr=False)
+
+
+def _value_and_metrics(report: Any) -> tuple[float, tuple[dict, ...]]:
+    if isinstance(report, (int, float)):
+        return float(report), ()
+    return float(report.value), tuple(report.metrics)
+
+
+def run_asha(
+    scheduler: AshaScheduler,
+    job: Callable[[Suggestion, int], Any],
+    budget: Budget,
+    *,
+    workers: int = 1,
+    backend: Backend | None = None,
+    clock: str = "simulated",
+    cost: CostModel = epochs_cost,
+    log: EventLog | None = None,
+) -> list[Event]:
+    """Run until the budget is spent and every started job has reported; returns the event log.
+
+    `job(suggestion, previous)` trains a trial from `previous` up to `suggestion.resource` and returns
+    its value (higher is better) or a `Report`. With `log`, events already in it are replayed first.
+    """
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
+    if clock not in CLOCKS:
+        raise ValueError(f"unknown ASHA clock {clock!r}; choose one of {', '.join(CLOCKS)}")
+    backend = backend or InProcessBackend()
+    logged = log.read() if log is not None else []
+    if log is not None:
+        log.rewrite(logged)
+    replay = deque(logged)
+    to_replay = {(e.trial, e.rung): e for e in logged}
     reached: dict[int, int] = {}  # trial -> resource trained so far (resources are cumulative)
-    spent = {"trials": 0, "resource": 0.0}
-    counter = itertools.count()
-    running: list[tuple[float, int, int, Suggestion, float]] = []
+    spent = {"trials": 0, "resource": 0.0, "order": 0}
+    running: list[_Running] = []
     events: list[Event] = []
+    offset = logged[-1].time if logged and clock == "wall" else 0.0
+    started = time.monotonic()
+
+    def wall_now() -> float:
+        return offset + time.monotonic() - started
 
     def exhausted(now: float) -> bool:
         # the trial budget only stops new trials (see start); promotions of started ones go on
@@ -71,27 +171,66 @@ def run_simulated(scheduler: AshaScheduler, train: TrainJob, workers: int, budge
             return False
         spent["trials"] += suggestion.new
         previous = reached.get(suggestion.trial, 0)
-        value, duration = train(suggestion, previous)
+        entry = _Running(spent["order"], worker, suggestion, previous, now + cost(suggestion, previous))
+        spent["order"] += 1
+        entry.replayed = to_replay.pop((suggestion.trial, suggestion.rung), None)
+        if entry.replayed is None:
+            entry.handle = backend.submit(job, suggestion, previous)
         spent["resource"] += suggestion.resource - previous
         reached[suggestion.trial] = suggestion.resource
-        heapq.heappush(running, (now + duration, next(counter), worker, suggestion, value))
+        running.append(entry)
         return True
 
-    idle: set[int] = set()
-    for worker in range(workers):
-        if exhausted(0.0) or not start(worker, 0.0):
-            idle.add(worker)
-    while running:
-        now, _, worker, suggestion, value = heapq.heappop(running)
-        scheduler.on_result(suggestion.trial, suggestion.rung, value)
-        events.append(Event(now, worker, suggestion.trial, suggestion.rung, suggestion.resource, value))
-        idle.add(worker)
-        # a new result can make a promotion possible: every idle worker gets another chance, in order
-        for waiting in sorted(idle):
-            if exhausted(now) or not start(waiting, now):
-                break
-            idle.discard(waiting)
+    def next_finished() -> tuple[_Running, float, float, tuple[dict, ...]]:
+        if replay:
+            logged_event = replay.popleft()
+            matches = [r for r in running if r.replayed is logged_event]
+            if not matches:
+                raise ValueError(
+                    f"the event log {log.path if log else ''} does not match this search: trial {logged_event.trial} "
+                    f"rung {logged_event.rung} was never suggested; resume with the settings it was started with"
+                )
+            return matches[0], logged_event.time, logged_event.value, logged_event.metrics
+        live = [r for r in running if r.replayed is None]
+        if clock == "simulated":
+            entry = min(live, key=lambda r: (r.finish, r.order))
+            value, metrics = _value_and_metrics(backend.result(entry.handle))
+            return entry, entry.finish, value, metrics
+        handles = [r.handle for r in sorted(live, key=lambda r: r.order)]
+        handle = backend.wait_any(handles)
+        entry = next(r for r in live if r.handle is handle)
+        value, metrics = _value_and_metrics(backend.result(handle))
+        return entry, wall_now(), value, metrics
+
+    try:
+        idle: set[int] = set()
+        for worker in range(workers):
+            if exhausted(0.0 if clock == "simulated" else wall_now()) or not start(worker, 0.0 if clock == "simulated" else wall_now()):
+                idle.add(worker)
+        while running:
+            entry, now, value, metrics = next_finished()
+            running.remove(entry)
+            suggestion = entry.suggestion
+            scheduler.on_result(suggestion.trial, suggestion.rung, value)
+            event = Event(now, entry.worker, suggestion.trial, suggestion.rung, suggestion.resource, value, metrics)
+            events.append(event)
+            if log is not None and entry.replayed is None:
+                log.append(event)
+            idle.add(entry.worker)
+            # a new result can make a promotion possible: every idle worker gets another chance, in order
+            for waiting in sorted(idle):
+                if exhausted(now) or not start(waiting, now):
+                    break
+                idle.discard(waiting)
+    finally:
+        backend.close()
     return events
+
+
+def run_simulated(scheduler: AshaScheduler, job: Callable[[Suggestion, int], Any], workers: int, budget: Budget,
+                  cost: CostModel = epochs_cost) -> list[Event]:
+    """The exactly reproducible search, in this process."""
+    return run_asha(scheduler, job, budget, workers=workers, clock="simulated", cost=cost)
 
 
 def event_log(events: list[Event]) -> list[dict]:

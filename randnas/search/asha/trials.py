@@ -1,57 +1,134 @@
-"""ASHA trials on the CNN benchmark: random genotypes trained by the stage-2 trainer, each resuming from
-its own checkpoint so that resources are cumulative (reference section 6).
+"""ASHA's trials: random genotypes of either benchmark trained by the stage-2 trainers, each resuming
+from its own checkpoint so that resources are cumulative (reference section 6).
 
-The objective is validation accuracy on a held-out part of the training set by default (train on the
-search's first part, evaluate on the rest); `objective="test"` is the released choice (train on the
-whole training set, evaluate on CIFAR-10's test set).
+A `Trials` object is small and picklable: it names its dataset instead of holding it, so a process
+pool or a Ray cluster can ship it with every job, and each worker process loads the data once.
+
+Objectives (higher is better for the scheduler):
+- CNN `valid` (default): train on the search's first part of the training set, accuracy on the rest.
+- CNN `test`: the released choice: train on the whole training set, accuracy on CIFAR-10's test set.
+- PTB `valid`: minus the best validation perplexity so far (DARTS keeps the best-validation weights).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from randnas.data import ImageData
+from randnas.data import ImageData, TokenCorpus, load_corpus, load_image_data
 from randnas.repro import numpy_generator, seed_everything
 from randnas.search.asha.scheduler import Suggestion
 from randnas.spaces.cnn import CnnGenotype, sample_cnn_genotype
+from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
 from randnas.train.cnn import CnnTrainConfig, CnnTrainer
+from randnas.train.ptb import PtbTrainConfig, PtbTrainer
 
-OBJECTIVES = {"valid": ("search-train", "search-valid"), "test": ("train", "test")}
-TRIAL_STREAM = 5  # genotype draws of ASHA's trials, apart from every other stream of the seed
+CNN_OBJECTIVES = {"valid": ("search-train", "search-valid"), "test": ("train", "test")}
+PTB_OBJECTIVES = ("valid",)
+TRIAL_STREAM = 5  # genotype draws and initial seeds of ASHA's trials, apart from every other stream
 
 
+@dataclass(frozen=True)
+class Report:
+    """What one job sends back: the objective (higher is better) and the metrics of each epoch it trained."""
+
+    value: float
+    metrics: tuple[dict, ...] = ()
+
+
+def trial_seed(seed: int, trial: int) -> int:
+    """A new trial's weights and data order depend on (seed, trial) alone, not on when it runs."""
+    return int(np.random.SeedSequence([seed, TRIAL_STREAM, trial]).generate_state(1)[0])
+
+
+def trial_folder(checkpoint_root: str, trial: int) -> Path:
+    folder = Path(checkpoint_root) / f"trial-{trial}"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@functools.lru_cache(maxsize=4)
+def _image_data(name: str, root: str) -> ImageData:
+    return load_image_data(name, root or None)
+
+
+@functools.lru_cache(maxsize=4)
+def _corpus(name: str, root: str) -> TokenCorpus:
+    return load_corpus(name, root or None)
+
+
+@dataclass(frozen=True)
 class CnnTrials:
-    """`trials(suggestion, previous_epochs) -> (accuracy, cost)`: the cost is the epochs trained, so the
-    simulated clock orders events by work done, independently of the machine's speed."""
+    """`trials(suggestion, previous_epochs) -> Report`; the trial's checkpoint holds everything else."""
 
-    def __init__(self, config: CnnTrainConfig, data: ImageData, seed: int, R: int, checkpoint_root: Path,
-                 objective: str = "valid", device: str = "auto") -> None:
-        if objective not in OBJECTIVES:
-            raise ValueError(f"unknown ASHA objective {objective!r}; choose one of {', '.join(OBJECTIVES)}")
+    config: CnnTrainConfig
+    dataset: str
+    seed: int
+    R: int
+    checkpoint_root: str
+    data_root: str = ""
+    objective: str = "valid"
+    device: str = "auto"
+
+    benchmark = "cnn"
+
+    def __post_init__(self) -> None:
+        if self.objective not in CNN_OBJECTIVES:
+            raise ValueError(f"unknown ASHA objective {self.objective!r}; choose one of {', '.join(CNN_OBJECTIVES)}")
         # every trial's schedule (cosine, drop-path ramp) spans R epochs, whatever rung it stops at
-        self.config = dataclasses.replace(config, epochs=R)
-        self.data = data
-        self.seed = seed
-        self.checkpoint_root = checkpoint_root
-        self.splits = OBJECTIVES[objective]
-        self.device = device
-        self.genotypes: dict[int, CnnGenotype] = {}
+        object.__setattr__(self, "config", dataclasses.replace(self.config, epochs=self.R))
 
     def genotype(self, trial: int) -> CnnGenotype:
         """Trial k's genotype depends on the seed and k only, not on the order trials run in."""
-        if trial not in self.genotypes:
-            self.genotypes[trial] = sample_cnn_genotype(numpy_generator(self.seed, TRIAL_STREAM, trial))
-        return self.genotypes[trial]
+        return sample_cnn_genotype(numpy_generator(self.seed, TRIAL_STREAM, trial))
 
-    def __call__(self, suggestion: Suggestion, previous: int) -> tuple[float, float]:
-        train_split, eval_split = self.splits
+    def __call__(self, suggestion: Suggestion, previous: int) -> Report:
+        train_split, eval_split = CNN_OBJECTIVES[self.objective]
         if previous == 0:
-            # a new trial's weights and data order depend on (seed, trial) alone; a resumed one's
-            # generators come back from its checkpoint
-            seed_everything(int(np.random.SeedSequence([self.seed, TRIAL_STREAM, suggestion.trial]).generate_state(1)[0]))
-        trainer = CnnTrainer(self.config, self.genotype(suggestion.trial), self.data, self.device, train_split, eval_split)
-        result = trainer.run(self.checkpoint_root / f"trial-{suggestion.trial}", epochs=suggestion.resource)
-        return result.history[-1][f"{eval_split}/acc"], float(suggestion.resource - previous)
+            seed_everything(trial_seed(self.seed, suggestion.trial))  # a resumed trial's RNGs come from its checkpoint
+        data = _image_data(self.dataset, self.data_root)
+        trainer = CnnTrainer(self.config, self.genotype(suggestion.trial), data, self.device, train_split, eval_split)
+        result = trainer.run(trial_folder(self.checkpoint_root, suggestion.trial), epochs=suggestion.resource)
+        return Report(result.history[-1][f"{eval_split}/acc"], tuple(result.history[previous:]))
+
+
+@dataclass(frozen=True)
+class PtbTrials:
+    """The recurrent benchmark's trials; the value is minus the best validation perplexity."""
+
+    config: PtbTrainConfig
+    dataset: str
+    seed: int
+    R: int
+    checkpoint_root: str
+    data_root: str = ""
+    objective: str = "valid"
+    device: str = "auto"
+
+    benchmark = "ptb"
+
+    def __post_init__(self) -> None:
+        if self.objective not in PTB_OBJECTIVES:
+            raise ValueError(f"unknown ASHA objective {self.objective!r} for PTB; choose one of {', '.join(PTB_OBJECTIVES)}")
+        object.__setattr__(self, "config", dataclasses.replace(self.config, epochs=self.R))
+
+    def genotype(self, trial: int) -> RnnGenotype:
+        return sample_rnn_genotype(numpy_generator(self.seed, TRIAL_STREAM, trial))
+
+    def __call__(self, suggestion: Suggestion, previous: int) -> Report:
+        seed = trial_seed(self.seed, suggestion.trial)
+        if previous == 0:
+            seed_everything(seed)
+        corpus = _corpus(self.dataset, self.data_root)
+        trainer = PtbTrainer(self.config, self.genotype(suggestion.trial), corpus, seed, self.device)
+        result = trainer.run(trial_folder(self.checkpoint_root, suggestion.trial), epochs=suggestion.resource, test=False)
+        value = -result.best_valid_ppl if math.isfinite(result.best_valid_ppl) else -math.inf
+        return Report(value, tuple(result.history[previous:]))
+
+
+Trials = CnnTrials | PtbTrials

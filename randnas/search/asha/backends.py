@@ -1,0 +1,189 @@
+"""Where ASHA's jobs run: in this process, in a local process pool, or on Ray (local or a cluster).
+
+A backend only runs `job(suggestion, previous)` calls and hands back their `Report`s; the order in
+which results are consumed is the driver's business (see `executors`). Every backend takes the same
+picklable job (a `Trials` object), so switching backends never changes what a trial computes.
+
+A worker that dies mid-job (killed, out of memory) loses only that job: it is run again, and the
+trial resumes from its last epoch checkpoint. The process pool does this itself (a dead worker
+breaks a `ProcessPoolExecutor`, so the pool is rebuilt and every unfinished job resubmitted); Ray
+does it with its own task retries.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from randnas.search.asha.scheduler import Suggestion
+
+Job = Callable[[Suggestion, int], Any]
+BACKEND_NAMES = ("inprocess", "process", "ray")
+
+
+class WorkerLost(RuntimeError):
+    """A job kept losing its worker; the search stops and can be resumed from its event log."""
+
+
+class Backend(Protocol):
+    def submit(self, job: Job, suggestion: Suggestion, previous: int) -> Any: ...
+
+    def result(self, handle: Any) -> Any: ...
+
+    def wait_any(self, handles: Sequence[Any]) -> Any: ...
+
+    def close(self) -> None: ...
+
+
+@dataclass
+class _Call:
+    job: Job
+    suggestion: Suggestion
+    previous: int
+    future: Any = None
+    attempts: int = 0
+    value: Any = field(default=None, repr=False)
+    done: bool = False
+
+
+class InProcessBackend:
+    """Runs each job in this process when its result is first needed (first submitted, first run)."""
+
+    def submit(self, job: Job, suggestion: Suggestion, previous: int) -> _Call:
+        return _Call(job, suggestion, previous)
+
+    def result(self, handle: _Call) -> Any:
+        if not handle.done:
+            handle.value, handle.done = handle.job(handle.suggestion, handle.previous), True
+        return handle.value
+
+    def wait_any(self, handles: Sequence[_Call]) -> _Call:
+        return next((h for h in handles if h.done), handles[0])
+
+    def close(self) -> None:
+        pass
+
+
+def _limit_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+class ProcessPoolBackend:
+    """`workers` local processes, each with `threads` torch threads; a dead worker's jobs are rerun."""
+
+    def __init__(self, workers: int, threads: int = 1, max_retries: int = 2) -> None:
+        self.workers, self.threads, self.max_retries = workers, threads, max_retries
+        self.live: list[_Call] = []
+        self.pool = self._new_pool()
+
+    def _new_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+        import multiprocessing
+
+        # spawn: a forked torch process can deadlock on the parent's thread pools
+        return concurrent.futures.ProcessPoolExecutor(
+            self.workers, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_limit_threads, initargs=(self.threads,),
+        )
+
+    def _start(self, call: _Call) -> None:
+        call.attempts += 1
+        if call.attempts > self.max_retries + 1:
+            raise WorkerLost(
+                f"trial {call.suggestion.trial} (rung {call.suggestion.rung}) lost its worker {call.attempts - 1} times; "
+                "rerun the search to resume it from its event log, or check the machine's memory"
+            )
+        call.future = self.pool.submit(call.job, call.suggestion, call.previous)
+
+    def submit(self, job: Job, suggestion: Suggestion, previous: int) -> _Call:
+        call = _Call(job, suggestion, previous)
+        self.live.append(call)
+        self._start(call)
+        return call
+
+    def _recover(self) -> None:
+        """The pool broke: finished results stay, every other live job starts again in a new pool."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+        self.pool = self._new_pool()
+        for call in self.live:
+            if not (call.future.done() and not call.future.cancelled() and call.future.exception() is None):
+                self._start(call)
+
+    def result(self, handle: _Call) -> Any:
+        while True:
+            try:
+                value = handle.future.result()
+            except BrokenProcessPool:
+                self._recover()
+                continue
+            self.live.remove(handle)
+            return value
+
+    def wait_any(self, handles: Sequence[_Call]) -> _Call:
+        while True:
+            by_future = {call.future: call for call in handles}
+            done, _ = concurrent.futures.wait(by_future, return_when=concurrent.futures.FIRST_COMPLETED)
+            finished = [by_future[f] for f in done if not isinstance(f.exception(), BrokenProcessPool)]
+            if finished:
+                return min(finished, key=handles.index)
+            self._recover()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _run_call(job: Job, suggestion: Suggestion, previous: int) -> Any:
+    return job(suggestion, previous)
+
+
+class RayBackend:
+    """Jobs as Ray tasks: a local Ray with `workers` CPUs, or the cluster at `address` (one GPU per
+    job when `gpus_per_job` is 1). Ray reruns a task whose worker process died, up to `max_retries`."""
+
+    def __init__(self, workers: int, address: str = "", gpus_per_job: float = 0.0, max_retries: int = 2) -> None:
+        import ray
+
+        self.ray = ray
+        self.started_here = not ray.is_initialized()
+        if self.started_here:
+            if address:
+                ray.init(address=address, log_to_driver=False, configure_logging=False)
+            else:
+                os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local Ray, reachable only from here
+                ray.init(num_cpus=workers, num_gpus=None, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
+        self.remote = ray.remote(num_cpus=1, num_gpus=gpus_per_job, max_retries=max_retries)(_run_call)
+
+    def submit(self, job: Job, suggestion: Suggestion, previous: int) -> Any:
+        return self.remote.remote(job, suggestion, previous)
+
+    def result(self, handle: Any) -> Any:
+        try:
+            return self.ray.get(handle)
+        except (self.ray.exceptions.WorkerCrashedError, self.ray.exceptions.NodeDiedError) as error:
+            raise WorkerLost(f"a Ray worker died more often than its retries allow: {error}") from error
+
+    def wait_any(self, handles: Sequence[Any]) -> Any:
+        done, _ = self.ray.wait(list(handles), num_returns=1)
+        return done[0]
+
+    def close(self) -> None:
+        if self.started_here:
+            self.ray.shutdown()
+
+
+def make_backend(name: str, workers: int, threads: int = 1, address: str = "", gpus_per_job: float = 0.0) -> Backend:
+    if name not in BACKEND_NAMES:
+        raise ValueError(f"unknown ASHA backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if name == "inprocess":
+        return InProcessBackend()
+    if name == "process":
+        return ProcessPoolBackend(workers, threads)
+    return RayBackend(workers, address, gpus_per_job)
