@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import time
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -37,6 +38,7 @@ TAG_DATASET_SHA256 = "randnas.dataset_sha256"
 TAG_PLAN_KEY = "randnas.plan_key"
 TAG_FINGERPRINT_PREFIX = "randnas.fp."
 TAG_DIGEST = "randnas.digest"
+TAG_CHILD_KEY = "randnas.child"
 
 STORE_ENV = "MLFLOW_TRACKING_URI"
 CHECKPOINT_ENV = "RANDNAS_CHECKPOINTS"
@@ -213,8 +215,40 @@ class RunLog:
     def figure(self, figure: Any, artifact_file: str) -> None:
         self._mlflow.log_figure(figure, artifact_file)
 
+    def artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        self._mlflow.log_artifact(str(path), artifact_path)
+
     def checkpoint_dir(self) -> Path:
         return checkpoint_dir(self.run_id)
+
+    def child(self, run_name: str, key: str, *, tags: Mapping[str, Any], params: Mapping[str, Any],
+              metrics: Sequence[tuple[str, float, int]]) -> str:
+        """Log one finished child run (MLflow shows it nested under this run) and return its id.
+
+        `key` names the child among its siblings: a resumed parent that already logged it skips it,
+        so a rerun never duplicates children.
+        """
+        from mlflow.entities import Metric, Param
+
+        client = self._mlflow.MlflowClient()
+        parent = client.get_run(self.run_id)
+        existing = client.search_runs(
+            [parent.info.experiment_id],
+            filter_string=f"tags.`mlflow.parentRunId` = '{self.run_id}' and tags.`{TAG_CHILD_KEY}` = '{key}'",
+        )
+        if existing:
+            return existing[0].info.run_id
+        inherited = {k: v for k, v in parent.data.tags.items() if k.startswith(TAG_PREFIX) and k != TAG_PLAN_KEY}
+        all_tags = {**inherited, **{k: str(v) for k, v in tags.items()}, "mlflow.parentRunId": self.run_id, TAG_CHILD_KEY: key}
+        run = client.create_run(parent.info.experiment_id, run_name=run_name, tags=all_tags)
+        child_id = run.info.run_id
+        now = int(time.time() * 1000)
+        client.log_batch(child_id, params=[Param(name, str(value)) for name, value in params.items()])
+        entries = [Metric(name, float(value), now, int(step)) for name, value, step in metrics]
+        for start in range(0, len(entries), 1000):  # MLflow takes at most 1000 metrics per batch
+            client.log_batch(child_id, metrics=entries[start:start + 1000])
+        client.set_terminated(child_id, FINISHED)
+        return child_id
 
 
 def run_tags(

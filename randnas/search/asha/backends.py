@@ -51,14 +51,18 @@ class _Call:
 
 
 class InProcessBackend:
-    """Runs each job in this process when its result is first needed (first submitted, first run)."""
+    """Runs each job in this process when its result is first needed (first submitted, first run), with
+    `threads` torch threads as a pool worker would have: CPU results depend on the thread count."""
+
+    def __init__(self, threads: int = 1) -> None:
+        self.threads = threads
 
     def submit(self, job: Job, suggestion: Suggestion, previous: int) -> _Call:
         return _Call(job, suggestion, previous)
 
     def result(self, handle: _Call) -> Any:
         if not handle.done:
-            handle.value, handle.done = handle.job(handle.suggestion, handle.previous), True
+            handle.value, handle.done = _run_call(handle.job, handle.suggestion, handle.previous, self.threads), True
         return handle.value
 
     def wait_any(self, handles: Sequence[_Call]) -> _Call:
@@ -72,6 +76,17 @@ def _limit_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
+
+
+def _run_call(job: Job, suggestion: Suggestion, previous: int, threads: int) -> Any:
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return job(suggestion, previous)
+    finally:
+        torch.set_num_threads(before)
 
 
 class ProcessPoolBackend:
@@ -137,15 +152,13 @@ class ProcessPoolBackend:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _run_call(job: Job, suggestion: Suggestion, previous: int) -> Any:
-    return job(suggestion, previous)
 
 
 class RayBackend:
     """Jobs as Ray tasks: a local Ray with `workers` CPUs, or the cluster at `address` (one GPU per
     job when `gpus_per_job` is 1). Ray reruns a task whose worker process died, up to `max_retries`."""
 
-    def __init__(self, workers: int, address: str = "", gpus_per_job: float = 0.0, max_retries: int = 2) -> None:
+    def __init__(self, workers: int, threads: int = 1, address: str = "", gpus_per_job: float = 0.0, max_retries: int = 2) -> None:
         import ray
 
         self.ray = ray
@@ -155,12 +168,13 @@ class RayBackend:
                 ray.init(address=address, log_to_driver=False, configure_logging=False)
             else:
                 os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local Ray, reachable only from here
-                ray.init(num_cpus=workers, num_gpus=None, include_dashboard=False, log_to_driver=False,
+                ray.init(num_cpus=workers * threads, num_gpus=None, include_dashboard=False, log_to_driver=False,
                          configure_logging=False)
-        self.remote = ray.remote(num_cpus=1, num_gpus=gpus_per_job, max_retries=max_retries)(_run_call)
+        self.threads = threads
+        self.remote = ray.remote(num_cpus=threads, num_gpus=gpus_per_job, max_retries=max_retries)(_run_call)
 
     def submit(self, job: Job, suggestion: Suggestion, previous: int) -> Any:
-        return self.remote.remote(job, suggestion, previous)
+        return self.remote.remote(job, suggestion, previous, self.threads)
 
     def result(self, handle: Any) -> Any:
         try:
@@ -183,7 +197,7 @@ def make_backend(name: str, workers: int, threads: int = 1, address: str = "", g
     if workers < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
     if name == "inprocess":
-        return InProcessBackend()
+        return InProcessBackend(threads)
     if name == "process":
         return ProcessPoolBackend(workers, threads)
-    return RayBackend(workers, address, gpus_per_job)
+    return RayBackend(workers, threads, address, gpus_per_job)

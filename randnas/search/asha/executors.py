@@ -114,6 +114,12 @@ class _Running:
     replayed: Event | None = field(default=None, repr=False)
 
 
+def torch_threads() -> int:
+    import torch
+
+    return torch.get_num_threads()
+
+
 def _value_and_metrics(report: Any) -> tuple[float, tuple[dict, ...]]:
     if isinstance(report, (int, float)):
         return float(report), ()
@@ -140,7 +146,7 @@ def run_asha(
         raise ValueError(f"workers must be at least 1, got {workers}")
     if clock not in CLOCKS:
         raise ValueError(f"unknown ASHA clock {clock!r}; choose one of {', '.join(CLOCKS)}")
-    backend = backend or InProcessBackend()
+    backend = backend or InProcessBackend(threads=torch_threads())
     logged = log.read() if log is not None else []
     if log is not None:
         log.rewrite(logged)
