@@ -30,6 +30,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         store=args.store,
         data_root=args.data_root,
         backend=args.backend,
+        backend_options={"address": args.ray_address, "cpus_per_job": args.cpus_per_job, "gpus_per_job": args.gpus_per_job}
+        if args.backend == "ray" else {},
         force=args.force,
         only=args.only or (),
     )
@@ -128,7 +130,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a notebook parameter (repeatable); a list on a grid axis replaces it, e.g. seed=[3,4]")
     run.add_argument("--data-root", default=os.environ.get("RANDNAS_DATA", ""), help="folder with cifar10/ and ptb/ (default: $RANDNAS_DATA)")
     run.add_argument("--store", default=None, help="MLflow store: a folder or URI (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
-    run.add_argument("--backend", default="local", help="where jobs run (local)")
+    run.add_argument("--backend", default="local", choices=["local", "ray"],
+                     help="local: one job after another; ray: each entry's jobs in parallel on a local Ray or a cluster")
+    run.add_argument("--ray-address", default="", help="a Ray cluster to run on (default: $RAY_ADDRESS, else a local Ray)")
+    run.add_argument("--cpus-per-job", type=float, default=1.0, help="Ray: CPUs reserved per notebook job")
+    run.add_argument("--gpus-per-job", type=float, default=0.0, help="Ray: GPUs reserved per notebook job")
     run.add_argument("--only", action="append", metavar="ENTRY", help="run only this entry of the plan (repeatable)")
     run.add_argument("--force", action="store_true", help="rerun entries that already have a FINISHED run")
     run.add_argument("--dry-run", action="store_true", help="list the jobs and whether each is done, run nothing")

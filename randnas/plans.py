@@ -22,6 +22,7 @@ parameters changed runs again.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import itertools
 import json
@@ -257,7 +258,7 @@ class JobResult:
 
 
 class Backend(Protocol):
-    """Runs jobs; `execute` does one job in this process. Ray arrives as another backend."""
+    """Runs jobs; `execute` does one job in whatever process the backend puts it in."""
 
     def run(self, jobs: Sequence[Job], execute: Callable[[Job], JobResult]) -> list[JobResult]: ...
 
@@ -269,13 +270,55 @@ class LocalBackend:
         return [execute(job) for job in jobs]
 
 
-BACKENDS: dict[str, Callable[[], Backend]] = {"local": LocalBackend}
+class RayBackend:
+    """A plan's jobs as Ray tasks, on a local Ray or the cluster at `address` (RAY_ADDRESS).
+
+    Entries run in the plan's order, because a later entry may read an earlier one's runs (stage 2 reads
+    the searches' picks); the jobs of one entry fan out. On a cluster the project folder and the MLflow
+    store must be on a file system every node sees.
+    """
+
+    def __init__(self, address: str = "", cpus_per_job: float = 1.0, gpus_per_job: float = 0.0) -> None:
+        self.address = address or os.environ.get("RAY_ADDRESS", "")
+        self.cpus_per_job, self.gpus_per_job = cpus_per_job, gpus_per_job
+
+    def run(self, jobs: Sequence[Job], execute: Callable[[Job], JobResult]) -> list[JobResult]:
+        import ray
+
+        started_here = not ray.is_initialized()
+        if started_here:
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+            else:
+                os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local Ray, reachable only from here
+                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
+        remote = ray.remote(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_retries=0)(_execute_deferred)
+        results: list[JobResult] = []
+        try:
+            for entry in dict.fromkeys(job.entry for job in jobs):
+                batch = [job for job in jobs if job.entry == entry]
+                results += ray.get([remote.remote(execute, job) for job in batch])
+        finally:
+            if started_here:
+                ray.shutdown()
+        return results
 
 
-def get_backend(name: str) -> Backend:
+def _execute_deferred(execute: Callable[[Job], JobResult], job: Job) -> JobResult:
+    """Run one job in a Ray worker; the store is made portable once at the end, not by parallel jobs."""
+    from randnas import tracking
+
+    os.environ[tracking.DEFER_PORTABLE_ENV] = "1"
+    return execute(job)
+
+
+BACKENDS: dict[str, Callable[..., Backend]] = {"local": LocalBackend, "ray": RayBackend}
+
+
+def get_backend(name: str, **options: Any) -> Backend:
     if name not in BACKENDS:
         raise PlanError(f"unknown backend {name!r}; choose one of {', '.join(sorted(BACKENDS))}")
-    return BACKENDS[name]()
+    return BACKENDS[name](**options)
 
 
 def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: Callable[[str], None] = print) -> JobResult:
@@ -338,9 +381,7 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
             os.environ.pop(tracking.STORE_ENV, None)
         else:
             os.environ[tracking.STORE_ENV] = previous_uri
-        folder = tracking.file_store_path(store_uri)
-        if folder is not None:
-            tracking.make_portable(folder)
+        tracking.make_store_portable(store_uri)
 
 
 def label_executed_copy(path: Path, job: Job) -> None:
@@ -374,6 +415,7 @@ def run_plan(
     store: str | Path | None = None,
     data_root: str = "",
     backend: str = "local",
+    backend_options: Mapping[str, Any] | None = None,
     force: bool = False,
     only: Sequence[str] = (),
     log: Callable[[str], None] = print,
@@ -388,4 +430,8 @@ def run_plan(
     jobs = expand(plan, preset, overrides, data_root=data_root, only=only)
     if not jobs:
         raise PlanError(f"plan {plan.name!r} has no entry for preset {preset!r}")
-    return get_backend(backend).run(jobs, lambda job: execute_job(job, root, store_uri, force=force, log=log))
+    runner = get_backend(backend, **(backend_options or {}))
+    try:
+        return runner.run(jobs, functools.partial(execute_job, root=root, store_uri=store_uri, force=force, log=log))
+    finally:
+        tracking.make_store_portable(store_uri, deferred_ok=False)

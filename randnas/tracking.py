@@ -39,6 +39,7 @@ TAG_PLAN_KEY = "randnas.plan_key"
 TAG_FINGERPRINT_PREFIX = "randnas.fp."
 TAG_DIGEST = "randnas.digest"
 TAG_CHILD_KEY = "randnas.child"
+DEFER_PORTABLE_ENV = "RANDNAS_DEFER_PORTABLE"
 
 STORE_ENV = "MLFLOW_TRACKING_URI"
 CHECKPOINT_ENV = "RANDNAS_CHECKPOINTS"
@@ -161,9 +162,21 @@ def make_portable(store: Path) -> int:
 
         new_text = _ABSOLUTE_LOCATION.sub(relative, text)
         if new_text != text:
-            meta.write_text(new_text)
+            partial = meta.with_name("meta.yaml.partial")
+            partial.write_text(new_text)
+            os.replace(partial, meta)  # readers see the old file or the new one, never half of it
             changed += 1
     return changed
+
+
+def make_store_portable(uri: str, deferred_ok: bool = True) -> None:
+    """`make_portable` on a file store, unless jobs run in parallel (then the runner does it once at the
+    end: rewriting meta.yaml files while another process updates them could lose that update)."""
+    if deferred_ok and os.environ.get(DEFER_PORTABLE_ENV):
+        return
+    folder = file_store_path(uri)
+    if folder is not None and folder.is_dir():
+        make_portable(folder)
 
 
 def checkpoint_dir(run_id: str) -> Path:
@@ -328,9 +341,7 @@ def tracked_run(
         raise
     finally:
         mlflow.end_run(status=status)
-        store_folder = file_store_path(mlflow.get_tracking_uri())
-        if store_folder is not None:
-            make_portable(store_folder)
+        make_store_portable(mlflow.get_tracking_uri())
 
 
 # ---- reading the record --------------------------------------------------------------------------

@@ -200,6 +200,23 @@ def test_parse_overrides_reads_yaml_values():
         plans.parse_overrides(["seed"])
 
 
-def test_unknown_backend_is_listed():
-    with pytest.raises(plans.PlanError, match="unknown backend 'ray'; choose one of local"):
-        plans.get_backend("ray")
+def test_ray_backend_runs_a_plan_on_a_local_ray_with_two_cpus(project, store):
+    pytest.importorskip("ray")
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        results = plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store, backend="ray")
+    finally:
+        ray.shutdown()
+    assert statuses(results) == ["ran", "ran"]
+    runs = tracking.find_runs("toy/plans")
+    assert len(runs) == 2 and {run.info.status for run in runs} == {tracking.FINISHED}
+    # the store was made portable once, at the end: no absolute artifact path is left
+    assert not [meta for meta in store.rglob("meta.yaml") if str(store) in meta.read_text()]
+    assert statuses(plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == ["skipped", "skipped"]
+
+
+def test_unknown_runner_backend(project, store):
+    with pytest.raises(plans.PlanError, match="unknown backend 'slurm'; choose one of local, ray"):
+        plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store, backend="slurm")
