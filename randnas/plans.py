@@ -321,7 +321,7 @@ def get_backend(name: str, **options: Any) -> Backend:
     return BACKENDS[name](**options)
 
 
-def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: Callable[[str], None] = print) -> JobResult:
+def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: Callable[[str], None] | None = None) -> JobResult:
     """Run one job with papermill unless its plan_key already has a FINISHED run.
 
     The executed notebook is written to a temporary file and moved into place only on success, and
@@ -341,7 +341,7 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
         # the run is in the record but its executed notebook is not: take it back from the record
         _restore_notebook(finished[0].info.run_id, output)
         return JobResult(job, "restored", finished[0].info.run_id)
-    log(f"running {job.plan_key}")
+    (log or print)(f"running {job.plan_key}")
     output.parent.mkdir(parents=True, exist_ok=True)
     previous_uri = os.environ.get(tracking.STORE_ENV)
     os.environ[tracking.STORE_ENV] = store_uri
@@ -418,7 +418,7 @@ def run_plan(
     backend_options: Mapping[str, Any] | None = None,
     force: bool = False,
     only: Sequence[str] = (),
-    log: Callable[[str], None] = print,
+    log: Callable[[str], None] | None = None,  # default: print (looked up when used, so Ray can ship the job)
 ) -> list[JobResult]:
     """Expand a plan under a preset and run every job not already completed in the record."""
     from randnas import tracking

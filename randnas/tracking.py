@@ -99,6 +99,9 @@ def open_store(store: str | Path | None = None) -> str:
     that holds the store so its repo-relative artifact paths resolve. Returns the tracking URI.
     """
     mlflow = _mlflow()
+    # mlflow.set_experiment exports the experiment's id for child processes; an id from the store this
+    # process used before would send notebook kernels and Ray workers to a missing experiment
+    os.environ.pop("MLFLOW_EXPERIMENT_ID", None)
     uri = str(store) if store is not None else default_store()
     folder = file_store_path(uri)
     if folder is None:

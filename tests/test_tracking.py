@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 from types import SimpleNamespace
@@ -158,3 +159,16 @@ def test_checkpoint_dir_is_outside_the_record_and_keyed_by_run(store, tmp_path):
     path = tracking.checkpoint_dir("abc123")
     assert path == tmp_path / "checkpoints" / "abc123" and path.is_dir()
     assert store not in path.parents
+
+
+def test_opening_a_store_forgets_the_experiment_id_of_the_previous_one(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLFLOW_EXPERIMENT_ID", raising=False)
+    with tracking.tracked_run("toy/first", "a", tags={}, store=tmp_path / "first" / "mlruns"):
+        pass
+    assert os.environ.get("MLFLOW_EXPERIMENT_ID")  # what mlflow.set_experiment leaves for subprocesses
+    second = tmp_path / "second" / "mlruns"
+    tracking.open_store(second)
+    assert "MLFLOW_EXPERIMENT_ID" not in os.environ
+    with tracking.tracked_run("toy/second", "b", tags={}, store=second) as run:
+        pass
+    assert [r.info.run_id for r in tracking.find_runs("toy/second")] == [run.run_id]
