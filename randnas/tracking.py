@@ -376,7 +376,8 @@ def find_runs(experiment: str | None = None, *, plan_key: str | None = None, sta
 
 
 def runs_table(store: str | Path | None = None):
-    """Every run in the record as a DataFrame: experiment, run, status, the randnas tags, metrics."""
+    """Every run in the record as a DataFrame: experiment, run, status, start and end, the parent run (of
+    a child), the randnas tags (without their prefix), `metric:` and `param:` columns."""
     import pandas as pd
 
     mlflow = _mlflow()
@@ -391,9 +392,12 @@ def runs_table(store: str | Path | None = None):
             "run_id": run.info.run_id,
             "status": run.info.status,
             "start": pd.Timestamp(run.info.start_time, unit="ms"),
+            "end": pd.Timestamp(run.info.end_time, unit="ms") if run.info.end_time else pd.NaT,
+            "parent_run": run.data.tags.get("mlflow.parentRunId", ""),
         }
         row.update({k.removeprefix(TAG_PREFIX): v for k, v in run.data.tags.items() if k.startswith(TAG_PREFIX) and not k.startswith(TAG_FINGERPRINT_PREFIX)})
         row.update({f"metric:{k}": v for k, v in run.data.metrics.items()})
+        row.update({f"param:{k}": v for k, v in run.data.params.items()})
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -428,10 +432,14 @@ def load_json_artifact(run_id: str, artifact_file: str, store: str | Path | None
     return _mlflow().artifacts.load_dict(f"runs:/{run_id}/{artifact_file}")
 
 
-def newest_finished_run(experiment: str, tags: Mapping[str, str], store: str | Path | None = None):
-    """The newest FINISHED run of `experiment` in `store` whose tags include all of `tags`, else None."""
+def newest_finished_run(experiment: str, tags: Mapping[str, str], store: str | Path | None = None,
+                        params: Mapping[str, str] | None = None):
+    """The newest FINISHED run of `experiment` in `store` whose tags include all of `tags` (and whose
+    params, where it logged them, equal `params`), else None."""
     open_store(store)
     for run in find_runs(experiment, status=FINISHED):
-        if all(run.data.tags.get(key) == str(value) for key, value in tags.items()):
+        if all(run.data.tags.get(key) == str(value) for key, value in tags.items()) and all(
+            run.data.params.get(key, str(value)) == str(value) for key, value in (params or {}).items()
+        ):
             return run
     return None

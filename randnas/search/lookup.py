@@ -32,7 +32,7 @@ def find_genotype(space: str, spec: str, preset: str = "", search_setting: str =
     """The genotype `spec` names in `space` (cnn or rnn), and the MLflow run it came from ("" if none).
 
     `spec` is a registered name (DARTS_V2), a DARTS `Genotype(...)` string, `run:<MLflow run id>`,
-    `rsws`: the pick of the newest FINISHED search run of this space, preset, setting and seed, or
+    `rsws`: the pick of the newest FINISHED `single`-mode search run of this space, preset, setting and seed, or
     `random`: a uniformly sampled genotype, one per `search_seed` (the random-search baseline of Liu et al.).
     """
     if space not in SEARCH_EXPERIMENTS:
@@ -45,7 +45,8 @@ def find_genotype(space: str, spec: str, preset: str = "", search_setting: str =
     if spec == "rsws":
         experiment = SEARCH_EXPERIMENTS[space]
         wanted = {tracking.TAG_PRESET: preset, TAG_SETTING: search_setting, tracking.TAG_SEED: str(search_seed)}
-        run = tracking.newest_finished_run(experiment, wanted)
+        # the paper's algorithm: a `dense` search (the released code's supernet) is never a stage-2 pick
+        run = tracking.newest_finished_run(experiment, wanted, params={"mode": "single"})
         if run is None:
             raise GenotypeError(
                 f"no FINISHED {experiment} run with preset {preset!r}, setting {search_setting!r} and "

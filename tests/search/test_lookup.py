@@ -14,9 +14,9 @@ from randnas.spaces.named import get_genotype
 TOY = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
 
 
-def log_search(preset: str, setting: str, seed: int, genotype_name: str) -> str:
+def log_search(preset: str, setting: str, seed: int, genotype_name: str, mode: str = "single") -> str:
     tags = tracking.run_tags(seed=seed, preset=preset, benchmark="cifar10", datasets=[TOY], extra={TAG_SETTING: setting})
-    with tracking.tracked_run(CNN_SEARCH_EXPERIMENT, "search", tags=tags) as run:
+    with tracking.tracked_run(CNN_SEARCH_EXPERIMENT, "search", tags=tags, config={"mode": mode}) as run:
         run.json(get_genotype("cnn", genotype_name).to_dict(), GENOTYPE_ARTIFACT)
     return run.run_id
 
@@ -25,6 +25,7 @@ def test_rsws_spec_finds_the_search_of_this_preset_setting_and_seed(store):
     log_search("smoke", "random1", 0, "DARTS_V1")
     wanted = log_search("smoke", "random1", 1, "ASHA200")
     log_search("cpu", "random1", 1, "DARTS_V2")
+    log_search("smoke", "random1", 1, "DARTS_V2", mode="dense")  # newer, but the released code's supernet
     genotype, parent = find_cnn_genotype("rsws", "smoke", "random1", 1)
     assert genotype == get_genotype("cnn", "ASHA200") and parent == wanted
 
