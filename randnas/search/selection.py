@@ -87,3 +87,26 @@ def select_architecture(
     else:
         score, round_index, best = max(round_bests, key=lambda entry: (entry[0], -entry[1]))
     return SelectionResult(best=best, best_score=score, best_round=round_index, scored=scored)
+
+
+def spread_by_score(scored: list[dict], count: int, key: str = "quick_score") -> list[dict]:
+    """`count` scored architectures at evenly spaced ranks, best first (ties: the earlier scored), so a
+    stand-alone check covers the whole range of shared-weight scores, not only the top."""
+    if not 2 <= count <= len(scored):
+        raise ValueError(f"count must be between 2 and the {len(scored)} scored architectures, got {count}")
+    ranked = sorted(scored, key=lambda entry: -entry[key])
+    positions = sorted({round(i * (len(ranked) - 1) / (count - 1)) for i in range(count)})
+    return [ranked[p] for p in positions]
+
+
+def rank_agreement(scores: list[float], standalone: list[float]) -> dict[str, float]:
+    """Kendall's tau and Spearman's rho (with p-values) between shared-weight scores and stand-alone
+    results of the same architectures (both higher = better)."""
+    from scipy import stats
+
+    if len(scores) != len(standalone) or len(scores) < 2:
+        raise ValueError("rank agreement needs two equally long lists of at least 2 values")
+    tau = stats.kendalltau(scores, standalone)
+    rho = stats.spearmanr(scores, standalone)
+    return {"kendall_tau": float(tau.statistic), "kendall_p": float(tau.pvalue),
+            "spearman_rho": float(rho.statistic), "spearman_p": float(rho.pvalue)}
