@@ -17,6 +17,7 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 
@@ -63,10 +64,10 @@ def _corpus(name: str, root: str) -> TokenCorpus:
 
 
 @dataclass(frozen=True)
-class CnnTrials:
+class _Trials:
     """`trials(suggestion, previous_epochs) -> Report`; the trial's checkpoint holds everything else."""
 
-    config: CnnTrainConfig
+    config: CnnTrainConfig | PtbTrainConfig
     dataset: str
     seed: int
     R: int
@@ -75,13 +76,21 @@ class CnnTrials:
     objective: str = "valid"
     device: str = "auto"
 
-    benchmark = "cnn"
+    benchmark: ClassVar[str] = ""
+    objectives: ClassVar[tuple[str, ...]] = ()
 
     def __post_init__(self) -> None:
-        if self.objective not in CNN_OBJECTIVES:
-            raise ValueError(f"unknown ASHA objective {self.objective!r}; choose one of {', '.join(CNN_OBJECTIVES)}")
+        if self.objective not in self.objectives:
+            raise ValueError(f"unknown ASHA objective {self.objective!r} for {self.benchmark}; "
+                             f"choose one of {', '.join(self.objectives)}")
         # every trial's schedule (cosine, drop-path ramp) spans R epochs, whatever rung it stops at
         object.__setattr__(self, "config", dataclasses.replace(self.config, epochs=self.R))
+
+
+@dataclass(frozen=True)
+class CnnTrials(_Trials):
+    benchmark = "cnn"
+    objectives = tuple(CNN_OBJECTIVES)
 
     def genotype(self, trial: int) -> CnnGenotype:
         """Trial k's genotype depends on the seed and k only, not on the order trials run in."""
@@ -98,24 +107,11 @@ class CnnTrials:
 
 
 @dataclass(frozen=True)
-class PtbTrials:
+class PtbTrials(_Trials):
     """The recurrent benchmark's trials; the value is minus the best validation perplexity."""
 
-    config: PtbTrainConfig
-    dataset: str
-    seed: int
-    R: int
-    checkpoint_root: str
-    data_root: str = ""
-    objective: str = "valid"
-    device: str = "auto"
-
     benchmark = "ptb"
-
-    def __post_init__(self) -> None:
-        if self.objective not in PTB_OBJECTIVES:
-            raise ValueError(f"unknown ASHA objective {self.objective!r} for PTB; choose one of {', '.join(PTB_OBJECTIVES)}")
-        object.__setattr__(self, "config", dataclasses.replace(self.config, epochs=self.R))
+    objectives = PTB_OBJECTIVES
 
     def genotype(self, trial: int) -> RnnGenotype:
         return sample_rnn_genotype(numpy_generator(self.seed, TRIAL_STREAM, trial))
