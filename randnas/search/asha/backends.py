@@ -200,4 +200,12 @@ def make_backend(name: str, workers: int, threads: int = 1, address: str = "", g
         return InProcessBackend(threads)
     if name == "process":
         return ProcessPoolBackend(workers, threads)
+    if gpus_per_job == 0 and not address and local_gpus() > 0:
+        gpus_per_job = 1.0  # one GPU per worker when this machine has GPUs
     return RayBackend(workers, threads, address, gpus_per_job)
+
+
+def local_gpus() -> int:
+    import torch
+
+    return torch.cuda.device_count()

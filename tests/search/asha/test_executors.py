@@ -161,3 +161,16 @@ def test_ray_runs_a_small_search_on_a_local_ray_with_two_cpus(tmp_path):
     expected = run_asha(AshaScheduler(1, 9, 3), ToyJob(0), Budget(max_trials=9), workers=2, cost=toy_cost(0))
     assert event_log(events) == event_log(expected)
     assert (tmp_path / "killed-1").exists()  # Ray reran the task whose worker died
+
+
+def test_ray_asks_one_gpu_per_worker_when_this_machine_has_gpus(monkeypatch):
+    from randnas.search.asha import backends
+
+    made = []
+    monkeypatch.setattr(backends, "RayBackend", lambda *args: made.append(args))
+    monkeypatch.setattr(backends, "local_gpus", lambda: 2)
+    backends.make_backend("ray", 2)
+    backends.make_backend("ray", 2, gpus_per_job=0.5)
+    monkeypatch.setattr(backends, "local_gpus", lambda: 0)
+    backends.make_backend("ray", 2)
+    assert [args[3] for args in made] == [1.0, 0.5, 0.0]  # (workers, threads, address, gpus_per_job)
