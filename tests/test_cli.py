@@ -49,12 +49,14 @@ def test_dry_run_lists_jobs_and_runs_nothing(store):
 
 
 def test_missing_data_fails_the_job_with_the_loader_message(store, tmp_path):
+    copy = REPO / "book" / "runs" / "cpu" / "datasets" / "default.ipynb"
+    before = copy.read_bytes() if copy.exists() else None  # the committed copy, if the record has one
     done = run_cli("run", "plans/default.yaml", "--preset", "cpu", "--only", "datasets", "--data-root", str(tmp_path / "nowhere"))
     assert done.returncode == 1
     assert "failed   default/datasets/cpu/default@" in done.stdout
     assert "CIFAR-10 not found under" in done.stdout and "put the python version's folder" in done.stdout
     assert [line for line in error_lines(done) if line.startswith("randnas")] == ["randnas: 1 of 1 jobs failed"]
-    assert not (REPO / "book" / "runs" / "cpu" / "datasets" / "default.ipynb").exists()  # no half-made copy in the book
+    assert (copy.read_bytes() if copy.exists() else None) == before  # the book's copy is untouched
 
 
 def test_data_check_reports_each_dataset(capsys, tmp_path):

@@ -211,7 +211,8 @@ def run_asha(
     try:
         idle: set[int] = set()
         for worker in range(workers):
-            if exhausted(0.0 if clock == "simulated" else wall_now()) or not start(worker, 0.0 if clock == "simulated" else wall_now()):
+            now = 0.0 if clock == "simulated" else wall_now()
+            if exhausted(now) or not start(worker, now):
                 idle.add(worker)
         while running:
             entry, now, value, metrics = next_finished()
