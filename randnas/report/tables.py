@@ -17,10 +17,11 @@ import pandas as pd
 from scipy import stats
 
 from randnas import paper, tracking
+from randnas.search import lookup
 
 TRAIN_EXPERIMENTS = {"cnn": "cnn/train", "ptb": "rnn/train"}
-SEARCH_EXPERIMENTS = {"cnn": "cnn/rsws", "ptb": "rnn/rsws"}
-ASHA_EXPERIMENTS = {"cnn": "cnn/asha", "ptb": "rnn/asha"}
+SEARCH_EXPERIMENTS = {"cnn": lookup.SEARCH_EXPERIMENTS["cnn"], "ptb": lookup.SEARCH_EXPERIMENTS["rnn"]}
+ASHA_EXPERIMENTS = lookup.ASHA_EXPERIMENTS
 # the stage-2 number each benchmark reports: CIFAR-10 test error (%), PTB validation perplexity
 STAGE2_METRIC = {"cnn": "metric:test/error", "ptb": "metric:valid/best_ppl"}
 PRESET_ORDER = ("smoke", "cpu", "paper")

@@ -12,6 +12,7 @@ from randnas.spaces.named import resolve_genotype
 from randnas.spaces.rnn import RnnGenotype, rnn_genotype_from_dict, sample_rnn_genotype
 
 SEARCH_EXPERIMENTS = {"cnn": "cnn/rsws", "rnn": "rnn/rsws"}
+ASHA_EXPERIMENTS = {"cnn": "cnn/asha", "ptb": "rnn/asha"}
 CNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["cnn"]
 RNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["rnn"]
 GENOTYPE_ARTIFACT = "genotype.json"
