@@ -65,6 +65,19 @@ def test_stage2_table_best_and_average_beside_the_papers(record):
     assert table.scale.startswith("preset smoke; data: digits (toy); epochs: 6; device: CPU (2 threads)")
 
 
+def test_a_reference_run_with_other_training_settings_is_left_out(record, store):
+    frame, ids = record
+    quick = log_train("cnn/train", "DARTS_V2", [90, 80.0], seed=1)  # a 2-epoch quick check, same preset
+    frame = tables.load_record(store)
+    table = tables.stage2_table(frame, "cnn", "smoke")
+    assert quick not in table.run_ids and ids["darts"] in table.run_ids
+    assert tables.comparison_table(frame, "cnn", "smoke").frame.set_index("method").loc[
+        "DARTS (second order), authors' rerun", "ours: best"] == "4.50"
+    only_references = frame[frame["genotype_spec"] == "DARTS_V2"]
+    kept = tables.same_protocol(only_references, only_references.iloc[0:0])  # no picks: the longest training
+    assert kept["run_id"].tolist() == [ids["darts"]]
+
+
 def test_ranking_table_ranks_and_kendall_tau(record):
     frame, _ = record
     table = tables.ranking_table(frame, "cnn", "smoke")
