@@ -6,6 +6,12 @@ W0 in one product per time step, one product per node), with the same weights an
 issue also quotes the authors' own code on this kind of 2-core CPU: a step takes 0.649 s (300 units) and
 2.06 s (850 units) at batch 64; scoring takes 5.4 s and 16.2 s. The corpus is PTB-shaped random tokens
 (10,000 words, 73,760 validation tokens) unless --data-root has the real PTB: timing depends on shapes only.
+Scoring: ours decodes blocks of rows (`RnnLanguageModel.summed_nll`); the baseline builds the whole
+(tokens x vocabulary) log-softmax, as DARTS does.
+
+The floor: nearly all the work is matrix products, so each measurement also reports the fp32 matrix
+product throughput of this device measured in the same run, the products' FLOPs, and the time they take
+at that throughput (`floor_s`). A target below the floor cannot be met by any fp32 implementation here.
 Run: .venv/bin/python -m benchmarks.bench_ptb [--device auto] [--repeats 3]
 """
 
@@ -58,7 +64,8 @@ class DartsStyleCell(nn.Module):
 
 
 class DartsStyleModel(RnnLanguageModel):
-    """Our model with the baseline cell swapped in (same embedding, decoder and dropouts)."""
+    """Our model with the baseline cell swapped in (same embedding, decoder and dropouts), scoring through
+    the whole log-softmax."""
 
     def __init__(self, config: RnnModelConfig) -> None:
         super().__init__(config)
@@ -72,6 +79,41 @@ class DartsStyleModel(RnnLanguageModel):
         out = locked_dropout(raw, config.dropout if self.training else 0.0)
 
         return LmOutput(torch.log_softmax(self.decoder(out), dim=-1), raw[-1], raw)
+
+    def summed_nll(self, words, targets, hidden, genotype, rows_per_block=0):
+        out = self(words, hidden, genotype)
+        nll = nn.functional.nll_loss(out.log_probs.view(-1, out.log_probs.shape[-1]), targets.reshape(-1), reduction="sum")
+        return float(nll), out.hidden
+
+
+def matmul_gflops(device: torch.device, size: int = 2048, repeats: int = 5) -> float:
+    """fp32 throughput of one large square matrix product on this device (its best of `repeats`)."""
+    a = torch.randn(size, size, device=device)
+    b = torch.randn(size, size, device=device)
+    best = float("inf")
+    for _ in range(repeats + 1):
+        start = time.perf_counter()
+        a @ b
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def product_flops(hidden: int, tokens: int, vocab: int = 10_000, train: bool = True) -> float:
+    """FLOPs of the matrix products: per token W0 (2H x 2H), eight node matrices (H x 2H) and the decoder
+    (H x V); a training step also computes the gradients of inputs and weights (3x the forward)."""
+    forward = 2 * tokens * (2 * hidden * 2 * hidden + 8 * hidden * 2 * hidden + hidden * vocab)
+    return 3 * forward if train else forward
+
+
+def against_floor(seconds: float, flops: float, gflops: float, authors_s: float | None) -> dict:
+    floor = flops / (gflops * 1e9)
+    row = {"product_gflop": flops / 1e9, "floor_s": floor, "ours_gflops": flops / seconds / 1e9}
+    if authors_s:
+        row.update({"authors_gflops": flops / authors_s / 1e9, "target_s": authors_s / 1.5,
+                    "target_above_floor": authors_s / 1.5 >= floor})
+    return row
 
 
 def ptb_shaped(valid_tokens: int = 73_760) -> TokenCorpus:
@@ -118,7 +160,9 @@ def main() -> None:
     valid = batchify(corpus.valid, 1024).to(device)
     rng = numpy_generator(0)
     genotypes = [sample_rnn_genotype(rng) for _ in range(args.repeats + 1)]
-    results: dict = {"device": describe_device(device), "bptt": 35, "authors_on_this_cpu": AUTHORS}
+    gflops = matmul_gflops(device)
+    results: dict = {"device": describe_device(device), "bptt": 35, "authors_on_this_cpu": AUTHORS,
+                     "matmul_fp32_gflops": gflops}
     for hidden in args.hidden:
         ours = RnnLanguageModel(RnnModelConfig(10_000, hidden)).to(device)
         baseline = DartsStyleModel(RnnModelConfig(10_000, hidden)).to(device)
@@ -138,18 +182,23 @@ def main() -> None:
                 "ours_s": step["ours"], "baseline_s": step["baseline"],
                 "speedup_vs_baseline": step["baseline"] / step["ours"],
             }
-            if batch == 64:
-                row[f"step_batch{batch}"]["speedup_vs_authors"] = AUTHORS["step_s"].get(hidden, float("nan")) / step["ours"]
+            authors = AUTHORS["step_s"].get(hidden) if batch == 64 and device.type == "cpu" else None
+            if authors:
+                row[f"step_batch{batch}"]["speedup_vs_authors"] = authors / step["ours"]
+            row[f"step_batch{batch}"].update(against_floor(step["ours"], product_flops(hidden, 35 * batch), gflops, authors))
         scores = {"ours": [], "baseline": []}
         for index, genotype in enumerate(genotypes[:2]):
             for name, model in (("ours", ours), ("baseline", baseline)):
                 elapsed = score_time(model, valid, genotype, device)
                 if index:
                     scores[name].append(elapsed)
+        ours_score = statistics.median(scores["ours"])
+        authors = AUTHORS["score_s"].get(hidden) if device.type == "cpu" else None
         row["score_whole_valid"] = {
-            "ours_s": statistics.median(scores["ours"]), "baseline_s": statistics.median(scores["baseline"]),
-            "speedup_vs_baseline": statistics.median(scores["baseline"]) / statistics.median(scores["ours"]),
-            "speedup_vs_authors": AUTHORS["score_s"].get(hidden, float("nan")) / statistics.median(scores["ours"]),
+            "ours_s": ours_score, "baseline_s": statistics.median(scores["baseline"]),
+            "speedup_vs_baseline": statistics.median(scores["baseline"]) / ours_score,
+            **({"speedup_vs_authors": authors / ours_score} if authors else {}),
+            **against_floor(ours_score, product_flops(hidden, (valid.shape[0] - 1) * valid.shape[1], train=False), gflops, authors),
         }
         results[f"hidden={hidden}"] = row
         print(f"hidden={hidden}: {row}", flush=True)
