@@ -6,9 +6,6 @@ W0 in one product per time step, one product per node), with the same weights an
 issue also quotes the authors' own code on this kind of 2-core CPU: a step takes 0.649 s (300 units) and
 2.06 s (850 units) at batch 64; scoring takes 5.4 s and 16.2 s. The corpus is PTB-shaped random tokens
 (10,000 words, 73,760 validation tokens) unless --data-root has the real PTB: timing depends on shapes only.
-Scoring: ours decodes blocks of rows (`RnnLanguageModel.summed_nll`); the baseline builds the whole
-(tokens x vocabulary) log-softmax, as DARTS does.
-
 The floor: nearly all the work is matrix products, so each measurement also reports the fp32 matrix
 product throughput of this device measured in the same run, the products' FLOPs, and the time they take
 at that throughput (`floor_s`). A target below the floor cannot be met by any fp32 implementation here.
@@ -64,8 +61,7 @@ class DartsStyleCell(nn.Module):
 
 
 class DartsStyleModel(RnnLanguageModel):
-    """Our model with the baseline cell swapped in (same embedding, decoder and dropouts), scoring through
-    the whole log-softmax."""
+    """Our model with the baseline cell swapped in (same embedding, decoder and dropouts)."""
 
     def __init__(self, config: RnnModelConfig) -> None:
         super().__init__(config)
@@ -79,11 +75,6 @@ class DartsStyleModel(RnnLanguageModel):
         out = locked_dropout(raw, config.dropout if self.training else 0.0)
 
         return LmOutput(torch.log_softmax(self.decoder(out), dim=-1), raw[-1], raw)
-
-    def summed_nll(self, words, targets, hidden, genotype, rows_per_block=0):
-        out = self(words, hidden, genotype)
-        nll = nn.functional.nll_loss(out.log_probs.view(-1, out.log_probs.shape[-1]), targets.reshape(-1), reduction="sum")
-        return float(nll), out.hidden
 
 
 def matmul_gflops(device: torch.device, sizes: tuple[int, ...] = (2048, 4096), repeats: int = 5) -> float:

@@ -155,36 +155,15 @@ class RnnLanguageModel(nn.Module):
     def init_hidden(self, batch: int) -> torch.Tensor:
         return self.encoder.weight.new_zeros(batch, self.config.hidden)
 
-    def states(self, words: torch.Tensor, hidden: torch.Tensor, genotype: RnnGenotype) -> torch.Tensor:
-        """words (T, B) -> the cell's states (T, B, H), before the output dropout."""
+    def forward(self, words: torch.Tensor, hidden: torch.Tensor, genotype: RnnGenotype) -> LmOutput:
+        """words (T, B) -> log-probabilities (T, B, V)."""
         config = self.config
         emb = embedded_dropout(self.encoder, words, config.dropoute if self.training else 0.0)
         emb = locked_dropout(emb, config.dropouti if self.training else 0.0)
-        return self.cell(emb, hidden, genotype)
-
-    def forward(self, words: torch.Tensor, hidden: torch.Tensor, genotype: RnnGenotype) -> LmOutput:
-        """words (T, B) -> log-probabilities (T, B, V)."""
-        raw = self.states(words, hidden, genotype)
-        out = locked_dropout(raw, self.config.dropout if self.training else 0.0)
+        raw = self.cell(emb, hidden, genotype)
+        out = locked_dropout(raw, config.dropout if self.training else 0.0)
         logits = self.decoder(out)
         return LmOutput(torch.log_softmax(logits, dim=-1), raw[-1], raw)
-
-    def summed_nll(self, words: torch.Tensor, targets: torch.Tensor, hidden: torch.Tensor, genotype: RnnGenotype,
-                   rows_per_block: int = 256) -> tuple[float, torch.Tensor]:
-        """(sum of the targets' negative log-likelihoods, the last state) for evaluation.
-
-        The decoder and softmax run on blocks of rows, so the (tokens x vocabulary) matrix never exists
-        in full: at batch 1024 it is over a gigabyte, and writing and rereading it cost a quarter of the
-        scoring time on a CPU. The sum is accumulated in double precision."""
-        if self.training:
-            raise RuntimeError("summed_nll is for evaluation: call model.eval() first (it applies no dropout)")
-        raw = self.states(words, hidden, genotype)
-        flat, flat_targets = raw.reshape(-1, raw.shape[-1]), targets.reshape(-1)
-        total = 0.0
-        for start in range(0, flat.shape[0], rows_per_block):
-            logits = self.decoder(flat[start : start + rows_per_block])
-            total += float(nn.functional.cross_entropy(logits, flat_targets[start : start + rows_per_block], reduction="sum"))
-        return total, raw[-1]
 
 
 def count_rnn_parameters(model: nn.Module) -> int:

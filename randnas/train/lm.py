@@ -70,7 +70,8 @@ def perplexity(model: RnnLanguageModel, batched: torch.Tensor, genotype: RnnGeno
             break
         length = min(bptt, batched.shape[0] - 1 - start)
         words, targets = batched[start : start + length], batched[start + 1 : start + 1 + length]
-        nll, hidden = model.summed_nll(words, targets, hidden, genotype)
-        total += nll
+        out = model(words, hidden, genotype)
+        total += float(nn.functional.nll_loss(out.log_probs.view(-1, out.log_probs.shape[-1]), targets.reshape(-1), reduction="sum"))
         tokens += targets.numel()
+        hidden = out.hidden
     return math.exp(total / tokens)

@@ -86,21 +86,6 @@ def test_eval_mode_is_deterministic_and_train_mode_drops():
     assert not torch.equal(first, model(words, model.init_hidden(4), genotype).log_probs)
 
 
-@pytest.mark.parametrize("rows_per_block", [1, 7, 24, 1000])
-def test_blocked_evaluation_nll_equals_the_full_softmax(rows_per_block):
-    model = RnnLanguageModel(RnnModelConfig(vocab_size=30, hidden=8)).eval()
-    words, targets = torch.randint(0, 30, (6, 4)), torch.randint(0, 30, (6, 4))
-    genotype = get_genotype("rnn", "DARTS_V2")
-    with torch.no_grad():
-        full = model(words, model.init_hidden(4), genotype)
-        nll, hidden = model.summed_nll(words, targets, model.init_hidden(4), genotype, rows_per_block)
-    expected = torch.nn.functional.nll_loss(full.log_probs.view(-1, 30), targets.reshape(-1), reduction="sum")
-    assert nll == pytest.approx(float(expected), rel=1e-6)
-    assert torch.equal(hidden, full.hidden)
-    with pytest.raises(RuntimeError, match="model.eval"):
-        model.train().summed_nll(words, targets, model.init_hidden(4), genotype)
-
-
 def test_bad_dropout_is_refused():
     with pytest.raises(ValueError, match=r"dropoute must be in \[0, 1\), got 1.5"):
         RnnModelConfig(dropoute=1.5)
