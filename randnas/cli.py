@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -22,19 +24,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             done = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
             print(f"{'done' if done else 'todo'}  {job.plan_key}  -> {job.output}")
         return 0
-    results = plans.run_plan(
-        args.plan,
-        args.preset,
-        overrides,
-        root=root,
-        store=args.store,
-        data_root=args.data_root,
-        backend=args.backend,
-        backend_options={"address": args.ray_address, "cpus_per_job": args.cpus_per_job, "gpus_per_job": args.gpus_per_job}
-        if args.backend == "ray" else {},
-        force=args.force,
-        only=args.only or (),
-    )
+    options = {"address": args.ray_address, "cpus_per_job": args.cpus_per_job, "gpus_per_job": args.gpus_per_job}
+    try:
+        with _sigterm_as_interrupt():
+            results = plans.run_plan(args.plan, args.preset, overrides, root=root, store=args.store, data_root=args.data_root,
+                                     backend=args.backend, backend_options=options if args.backend == "ray" else {},
+                                     force=args.force, only=args.only or ())
+    except KeyboardInterrupt:
+        print("randnas: interrupted: the running job's MLflow run ended KILLED (its notebook is under "
+              "_build/failed-runs/); rerun the same command to resume where it stopped", file=sys.stderr)
+        return 130
     for result in results:
         print(f"{result.status:8s} {result.job.plan_key}  {result.detail}")
     failed = [result for result in results if result.status == "failed"]
@@ -42,6 +41,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"randnas: {len(failed)} of {len(results)} jobs failed", file=sys.stderr)
         return 1
     return 0
+
+
+@contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """`kill` stops a plan the way Ctrl-C does, so the running job's run is ended KILLED and its partial
+    notebook kept, instead of the process vanishing and leaving the run RUNNING."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:

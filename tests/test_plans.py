@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import mlflow
@@ -9,14 +13,17 @@ import nbformat
 import pytest
 
 from randnas import plans, tracking
+from tests.conftest import REPO
 
-PARAMETERS = 'preset = "smoke"\nplan_key = ""\ndata_root = ""\nseed = 0\nvalue = 1.0\nfail = False'
-BODY = """from types import SimpleNamespace
+PARAMETERS = 'preset = "smoke"\nplan_key = ""\ndata_root = ""\nseed = 0\nvalue = 1.0\nfail = False\nsleep = 0.0'
+BODY = """import time
+from types import SimpleNamespace
 from randnas import tracking
 toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
 tags = tracking.run_tags(seed=seed, preset=preset, benchmark="toy", datasets=[toy], plan_key=plan_key)
 with tracking.tracked_run("toy/plans", f"toy-{seed}", tags=tags) as run:
     run.metrics({"valid/value": value * seed}, step=0)
+    time.sleep(sleep)
     if fail:
         raise RuntimeError("the toy notebook was told to fail")
 """
@@ -60,7 +67,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def fixed_parameters(_: Path) -> set[str]:
-    return {"preset", "plan_key", "data_root", "seed", "value", "fail"}
+    return {"preset", "plan_key", "data_root", "seed", "value", "fail", "sleep"}
 
 
 def test_expand_grid_and_presets(project):
@@ -187,6 +194,23 @@ def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):
     job = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke", {"fail": False, "seed": [4]})[0]
     rerun = plans.execute_job(job, project, str(store))
     assert rerun.status == "ran", rerun.detail
+
+
+def test_sigterm_ends_the_running_job_killed(project, store):
+    command = [sys.executable, "-m", "randnas.cli", "run", "plans/toy.yaml", "--preset", "smoke", "--set", "seed=[6]",
+               "--set", "sleep=600"]
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    runner = subprocess.Popen(command, cwd=project, env=env, stderr=subprocess.PIPE, text=True)
+    tracking.open_store(store)
+    deadline = time.monotonic() + 300  # a kernel can take minutes to start on a loaded 2-core machine
+    while not tracking.find_runs("toy/plans", status=tracking.RUNNING):
+        assert runner.poll() is None and time.monotonic() < deadline, "the job never started"
+        time.sleep(0.5)
+    runner.terminate()
+    _, stderr = runner.communicate(timeout=120)
+    assert runner.returncode == 130 and "rerun the same command to resume" in stderr
+    assert [run.info.status for run in tracking.find_runs("toy/plans")] == [tracking.KILLED]
+    assert any((project / "_build" / "failed-runs").rglob("*.ipynb"))  # a KILLED run is resumed like a FAILED one
 
 
 def test_parse_overrides_reads_yaml_values():
