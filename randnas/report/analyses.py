@@ -87,4 +87,5 @@ def single_vs_dense(record: pd.DataFrame, preset: str) -> Table:
                  "Same setting and seed. The two modes compute the same outputs for the same weights, but dense also "
                  "updates the unselected operations (zero gradients with momentum and weight decay, BatchNorm statistics), "
                  "so training diverges. hours = each run's wall time, including whatever else its machine ran; the controlled "
-                 "step-time and memory comparison is benchmarks/results/cnn_stage1_cpu.json.")
+                 "step-time and memory comparison is benchmarks/results/cnn_stage1_cpu.json (2-core CPU) and "
+                 "cnn_stage1_cuda.json (an H200 GPU).")
