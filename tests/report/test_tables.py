@@ -98,6 +98,13 @@ def test_broad_table_mean_std_and_range_over_independent_searches(record):
     assert f"mean {np.mean([5, 4, 6]):.2f}, std {np.std([5, 4, 6], ddof=1):.2f}, range 4.00 to 6.00" in table.note
 
 
+def test_broad_table_for_ptb_shows_no_cnn_paper_numbers(record):
+    frame, _ = record
+    note = tables.broad_table(frame, "ptb", "smoke").note
+    assert "CNN benchmark only" in note
+    assert f"{paper.TABLE4[0][0]:.2f}" not in note
+
+
 def test_exact_table_puts_repeats_side_by_side(record):
     frame, ids = record
     table = tables.exact_table(frame, "smoke").frame.set_index("job")
