@@ -11,10 +11,13 @@ A plan is a YAML file::
         grid: {seed: [0, 1]}          # cartesian product -> one job per combination
         presets:                      # an entry runs only in the presets it names
           smoke: {params: {...}, grid: {...}}
+          cpu: {extra: [{seed: 1, repeat: 2}]}   # jobs beside the grid, e.g. one same-seed repeat
           cpu: {}
           paper: {}
 
-Parameters resolve as: entry params < preset params < grid values < command-line overrides.
+Parameters resolve as: entry params < preset params < grid values (or an `extra` point's) < command-line
+overrides. A job is named by its grid values, so a repeat `{seed: 1, repeat: 2}` sits beside the grid's
+`seed-1` job and the book shows their digests side by side.
 Each job has a `plan_key` (plan/entry/preset/name@hash of its parameters). The runner skips a job whose
 key already has a FINISHED MLflow run, so rerunning an interrupted plan finishes it, and a job whose
 parameters changed runs again.
@@ -45,7 +48,7 @@ PRESET_DESCRIPTIONS = {
 # Parameters the runner passes to every notebook; each notebook's `parameters` cell declares them.
 INJECTED = ("preset", "plan_key", "data_root")
 ENTRY_KEYS = {"notebook", "params", "grid", "presets", "description"}
-PRESET_KEYS = {"params", "grid"}
+PRESET_KEYS = {"params", "grid", "extra"}
 
 
 class PlanError(ValueError):
@@ -102,6 +105,14 @@ def _grid(value: Any, where: str) -> dict[str, list]:
     return grid
 
 
+def _extra(value: Any, where: str) -> list[dict]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(point, Mapping) and point for point in value):
+        raise PlanError(f"{where} must be a list of non-empty mappings, e.g. [{{seed: 1, repeat: 2}}]")
+    return [dict(point) for point in value]
+
+
 def load_plan(path: str | Path, root: Path | None = None) -> Plan:
     """Read and check a plan; notebook paths are relative to `root` (default: the current folder)."""
     path = Path(path)
@@ -139,9 +150,10 @@ def load_plan(path: str | Path, root: Path | None = None) -> Plan:
             override = _mapping(override, f"{where}.presets.{preset}")
             unknown = set(override) - PRESET_KEYS
             if unknown:
-                raise PlanError(f"{where}.presets.{preset}: unknown key(s) {sorted(unknown)}; allowed: params, grid")
+                raise PlanError(f"{where}.presets.{preset}: unknown key(s) {sorted(unknown)}; allowed: params, grid, extra")
             _mapping(override.get("params"), f"{where}.presets.{preset}.params")
             _grid(override.get("grid"), f"{where}.presets.{preset}.grid")
+            _extra(override.get("extra"), f"{where}.presets.{preset}.extra")
             presets[preset] = override
         entries.append(
             PlanEntry(
@@ -186,7 +198,7 @@ def expand(
     only: Sequence[str] = (),
 ) -> list[Job]:
     """The jobs of `plan` under `preset` (of the entries in `only`, if given). An override of a grid
-    axis with a list replaces that axis."""
+    axis with a list replaces that axis, and keeps only the `extra` points on that axis's new values."""
     check_preset(preset)
     unknown = set(only) - {entry.key for entry in plan.entries}
     if unknown:
@@ -204,7 +216,7 @@ def expand(
         preset_spec = entry.presets[preset]
         base = {**entry.params, **preset_spec.get("params", {})}
         grid = {**entry.grid, **preset_spec.get("grid", {})}
-        fixed_overrides = {}
+        fixed_overrides, replaced_axes = {}, set()
         for key, value in overrides.items():
             if key in INJECTED:
                 raise PlanError(f"override {key!r} is set by the runner; use --preset or --data-root")
@@ -212,19 +224,28 @@ def expand(
                 raise PlanError(f"override {key!r} is not a parameter of {entry.notebook.name}; it has {sorted(declared - set(INJECTED))}")
             if key in grid and isinstance(value, list):
                 grid[key] = value
+                replaced_axes.add(key)
             else:
                 grid.pop(key, None)
                 fixed_overrides[key] = value
-        for key in [*base, *grid]:
+        extra = _extra(preset_spec.get("extra"), f"entry {entry.key!r}.presets.{preset}.extra")
+        for key in [*base, *grid, *(key for point in extra for key in point)]:
             if key not in declared:
                 raise PlanError(f"entry {entry.key!r}: {key!r} is not a parameter of {entry.notebook.name}")
         axes = list(grid)
-        for values in itertools.product(*(grid[axis] for axis in axes)):
-            point = dict(zip(axes, values))
+        points = [dict(zip(axes, values)) for values in itertools.product(*(grid[axis] for axis in axes))]
+        for point in extra:
+            if all(point[axis] in grid[axis] for axis in replaced_axes if axis in point):
+                points.append({key: value for key, value in point.items() if key not in fixed_overrides})
+        names = set()
+        for point in points:
             parameters = {**base, **point, **fixed_overrides}
             name_parts = [f"{axis}-{_slug(value)}" for axis, value in point.items()]
             name_parts += [f"{key}-{_slug(value)}" for key, value in fixed_overrides.items()]
             name = "_".join(name_parts) or "default"
+            if name in names:  # an extra point that the grid already holds
+                continue
+            names.add(name)
             plan_key = f"{plan.name}/{entry.key}/{preset}/{name}@{parameters_hash(parameters)}"
             parameters.update(preset=preset, plan_key=plan_key, data_root=data_root)
             jobs.append(

@@ -93,6 +93,40 @@ def test_expand_overrides_replace_a_grid_axis_or_fix_a_value(project):
     assert default_keys.isdisjoint(job.plan_key for job in fixed)
 
 
+REPEAT_PLAN = """
+name: toy
+entries:
+  toy:
+    notebook: notebooks/toy.ipynb
+    grid: {seed: [1, 2]}
+    presets:
+      smoke: {extra: [{seed: 2, value: 9.0}, {seed: 1}]}
+"""
+
+
+def test_extra_points_run_beside_the_grid(project):
+    path = project / "plans" / "repeat.yaml"
+    path.write_text(REPEAT_PLAN)
+    plan = plans.load_plan(path, root=project)
+    jobs = plans.expand(plan, "smoke", notebook_parameters=fixed_parameters)
+    assert [job.name for job in jobs] == ["seed-1", "seed-2", "seed-2_value-9.0"]  # {seed: 1} is already a grid point
+    assert jobs[2].parameters["seed"] == 2 and jobs[2].parameters["value"] == 9.0
+    assert len({job.plan_key for job in jobs}) == 3
+    # new seeds on the command line: only the extra points on those seeds stay
+    assert [job.name for job in plans.expand(plan, "smoke", {"seed": [1, 3]}, notebook_parameters=fixed_parameters)] == [
+        "seed-1", "seed-3"]
+    fixed = plans.expand(plan, "smoke", {"value": 0.5}, notebook_parameters=fixed_parameters)
+    assert all(job.parameters["value"] == 0.5 for job in fixed)
+    assert [job.name for job in fixed] == ["seed-1_value-0.5", "seed-2_value-0.5"]
+
+
+def test_extra_point_with_an_unknown_parameter_is_refused(project):
+    path = project / "plans" / "repeat.yaml"
+    path.write_text(REPEAT_PLAN.replace("value: 9.0", "valeu: 9.0"))
+    with pytest.raises(plans.PlanError, match="entry 'toy': 'valeu' is not a parameter of toy.ipynb"):
+        plans.expand(plans.load_plan(path, root=project), "smoke", notebook_parameters=fixed_parameters)
+
+
 @pytest.mark.parametrize(
     "overrides, message",
     [
@@ -131,7 +165,10 @@ def test_unknown_preset_lists_the_presets():
         ("name: x\nentries: {a: {params: {}}}\n", "needs a `notebook`"),
         ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {fast: {}}}}\n", "unknown preset 'fast'"),
         ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, grid: {seed: 3}}}\n", "grid.seed must be a non-empty list"),
-        ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {smoke: {seed: 1}}}}\n", r"unknown key\(s\) \['seed'\]; allowed: params, grid"),
+        ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {smoke: {seed: 1}}}}\n",
+         r"unknown key\(s\) \['seed'\]; allowed: params, grid, extra"),
+        ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {smoke: {extra: {seed: 1}}}}}\n",
+         "presets.smoke.extra must be a list of non-empty mappings"),
     ],
 )
 def test_malformed_plan_is_one_clear_line(project, text, message):
