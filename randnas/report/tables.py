@@ -314,11 +314,12 @@ def _without_repeat(plan_key: str) -> str:
 def exact_table(record: pd.DataFrame, preset: str) -> Table:
     """Runs repeated with the same seed and settings (the plan's `repeat` axis): their digests side by side."""
     runs = record[(_column(record, "preset") == preset) & _column(record, "repeat").notna() & _column(record, "digest").notna()]
-    rows = []
+    rows, repeated = [], []
     for key, group in runs.groupby(runs["plan_key"].map(_without_repeat), sort=True) if not runs.empty else ():
         digests = group.sort_values("repeat")["digest"].tolist()
         if len(digests) < 2:
             continue
+        repeated += group["run_id"].tolist()
         rows.append({"job": key.split("/", 1)[-1], "experiment": group["experiment"].iloc[0], "seed": group["seed"].iloc[0],
                      "repeats": len(digests), "digests": " ".join(d[:16] for d in digests),
                      "identical": "yes" if len(set(digests)) == 1 else "NO", "runs": " ".join(group["run_id"].str[:8])})
@@ -331,8 +332,8 @@ def exact_table(record: pd.DataFrame, preset: str) -> Table:
     note = "A digest is the sha256 of the shared weights (searches) or of the event log (ASHA)."
     if different:
         note += " Different seeds: " + "; ".join(different) + "."
-    return Table("Exact reproducibility: the same seed twice", frame, describe_scale(runs),
-                 runs["run_id"].tolist() if not runs.empty else [], note)
+    runs = runs[runs["run_id"].isin(repeated)] if repeated else runs.iloc[0:0]
+    return Table("Exact reproducibility: the same seed twice", frame, describe_scale(runs), repeated, note)
 
 
 def checklist_table(record: pd.DataFrame, root: Path) -> Table:

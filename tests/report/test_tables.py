@@ -29,9 +29,10 @@ def log_train(experiment, spec, error_curve, preset="smoke", setting="random1", 
     return run.run_id
 
 
-def log_search(preset, seed, repeat, digest):
+def log_search(preset, seed, repeat, digest, plan_name=None):
+    plan_name = plan_name or f"seed-{seed}_repeat-{repeat}"
     tags = tracking.run_tags(seed=seed, preset=preset, benchmark="cifar10", datasets=[DIGITS],
-                             plan_key=f"default/cnn-rsws/{preset}/seed-{seed}_repeat-{repeat}@abc{repeat}",
+                             plan_key=f"default/cnn-rsws/{preset}/{plan_name}@abc{repeat}",
                              extra={"randnas.repeat": repeat, "randnas.setting": "random1", "randnas.digest": digest})
     with tracking.tracked_run("cnn/rsws", "search", tags=tags, config={"epochs": 2}) as run:
         pass
@@ -111,6 +112,16 @@ def test_exact_table_puts_repeats_side_by_side(record):
     assert table.loc["cnn-rsws/smoke/seed-0", "identical"] == "yes"
     assert table.loc["cnn-rsws/smoke/seed-1", "identical"] == "NO"  # a broken repeat is shown, not hidden
     assert table.loc["cnn-rsws/smoke/seed-0", "digests"] == "aaaaaaaaaaaaaaaa aaaaaaaaaaaaaaaa"
+
+
+def test_exact_table_pairs_a_plans_extra_repeat_with_its_grid_job(record, store):
+    # the cpu plan's grid job is named seed-1; its extra point {seed: 1, repeat: 2} is seed-1_repeat-2
+    first = log_search("cpu", 1, 1, "dddd" * 16, plan_name="seed-1")
+    again = log_search("cpu", 1, 2, "dddd" * 16, plan_name="seed-1_repeat-2")
+    alone = log_search("cpu", 0, 1, "eeee" * 16, plan_name="seed-0")
+    table = tables.exact_table(tables.load_record(store), "cpu")
+    assert table.frame[["job", "identical"]].values.tolist() == [["cnn-rsws/cpu/seed-1", "yes"]]
+    assert sorted(table.run_ids) == sorted([first, again]) and alone not in table.run_ids
 
 
 def test_comparison_table_matches_our_runs_to_the_papers_rows(record):
