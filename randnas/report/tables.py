@@ -102,6 +102,13 @@ def describe_scale(runs: pd.DataFrame) -> str:
     parts = [f"preset {values('preset')}", f"data: {values('dataset_label')}"]
     if "param:epochs" in runs and runs["param:epochs"].notna().any():
         parts.append(f"epochs: {values('param:epochs')}")
+    # an epoch shortened to a number of minibatches is not a pass over the data: say so
+    caps = pd.concat([pd.to_numeric(_column(runs, c), errors="coerce") for c in ("param:max_steps_per_epoch",
+                                                                                "param:train.max_steps_per_epoch")], axis=1).max(axis=1)
+    capped = caps[caps > 0]
+    if not capped.empty:
+        where = "" if len(capped) == len(runs) else f" in {len(capped)} of {len(runs)} runs"
+        parts.append(f"epochs capped at {', '.join(str(int(v)) for v in sorted(set(capped)))} minibatches{where}")
     parts.append(f"device: {values('device')}")
     parts.append(f"{len(runs)} run(s)")
     return "; ".join(parts)

@@ -4,6 +4,7 @@ standard deviations, ranks, Kendall tau against scipy), the paper's columns besi
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -149,3 +150,11 @@ def test_an_empty_record_gives_empty_tables(store):
         assert build().empty
     comparison = tables.comparison_table(frame, "ptb", "smoke")  # the paper's rows stay, ours are blank
     assert len(comparison.frame) == len(paper.TABLE6) and set(comparison.frame["ours: best"]) == {""} and comparison.run_ids == []
+
+
+def test_scale_says_when_epochs_are_capped():
+    runs = pd.DataFrame({"preset": ["cpu", "cpu"], "dataset_label": ["CIFAR-10", "CIFAR-10"], "device": ["CPU", "CPU"],
+                         "param:train.max_steps_per_epoch": ["130", None], "param:max_steps_per_epoch": [None, "0"]})
+    assert tables.describe_scale(runs) == ("preset cpu; data: CIFAR-10; epochs capped at 130 minibatches in 1 of 2 runs; "
+                                           "device: CPU; 2 run(s)")
+    assert "capped" not in tables.describe_scale(runs.iloc[1:])
