@@ -44,7 +44,7 @@ class CnnTrainConfig:
     cutout: int = 16
     drop_path_prob: float = 0.2
     eval_batch_size: int = 256
-    max_steps_per_epoch: int = 0  # 0: the whole training set; a positive cap is for dry runs only
+    max_steps_per_epoch: int = 0  # 0: the whole training set; a cap makes an epoch shorter (dry runs, cpu ASHA's unit)
 
     def __post_init__(self) -> None:
         require_positive(self, "epochs", "batch_size", "channels", "eval_batch_size")
