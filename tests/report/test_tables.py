@@ -67,6 +67,17 @@ def test_stage2_table_best_and_average_beside_the_papers(record):
     assert table.scale.startswith("preset smoke; data: digits (toy); epochs: 6; device: CPU (2 threads)")
 
 
+def test_a_pick_trained_with_two_seeds_is_one_trial_of_table2_and_two_seeds_of_table4(record, store):
+    frame, ids = record
+    second = log_train("cnn/train", "rsws", [60, 40, 30, 20, 10, 7.0], search_seed=0, seed=1)
+    frame = tables.load_record(store)
+    random1 = tables.stage2_table(frame, "cnn", "smoke").frame.set_index("setting").loc["Random (1)"]
+    assert random1["ours: trials"] == "6.00, 4.00, 6.00"  # search 0: the mean of 5.0 and 7.0
+    assert second[:8] in random1["runs"].split()
+    broad = tables.broad_table(frame, "cnn", "smoke").frame.set_index("search seed")
+    assert broad.loc[0, "training seeds"] == 2 and broad.loc[0, "std"] == pytest.approx(np.std([5.0, 7.0], ddof=1), abs=1e-3)
+
+
 def test_a_reference_run_with_other_training_settings_is_left_out(record, store):
     frame, ids = record
     quick = log_train("cnn/train", "DARTS_V2", [90, 80.0], seed=1)  # a 2-epoch quick check, same preset
