@@ -22,4 +22,5 @@ def describe_device(device: torch.device) -> str:
     """What the book prints as the scale's device: the GPU model, or the CPU with its thread count."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    return f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    return f"CPU ({threads} thread{'' if threads == 1 else 's'})"
