@@ -12,7 +12,6 @@ A plan is a YAML file::
         presets:                      # an entry runs only in the presets it names
           smoke: {params: {...}, grid: {...}}
           cpu: {extra: [{seed: 1, repeat: 2}]}   # jobs beside the grid, e.g. one same-seed repeat
-          cpu: {}
           paper: {}
 
 Parameters resolve as: entry params < preset params < grid values (or an `extra` point's) < command-line
@@ -228,7 +227,7 @@ def expand(
             else:
                 grid.pop(key, None)
                 fixed_overrides[key] = value
-        extra = _extra(preset_spec.get("extra"), f"entry {entry.key!r}.presets.{preset}.extra")
+        extra = preset_spec.get("extra") or []  # checked by load_plan
         for key in [*base, *grid, *(key for point in extra for key in point)]:
             if key not in declared:
                 raise PlanError(f"entry {entry.key!r}: {key!r} is not a parameter of {entry.notebook.name}")
