@@ -24,8 +24,8 @@ from torch import nn
 
 from randnas.spaces.rnn import RNN_NODES, RnnGenotype
 
+# DARTS initialises the cell's matrices and the tied embedding/decoder alike: uniform(-0.04, 0.04)
 INIT_RANGE = 0.04
-EMBEDDING_INIT_RANGE = 0.1
 
 ACTIVATIONS = {
     "tanh": torch.tanh,
@@ -148,7 +148,7 @@ class RnnLanguageModel(nn.Module):
         self.encoder = nn.Embedding(config.vocab_size, config.hidden)
         self.cell = DartsCell(config.hidden, config.dropouth, config.dropoutx)
         self.decoder = nn.Linear(config.hidden, config.vocab_size)
-        nn.init.uniform_(self.encoder.weight, -EMBEDDING_INIT_RANGE, EMBEDDING_INIT_RANGE)
+        nn.init.uniform_(self.encoder.weight, -INIT_RANGE, INIT_RANGE)
         nn.init.zeros_(self.decoder.bias)
         self.decoder.weight = self.encoder.weight  # tied
 

@@ -89,3 +89,12 @@ def test_eval_mode_is_deterministic_and_train_mode_drops():
 def test_bad_dropout_is_refused():
     with pytest.raises(ValueError, match=r"dropoute must be in \[0, 1\), got 1.5"):
         RnnModelConfig(dropoute=1.5)
+
+
+def test_embedding_and_decoder_start_uniform_in_darts_range():
+    torch.manual_seed(0)
+    model = RnnLanguageModel(RnnModelConfig(vocab_size=2000, hidden=64))
+    weight = model.encoder.weight.detach()  # tied to the decoder
+    assert model.decoder.weight is model.encoder.weight
+    # DARTS: uniform(-0.04, 0.04); 128,000 draws fill the interval, so both edges are within 1 % of it
+    assert 0.0396 < float(weight.max()) <= 0.04 and -0.04 <= float(weight.min()) < -0.0396
