@@ -87,6 +87,13 @@ def test_genotype_describe_prints_the_paper_parameter_count(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("Genotype(normal=[('sep_conv_3x3', 0)")
     assert out[1].startswith("parameters: 3.35M (evaluation network, C=36, 20 cells")
+    assert out[2] == "parameters with the auxiliary head: 3.83M"
+
+
+def test_the_figure_3_cell_has_table_1s_size_when_the_auxiliary_head_is_counted(capsys):
+    assert cli.main(["genotype", "describe", "RSWS_FIG3"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].startswith("parameters: 3.86M") and out[2] == "parameters with the auxiliary head: 4.33M"  # Table 1: 4.3M
 
 
 def test_genotype_describe_accepts_a_darts_string(capsys):

@@ -131,17 +131,21 @@ class ImageData:
         return v2.Compose(steps)
 
     def dataset(self, split: str, augment: bool = False, cutout: int = 0) -> PixelDataset:
-        """`split` is one of train, test, search-train (before `search_split`), search-valid (after)."""
+        """`split` is one of train, test, search-train (before `search_split`), search-valid (after),
+        holdout-train (the first 90 % of the training set), holdout-valid (the last 10 %)."""
         pixels, labels = self.split_arrays(split)
         return PixelDataset(pixels, labels, self.transform(augment, cutout))
 
     def split_arrays(self, split: str) -> tuple[np.ndarray, np.ndarray]:
         cut = self.search_split
+        holdout = len(self.train_labels) * 9 // 10  # CIFAR-10: the first 45,000 train, the last 5,000 validate
         arrays = {
             "train": (self.train_pixels, self.train_labels),
             "test": (self.test_pixels, self.test_labels),
             "search-train": (self.train_pixels[:cut], self.train_labels[:cut]),
             "search-valid": (self.train_pixels[cut:], self.train_labels[cut:]),
+            "holdout-train": (self.train_pixels[:holdout], self.train_labels[:holdout]),
+            "holdout-valid": (self.train_pixels[holdout:], self.train_labels[holdout:]),
         }
         if split not in arrays:
             raise ValueError(f"unknown split {split!r}; choose one of {sorted(arrays)}")

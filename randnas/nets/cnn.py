@@ -7,6 +7,7 @@ non-identity op output during training and an auxiliary head after the second re
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import torch
@@ -151,3 +152,31 @@ class NetworkCIFAR(nn.Module):
 def count_parameters(model: nn.Module, exclude_prefix: str = "auxiliary_head") -> int:
     """Trainable parameters, without the auxiliary head (as the paper counts them)."""
     return sum(p.numel() for name, p in model.named_parameters() if not name.startswith(exclude_prefix))
+
+
+def forward_macs(model: nn.Module, image_size: int = 32, in_channels: int = 3) -> int:
+    """Multiply-accumulates of one inference forward pass on one image, counted where they happen:
+    every convolution and linear layer, and every pooling window (one per output element and tap)."""
+    total = 0
+
+    def count(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            kh, kw = module.kernel_size
+            total += output.numel() * (module.in_channels // module.groups) * kh * kw
+        elif isinstance(module, nn.Linear):
+            total += output.numel() * module.in_features
+        else:  # pooling
+            size = module.kernel_size
+            area = size * size if isinstance(size, int) else size[0] * size[1]
+            total += output.numel() * area
+
+    # shapes are all it needs: a copy on the meta device runs the forward pass without computing anything
+    shadow = copy.deepcopy(model).to("meta").eval()
+    kinds = (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d)
+    for module in shadow.modules():
+        if isinstance(module, kinds):
+            module.register_forward_hook(count)
+    with torch.no_grad():
+        shadow(torch.zeros(1, in_channels, image_size, image_size, device="meta"))
+    return total

@@ -11,13 +11,22 @@ from pathlib import Path
 import pandas as pd
 
 from randnas import tracking
-from randnas.report.tables import ASHA_EXPERIMENTS, SEARCH_EXPERIMENTS, TRAIN_EXPERIMENTS, Table, describe_scale, select
+from randnas.report.tables import (
+    ASHA_EXPERIMENTS,
+    SEARCH_EXPERIMENTS,
+    TRAIN_EXPERIMENTS,
+    Table,
+    _column,
+    describe_scale,
+    select,
+)
+from randnas.search.asha.trials import OBJECTIVE_WORDS
 
 CURVE_METRIC = {"cnn": ("test/acc", "test accuracy"), "ptb": ("valid/ppl", "validation perplexity")}
 
 
 def learning_curves(record: pd.DataFrame, benchmark: str, preset: str, history=tracking.metric_history) -> pd.DataFrame:
-    """Per-epoch curves of every stage-2 run of a preset: run, genotype spec, epoch, value."""
+    """Per-epoch curves of every training run (stages 2 and 3) of a preset: run, genotype spec, epoch, value."""
     key, label = CURVE_METRIC[benchmark]
     runs = select(record, TRAIN_EXPERIMENTS[benchmark], preset)
     rows = [{"run": run["run_name"], "cell": run.get("genotype_spec", ""), "epoch": step, label: value, "run_id": run["run_id"]}
@@ -39,8 +48,23 @@ def asha_searches(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
     columns = ["run_name", "seed", "repeat", "metric:asha/trials", "metric:asha/jobs", "metric:asha/promotions",
                "metric:asha/epochs", name, "best_trial", "hours", "digest", "run_id"]
     frame = runs.reindex(columns=columns).rename(columns=lambda c: c.removeprefix("metric:"))
+    if not runs.empty:
+        frame.insert(3, "trained on / scored by", [asha_protocol(benchmark, run) for _, run in runs.iterrows()])
+        # runs from before the option existed were charged by epochs alike
+        frame.insert(4, "simulated cost", _column(runs, "param:cost_model").fillna("epochs").tolist())
     return Table(f"ASHA searches ({benchmark})", frame.round(4), describe_scale(runs), runs["run_id"].tolist() if not runs.empty else [],
-                 "jobs = rung trainings; a promotion resumes a trial from its checkpoint; digest = sha256 of the event log.")
+                 "jobs = rung trainings; a promotion resumes a trial from its checkpoint; digest = sha256 of the event log; "
+                 "simulated cost = how the simulated clock charged a job (flops: epochs x the cell's forward MACs relative "
+                 "to DARTS_V2's; epochs: every epoch alike).")
+
+
+def asha_protocol(benchmark: str, run: pd.Series) -> str:
+    """Which split an ASHA search's trials trained on and what they were scored by, in words."""
+    if benchmark == "ptb":
+        after = run.get("param:train.asgd_after_epoch")
+        tail = f"; SGD until epoch {after}" if isinstance(after, str) and after not in ("", "0") else ""
+        return "PTB train / best validation perplexity" + tail
+    return OBJECTIVE_WORDS.get(str(run.get("param:objective", "valid")), str(run.get("param:objective")))
 
 
 def ranking_checks(record: pd.DataFrame, preset: str) -> tuple[Table, pd.DataFrame]:

@@ -59,6 +59,7 @@ class PtbTrainConfig:
     dropoute: float = 0.1
     nonmono: int = 5
     switch_below_ppl: float = 0.0  # the released fork: switch to ASGD only once valid ppl < 78 (0 = off)
+    asgd_after_epoch: int = 0  # the released ASHA code: no switch to ASGD before epoch 75 (0 = from the start)
     eval_batch_size: int = 10
     test_eval_batch_size: int = 1
     max_steps_per_epoch: int = 0  # 0: the whole training split; a positive cap is for dry runs only
@@ -155,7 +156,7 @@ class PtbTrainer:
                 self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
             if checkpoint_dir is not None:
                 torch.save(self.best_state, checkpoint_dir / BEST_NAME)
-        if not self.switched_at and self._should_switch(valid_loss):
+        if not self.switched_at and epoch > self.config.asgd_after_epoch and self._should_switch(valid_loss):
             self.optimizer = self._asgd()
             self.switched_at = epoch
         self.valid_losses.append(valid_loss)

@@ -69,6 +69,14 @@ def test_cifar10_search_split_is_first_and_last_part_without_shuffling(tiny_cifa
     assert np.array_equal(np.concatenate([first, rest]), data.train_pixels)
 
 
+def test_holdout_split_is_the_first_nine_tenths_and_the_last_tenth(tiny_cifar):
+    data = images.load_cifar10(tiny_cifar)  # 100 images here; CIFAR-10's 50,000 give 45k / 5k
+    train, _ = data.split_arrays("holdout-train")
+    valid, _ = data.split_arrays("holdout-valid")
+    assert (len(train), len(valid)) == (90, 10)
+    assert np.array_equal(np.concatenate([train, valid]), data.train_pixels)
+
+
 def test_cifar10_unaugmented_normalization_uses_the_released_constants(tiny_cifar):
     data = images.load_cifar10(tiny_cifar)
     image, _ = data.dataset("test", augment=False)[3]

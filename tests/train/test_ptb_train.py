@@ -120,3 +120,10 @@ def test_nan_rolls_back_to_the_best_weights(corpus, monkeypatch):
 def test_proxyless_model_learns_below_vocabulary_size(corpus):
     result = trainer(corpus, 0, PtbTrainConfig(**{**TINY.__dict__, "hidden": 32, "epochs": 3, "max_steps_per_epoch": 30})).run()
     assert result.best_valid_ppl < corpus.vocab_size / 3
+
+
+def test_asha_option_keeps_sgd_until_an_epoch(corpus, monkeypatch):
+    # validation "stalls" from the first epoch on: without the option the switch comes at epoch 2
+    monkeypatch.setattr(PtbTrainer, "_should_switch", lambda self, loss: len(self.valid_losses) >= 1)
+    late = PtbTrainConfig(**{**TINY.__dict__, "asgd_after_epoch": 3})
+    assert trainer(corpus, 2, late).run().switched_at == 4  # the first epoch after 3

@@ -13,16 +13,22 @@ from pathlib import Path
 from typing import Any
 
 from randnas.configs import require_positive
+from randnas.nets.cnn import NetworkCIFAR, forward_macs
 from randnas.search.asha.backends import BACKEND_NAMES, make_backend
-from randnas.search.asha.executors import CLOCKS, Budget, Event, EventLog, run_asha
+from randnas.search.asha.executors import CLOCKS, Budget, CostModel, Event, EventLog, epochs_cost, run_asha
 from randnas.search.asha.rule import LAYOUTS, check_rung_arguments
 from randnas.search.asha.scheduler import AshaScheduler
 from randnas.search.asha.trials import CnnTrials, PtbTrials, Trials
+from randnas.spaces.named import get_genotype
 from randnas.train.cnn import CnnTrainConfig
 from randnas.train.ptb import PtbTrainConfig
 
 BENCHMARKS = ("cnn", "ptb")
 EVENTS_FILE = "events.jsonl"
+# how the simulated clock charges a job: `flops` = its epochs times the cell's forward multiply-accumulates
+# relative to DARTS_V2's (cheap cells finish low rungs first, as in a real asynchronous run); `epochs` = a
+# uniform cost per epoch
+COST_MODELS = ("flops", "epochs")
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,14 @@ class AshaConfig:
     threads_per_worker: int = 1
     ray_address: str = ""
     gpus_per_worker: float = 0.0
+    cost_model: str = "flops"
     train: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.benchmark not in BENCHMARKS:
             raise ValueError(f"unknown benchmark {self.benchmark!r}; choose one of {', '.join(BENCHMARKS)}")
         check_rung_arguments(self.r, self.R, self.eta)
-        for name, allowed in (("layout", LAYOUTS), ("backend", BACKEND_NAMES), ("clock", CLOCKS)):
+        for name, allowed in (("layout", LAYOUTS), ("backend", BACKEND_NAMES), ("clock", CLOCKS), ("cost_model", COST_MODELS)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown ASHA {name} {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
         require_positive(self, "workers", "threads_per_worker")
@@ -118,6 +125,38 @@ def summarize(scheduler: AshaScheduler, events: list[Event], trials: Trials) -> 
     return AshaResult(events, rungs, best, top, results[best], trials.genotype(best), promotions)
 
 
+@dataclass
+class FlopCost:
+    """A job's simulated duration: its epochs times the cell's forward MACs over DARTS_V2's, in the
+    trials' own evaluation network (counted once per trial)."""
+
+    trials: CnnTrials
+    relative: dict[int, float] = field(default_factory=dict)
+    reference: int = 0
+
+    def per_epoch(self, trial: int) -> float:
+        if not self.reference:
+            self.reference = cnn_macs(self.trials, get_genotype("cnn", "DARTS_V2"))
+        if trial not in self.relative:
+            self.relative[trial] = cnn_macs(self.trials, self.trials.genotype(trial)) / self.reference
+        return self.relative[trial]
+
+    def __call__(self, suggestion, previous: int) -> float:
+        return (suggestion.resource - previous) * self.per_epoch(suggestion.trial)
+
+
+def cnn_macs(trials: CnnTrials, genotype) -> int:
+    return forward_macs(NetworkCIFAR(genotype, trials.config.channels, trials.config.layers, auxiliary=False))
+
+
+def make_cost_model(config: AshaConfig, trials: Trials) -> CostModel:
+    """PTB's cells all do the same matrix products (one per node, whatever its activation), so their
+    epochs cost alike; CNN cells differ by their operations."""
+    if config.cost_model == "epochs" or config.benchmark == "ptb":
+        return epochs_cost
+    return FlopCost(trials)
+
+
 def run_asha_search(config: AshaConfig, trials: Trials, search_dir: Path) -> AshaResult:
     """Run (or resume, from `search_dir`'s event log) the search; trial checkpoints live in `trials`."""
     scheduler = config.scheduler()
@@ -125,5 +164,5 @@ def run_asha_search(config: AshaConfig, trials: Trials, search_dir: Path) -> Ash
     backend = make_backend(config.backend, config.workers, threads, config.ray_address, config.gpus_per_worker)
     search_dir.mkdir(parents=True, exist_ok=True)
     events = run_asha(scheduler, trials, config.budget(), workers=config.workers, backend=backend,
-                      clock=config.clock, log=EventLog(search_dir / EVENTS_FILE))
+                      clock=config.clock, cost=make_cost_model(config, trials), log=EventLog(search_dir / EVENTS_FILE))
     return summarize(scheduler, events, trials)

@@ -6,6 +6,7 @@ pool or a Ray cluster can ship it with every job, and each worker process loads 
 
 Objectives (higher is better for the scheduler):
 - CNN `valid` (default): train on the search's first part of the training set, accuracy on the rest.
+- CNN `holdout`: train on the first 45,000 training images, accuracy on the last 5,000 (a 45k/5k split).
 - CNN `test`: the released choice: train on the whole training set, accuracy on CIFAR-10's test set.
 - PTB `valid`: minus the best validation perplexity so far (DARTS keeps the best-validation weights).
 """
@@ -29,7 +30,12 @@ from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
 from randnas.train.cnn import CnnTrainConfig, CnnTrainer
 from randnas.train.ptb import PtbTrainConfig, PtbTrainer
 
-CNN_OBJECTIVES = {"valid": ("search-train", "search-valid"), "test": ("train", "test")}
+CNN_OBJECTIVES = {"valid": ("search-train", "search-valid"), "holdout": ("holdout-train", "holdout-valid"),
+                  "test": ("train", "test")}
+# what each objective trains on and scores by, in the words the book prints beside an ASHA row
+OBJECTIVE_WORDS = {"valid": "trained on the first half of the training set, validation accuracy on the second half",
+                   "holdout": "trained on 90 % of the training set (45k of CIFAR-10's 50k), validation accuracy on the last 10 %",
+                   "test": "trained on the whole training set, accuracy on the test set (as released)"}
 PTB_OBJECTIVES = ("valid",)
 TRIAL_STREAM = 5  # genotype draws and initial seeds of ASHA's trials, apart from every other stream
 
