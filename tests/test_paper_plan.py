@@ -91,3 +91,70 @@ def test_every_paper_job_builds_its_configuration_at_paper_scale(paper_jobs):
                 assert (train.epochs, train.channels, train.layers) == (300, 36, 20)
             else:
                 assert (train.epochs, train.hidden) == (300, 850)
+
+
+NEW_ENTRIES = ("cnn-stage3", "ptb-stage3", "cnn-asha-stage3", "ptb-asha-stage3", "random-stage3", "ptb-random-stage3",
+               "cnn-random-baseline", "ptb-random-baseline", "cnn-stage2-broad", "ptb-stage2-run2", "ptb-reference-stage3")
+
+
+def test_paper_stage3_and_baseline_jobs_find_their_cell_and_train_a_step_at_tiny_size(paper_jobs, store):
+    """A paper-preset record stand-in holds the stage-2 trials and ASHA searches the jobs read; each kind
+    of job resolves its architecture as its notebook does and takes one step of its trainer at tiny size."""
+    from types import SimpleNamespace
+
+    from randnas import tracking
+    from randnas.data import load_corpus, load_image_data
+    from randnas.search.lookup import GENOTYPE_ARTIFACT, TRAIN_EXPERIMENTS, training_pick
+    from randnas.spaces.named import get_genotype
+    from randnas.train.cnn import CnnTrainer
+    from randnas.train.ptb import PtbTrainer
+
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+
+    def log(experiment, space, name, tags, metrics, seed=0):
+        with tracking.tracked_run(experiment, "stand-in", config={},
+                                  tags=tracking.run_tags(seed=seed, preset="paper", benchmark="x", datasets=[toy], extra=tags)) as run:
+            run.json(get_genotype(space, name).to_dict(), GENOTYPE_ARTIFACT)
+            run.metrics(metrics, step=1)
+
+    for space, setting, seeds, metric in (("cnn", "random5", range(1, 25), "test/error"), ("rnn", "random4", range(1, 9), "valid/best_ppl")):
+        for seed in seeds:
+            log(TRAIN_EXPERIMENTS[space], space, "DARTS_V1", {"randnas.genotype_spec": "rsws", "randnas.search_setting": setting,
+                                                              "randnas.search_seed": seed}, {metric: 50.0 + seed})
+        for seed in range(24 if space == "cnn" else 8):
+            log(TRAIN_EXPERIMENTS[space], space, "DARTS_V2", {"randnas.genotype_spec": "random", "randnas.search_seed": seed},
+                {metric: 50.0 - seed})
+    for experiment, space, setting in (("cnn/rsws", "cnn", "random5"), ("rnn/rsws", "rnn", "random4")):
+        log(experiment, space, "DARTS_V2", {"randnas.setting": setting}, {}, seed=5)  # the stage-2 jobs' first search
+    log("cnn/asha", "cnn", "ASHA200", {}, {"best/valid_acc": 0.9})
+    log("rnn/asha", "rnn", "DARTS_V2", {}, {"best/valid_ppl": 60.0})
+
+    digits, pydoc = load_image_data("digits"), load_corpus("pydoc")
+    seen, trained = set(), set()
+    for job in (j for j in paper_jobs if j.entry in NEW_ENTRIES):
+        p = job.parameters
+        if (job.entry, p.get("search_run")) in seen:
+            continue
+        seen.add((job.entry, p.get("search_run")))
+        cnn = job.notebook.name == "train_from_scratch.ipynb"
+        pick = training_pick("cnn" if cnn else "rnn", p["genotype"], preset="paper", stage=p.get("stage", 2), seed=p["seed"],
+                             search_setting=p.get("search_setting", ""), search_seed=p.get("search_seed", 0),
+                             search_run=p.get("search_run", 1), trials_per_run=p.get("trials_per_run", 0),
+                             first_search_seed=p.get("first_search_seed", 0))
+        if p["genotype"] == "best-rsws":  # the lowest stage-2 number of the run's trials: its first seed here
+            run = p["search_run"]
+            assert pick.tags["randnas.search_seed"] == str((run - 1) * p["trials_per_run"] + p["first_search_seed"])
+        if p["genotype"] == "best-random":  # the random cells' numbers fall with the seed: the last one wins
+            assert pick.tags["randnas.search_seed"] == str(p["trials_per_run"] - 1)
+        if job.entry in trained:
+            continue
+        trained.add(job.entry)
+        if cnn:
+            config = CnnTrainConfig(**{**p["overrides"], "epochs": 1, "channels": 4, "layers": 3, "max_steps_per_epoch": 1})
+            result = CnnTrainer(config, pick.genotype, digits, "cpu").run()
+        else:
+            config = PtbTrainConfig(**{**p["overrides"], "epochs": 1, "hidden": 8, "batch_size": 8, "max_steps_per_epoch": 1,
+                                       "eval_batch_size": 64, "test_eval_batch_size": 64, "max_eval_chunks": 1})
+            result = PtbTrainer(config, pick.genotype, pydoc, 0, "cpu").run(test=False)
+        assert result.weights_digest
+    assert {entry for entry, _ in seen} == set(NEW_ENTRIES)
