@@ -15,7 +15,9 @@ def table_html(table: Table) -> str:
         parts.append("<p>No runs of this kind in the record at this preset yet; the plan entry that makes them is listed "
                      "on the <i>Rerun and browse</i> page.</p>")
     else:
-        parts.append(table.frame.to_html(index=False, classes="randnas-table", na_rep="", escape=True))
+        # a table wider than the page scrolls inside its own box instead of being cut off
+        parts.append('<div class="randnas-table-scroll" style="overflow-x: auto; max-width: 100%;">'
+                     + table.frame.to_html(index=False, classes="randnas-table", na_rep="", escape=True) + "</div>")
     if table.note:
         parts.append(f"<p>{html.escape(table.note)}</p>")
     if table.run_ids:

@@ -157,24 +157,31 @@ def stage2_table(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
     searches = searches[_column(searches, "param:mode").fillna("single") == "single"] if not searches.empty else searches
     cnn = benchmark == "cnn"
     published, printed = (paper.TABLE2, paper.TABLE2_PRINTED) if cnn else (paper.TABLE7, paper.TABLE7_PRINTED)
-    rows = []
-    darts_rows = [("Reproduced DARTS", "darts")] if cnn else [("DARTS [Liu et al.] (their 4 searches)", "darts_published"),
-                                                              ("Reproduced DARTS", "darts_reproduced")]
-    for label, key in darts_rows:
-        rows.append(_stage2_row(label, key, benchmark, [], searches.iloc[0:0], runs.iloc[0:0], published, printed,
-                                ours_note="not run: needs this project's own DARTS searches"))
-    groups = runs.groupby([runs["search_setting"], search_run_of(runs)], sort=True) if not runs.empty else ()
-    for (setting, run), group in groups:
+    final = "random5" if cnn else "random4"  # the paper names the final setting's runs
+    ours: dict[str, tuple[list[float], pd.DataFrame, pd.DataFrame]] = {}
+    for (setting, run), group in runs.groupby([runs["search_setting"], search_run_of(runs)], sort=True) if not runs.empty else ():
         # one trial per search: a pick trained with several seeds counts once, at its mean
         trials = group[metric].astype(float).groupby(group["search_seed"].astype(int)).mean().sort_index()
         seeds = set(trials.index.astype(str))
         used = searches[(_column(searches, "setting") == setting) & _column(searches, "seed").astype(str).isin(seeds)]
-        key = setting if run == 1 else f"{setting}_run{run}"
-        final = setting == ("random5" if cnn else "random4")  # the paper names the final setting's runs
-        label = f"Random ({setting.removeprefix('random')})" + (f" Run {run}" if run > 1 or final else "")
-        rows.append(_stage2_row(label, key, benchmark, trials.tolist(), used, group, published, printed))
+        ours[setting if run == 1 else f"{setting}_run{run}"] = (trials.tolist(), used, group)
+    rows = []
+    # every row of the paper's table in its order (ours blank where not run), then any further runs of ours
+    for key in [*published, *(k for k in ours if k not in published)]:
+        if key.startswith("darts"):
+            label = {"darts": "Reproduced DARTS", "darts_reproduced": "Reproduced DARTS",
+                     "darts_published": "DARTS [Liu et al.] (their 4 searches)"}[key]
+            rows.append(_stage2_row(label, key, benchmark, [], searches.iloc[0:0], runs.iloc[0:0], published, printed,
+                                    ours_note="not run: needs this project's own DARTS searches"))
+            continue
+        setting, _, run = key.partition("_run")
+        label = f"Random ({setting.removeprefix('random')})" + (f" Run {run or 1}" if run or setting == final else "")
+        values, used, group = ours.get(key, ([], searches.iloc[0:0], runs.iloc[0:0]))
+        rows.append(_stage2_row(label, key, benchmark, values, used, group, published, printed, ours_note="not run at this preset"))
     ids = [run_id for row in rows for run_id in row.pop("_ids")]
     frame = pd.DataFrame(rows)
+    numbers = ["setting", "paper: trials", "paper: best", "paper: average", "ours: trials", "ours: best", "ours: average"]
+    frame = frame[numbers + [c for c in frame if c not in numbers]]  # the results first, the settings after
     unit = "test error (%) after stage 2" if cnn else "validation perplexity after stage 2"
     title = f"{'Table 2' if cnn else 'Table 7'}: {unit}, one trial per independent search"
     stage1 = "CIFAR-10" if cnn else "PTB"
@@ -290,6 +297,13 @@ def comparison_table(record: pd.DataFrame, benchmark: str, preset: str) -> Table
         entry.update(ours)
         rows.append(entry)
     frame = pd.DataFrame(rows).fillna("")
+    # the comparison first (the paper's number, then ours or what we have instead), the details after
+    first, second = _ours_columns(benchmark)
+    paper_numbers = ["paper: best", "paper: average"] if cnn else ["paper: valid", "paper: test"]
+    order = ["method", "source", *paper_numbers, first, second, "ours: other quantity", "ours: protocol",
+             "paper: params (M)", "ours: params (M)", "paper: cost 1 / 2 / total (GPU days)", "ours: device-hours",
+             "paper: note", "runs"]
+    frame = frame[order]
     measured = record[record["run_id"].isin(used)] if used else record.iloc[0:0]
     unit = "CIFAR-10 test error (%)" if cnn else "PTB perplexity"
     note = ("'ours: best' and 'ours: average' hold only the paper's own quantity: stage 3 of the same protocol "

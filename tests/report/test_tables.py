@@ -233,8 +233,13 @@ def test_checklist_lists_the_papers_twelve_publications_and_ours(record):
 
 def test_an_empty_record_gives_empty_tables(store):
     frame = tables.load_record(store)
-    stage2 = tables.stage2_table(frame, "cnn", "smoke")  # only the paper's DARTS row, with ours blank
-    assert stage2.frame["setting"].tolist() == ["Reproduced DARTS"] and stage2.run_ids == [] and tables.presets_in(frame) == []
+    stage2 = tables.stage2_table(frame, "cnn", "smoke")  # the paper's rows, with ours blank
+    assert stage2.frame["setting"].tolist() == ["Reproduced DARTS", "Random (1)", "Random (2)", "Random (3)", "Random (4)",
+                                                "Random (5) Run 1"]
+    assert set(stage2.frame["ours: best"]) == {""} and stage2.run_ids == [] and tables.presets_in(frame) == []
+    table7 = tables.stage2_table(frame, "ptb", "smoke").frame
+    assert table7["setting"].tolist()[-2:] == ["Random (4) Run 1", "Random (4) Run 2"]
+    assert table7.set_index("setting").loc["Random (4) Run 2", "paper: trials"] == "63.9, 64.8, 66.3, 66.7"
     broad = tables.broad_table(frame, "cnn", "smoke")  # the paper's six runs, ours blank
     assert broad.run_ids == [] and set(broad.frame.get("ours: mean ± std", pd.Series([""]))) == {""}
     table8 = tables.ranking_table(frame, "ptb", "smoke")  # the paper's four rows only
