@@ -24,8 +24,10 @@ book: $(STAMP)
 	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/jupyter-book build . -W --keep-going --quiet
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
-# Unit tests and nbval over the notebooks' fast defaults; everything logs to a temporary MLflow store.
+# Lint (the repo's ruff settings in pyproject.toml), then unit tests and nbval over the notebooks' fast
+# defaults; everything logs to a temporary MLflow store.
 test: $(STAMP)
+	$(BIN)/ruff check --no-cache .
 	$(BIN)/python -m pytest -m "not slow" tests notebooks --nbval-lax -p no:cacheprovider
 
 # The slower checks (longer trainings, paper-preset dry runs at size); see README.

@@ -112,7 +112,7 @@ def measure_time(channels: int, steps: int, device_name: str) -> dict:
             if shared is not None:
                 shared.eval()
                 with torch.no_grad():
-                    scored = _timed(lambda: shared(x, genotype).argmax(1), device)
+                    scored = _timed(lambda net=shared, cell=genotype: net(x, cell).argmax(1), device)
                 shared.train()
             if index > 0:  # the first architecture warms up allocators and kernels
                 times[kind].append(elapsed)

@@ -27,7 +27,7 @@ def stock_torchvision(root, batch: int) -> DataLoader:
             transforms.Normalize(images.CIFAR10_MEAN, images.CIFAR10_STD),
         ]
     )
-    variants = dict((label, variant) for variant, label in images.CIFAR10_COPIES)
+    variants = {label: variant for variant, label in images.CIFAR10_COPIES}
     data = images.load_cifar10(root)
     dataset = variants[data.label](data.source, train=True, transform=pipeline)
     return DataLoader(dataset, batch_size=batch, shuffle=True, num_workers=0)
@@ -47,7 +47,7 @@ def main() -> None:
     results = {}
     for name, factory in (("torchvision_pil", stock_torchvision), ("randnas_tensor", ours)):
         loader = factory(args.data_root, args.batch_size)
-        timing = time_call(lambda: list(itertools.islice(iter(loader), args.batches)), repeats=3)
+        timing = time_call(lambda batches=loader: list(itertools.islice(iter(batches), args.batches)), repeats=3)
         timing["batches_per_s"] = args.batches / timing["median_s"]
         results[name] = timing
     results["speedup_vs_torchvision_pil"] = results["randnas_tensor"]["batches_per_s"] / results["torchvision_pil"]["batches_per_s"]

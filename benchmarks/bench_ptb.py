@@ -27,8 +27,8 @@ from randnas.data.base import TokenCorpus
 from randnas.device import describe_device, select_device
 from randnas.nets.rnn import ACTIVATIONS, LmOutput, RnnLanguageModel, RnnModelConfig, embedded_dropout, locked_dropout
 from randnas.repro import numpy_generator
-from randnas.train.lm import batchify, perplexity
 from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
+from randnas.train.lm import batchify, perplexity
 
 TARGET_SPEEDUP = 1.5  # the issue's target: at least this much faster than the authors' code
 AUTHORS = {"step_s": {300: 0.649, 850: 2.06}, "score_s": {300: 5.4, 850: 16.2}}

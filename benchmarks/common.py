@@ -6,7 +6,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from randnas.repro import fingerprint
@@ -31,7 +31,7 @@ def write_results(name: str, results: dict, notes: str = "") -> Path:
     path = RESULTS / f"{name}.json"
     record = {
         "benchmark": name,
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "notes": notes,
         "machine": fingerprint(),
         "results": results,

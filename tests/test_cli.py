@@ -12,7 +12,7 @@ from tests.conftest import REPO
 
 
 def run_cli(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "randnas.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run([sys.executable, "-m", "randnas.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
 
 
 def error_lines(done: subprocess.CompletedProcess) -> list[str]:

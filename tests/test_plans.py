@@ -209,7 +209,7 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     assert len(runs) == 2 and {run.info.status for run in runs} == {tracking.FINISHED}
     # every run carries its executed notebook
     client = mlflow.MlflowClient()
-    assert [f.path for f in client.list_artifacts(runs[0].info.run_id, "notebook")][0].startswith("notebook/seed-")
+    assert next(f.path for f in client.list_artifacts(runs[0].info.run_id, "notebook")).startswith("notebook/seed-")
     # a lost executed copy comes back from the record instead of a rerun
     (project / "book/runs/smoke/toy/seed-2.ipynb").unlink()
     assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "restored"]

@@ -54,24 +54,22 @@ def test_tracked_run_logs_tags_params_metrics_and_artifacts(store):
 
 
 def test_tracked_run_error_ends_failed(store):
-    with pytest.raises(ZeroDivisionError):
-        with tracking.tracked_run("toy/family", "broken", tags=toy_tags()) as run:
-            1 / 0
+    with pytest.raises(ZeroDivisionError), tracking.tracked_run("toy/family", "broken", tags=toy_tags()) as run:
+        _ = 1 / 0
     assert mlflow.get_run(run.run_id).info.status == tracking.FAILED
 
 
 def test_tracked_run_interrupt_ends_killed(store):
-    with pytest.raises(KeyboardInterrupt):
-        with tracking.tracked_run("toy/family", "interrupted", tags=toy_tags()) as run:
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), tracking.tracked_run("toy/family", "interrupted", tags=toy_tags()) as run:
+        raise KeyboardInterrupt
     assert mlflow.get_run(run.run_id).info.status == tracking.KILLED
 
 
 def test_unfinished_plan_entry_resumes_same_run_without_relogging_params(store):
-    with pytest.raises(KeyboardInterrupt):
-        with tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/entry"), config=Config()) as first:
-            first.metrics({"train/loss": 2.0}, step=1)
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/entry"),
+                                                                config=Config()) as first:
+        first.metrics({"train/loss": 2.0}, step=1)
+        raise KeyboardInterrupt
     with tracking.tracked_run("toy/family", "again", tags=toy_tags("plan/entry"), config=Config(lr=0.2)) as second:
         assert second.resumed
         second.metrics({"train/loss": 1.0}, step=2)

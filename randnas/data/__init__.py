@@ -16,13 +16,13 @@ from randnas.data.registry import (
 )
 
 __all__ = [
+    "IMAGE_DATASETS",
+    "TEXT_DATASETS",
     "DataError",
     "ImageData",
     "TokenCorpus",
-    "data_root",
-    "IMAGE_DATASETS",
-    "TEXT_DATASETS",
     "check_datasets",
+    "data_root",
     "load_corpus",
     "load_image_data",
 ]

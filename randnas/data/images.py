@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from torchvision.datasets import CIFAR10
@@ -23,15 +24,16 @@ CIFAR10_JPEG_LABEL = "CIFAR-10 (JPEG-decoded copy: lossy, not the official pixel
 class CIFAR10JPEG(CIFAR10):
     """torchvision's loader with the md5s of the JPEG-decoded copy, so its integrity check stays on."""
 
-    train_list = [
+    train_list: ClassVar[list[list[str]]] = [
         ["data_batch_1", "e0925fc001b8f79bea193595d09c98e1"],
         ["data_batch_2", "b360b31c369973e72739c2cd0371a247"],
         ["data_batch_3", "e509b2c08797f6b6c8d8d0a5dfa9e7ba"],
         ["data_batch_4", "b8b868994c700e1a1eeca1fb18a92da1"],
         ["data_batch_5", "edc71386ccaae97744e8d35fb615d0b3"],
     ]
-    test_list = [["test_batch", "f2eb079ae63f3eb44dd0bc02b2c68a83"]]
-    meta = {"filename": "batches.meta", "key": "label_names", "md5": "56a2023d12d9afdf5284508eeb834c17"}
+    test_list: ClassVar[list[list[str]]] = [["test_batch", "f2eb079ae63f3eb44dd0bc02b2c68a83"]]
+    meta: ClassVar[dict[str, str]] = {"filename": "batches.meta", "key": "label_names",
+                                      "md5": "56a2023d12d9afdf5284508eeb834c17"}
 
 
 # The copies this loader accepts, each with its md5 table and the label its results carry.

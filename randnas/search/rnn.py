@@ -117,7 +117,7 @@ class RnnSearch:
         self.model.train()
         hidden = self.model.init_hidden(config.batch_size)
         steps, loss_sum, tokens = 0, 0.0, 0
-        lengths = lambda: search_seq_len(self.length_rng, config.bptt)  # noqa: E731
+        lengths = lambda: search_seq_len(self.length_rng, config.bptt)
         for words, targets in minibatches(self.train_data, lengths, config.max_steps_per_epoch):
             genotype = sample_rnn_genotype(self.arch_rng)  # a new architecture for every minibatch
             raw_loss, hidden = sgd_step(self.model, self.optimizer, words, targets, hidden, genotype,

@@ -127,7 +127,7 @@ class PtbTrainer:
         self.model.train()
         hidden = self.model.init_hidden(config.batch_size)
         loss_sum, tokens = 0.0, 0
-        lengths = lambda: train_seq_len(self.length_rng, config.bptt, config.max_seq_len_delta)  # noqa: E731
+        lengths = lambda: train_seq_len(self.length_rng, config.bptt, config.max_seq_len_delta)
         for words, targets in minibatches(self.train_data, lengths, config.max_steps_per_epoch):
             raw_loss, hidden = sgd_step(self.model, self.optimizer, words, targets, hidden, self.genotype,
                                         lr=config.lr, bptt=config.bptt, beta=config.beta, grad_clip=config.grad_clip)

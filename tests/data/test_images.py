@@ -5,14 +5,14 @@ from __future__ import annotations
 import hashlib
 import pickle
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
 import torch
 from torchvision.datasets import CIFAR10
 
-from randnas.data import DataError, load_image_data
-from randnas.data import images
+from randnas.data import DataError, images, load_image_data
 
 CLASSES = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -41,9 +41,9 @@ def tiny_cifar(tmp_path, monkeypatch) -> Path:
     md5 = write_tiny_cifar(tmp_path / "cifar10")
 
     class TinyCopy(CIFAR10):
-        train_list = [[f"data_batch_{i}", md5[f"data_batch_{i}"]] for i in range(1, 6)]
-        test_list = [["test_batch", md5["test_batch"]]]
-        meta = {"filename": "batches.meta", "key": "label_names", "md5": md5["batches.meta"]}
+        train_list: ClassVar = [[f"data_batch_{i}", md5[f"data_batch_{i}"]] for i in range(1, 6)]
+        test_list: ClassVar = [["test_batch", md5["test_batch"]]]
+        meta: ClassVar = {"filename": "batches.meta", "key": "label_names", "md5": md5["batches.meta"]}
 
     monkeypatch.setattr(images, "CIFAR10_COPIES", (*images.CIFAR10_COPIES, (TinyCopy, "tiny CIFAR-format test copy")))
     return tmp_path

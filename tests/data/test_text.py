@@ -7,8 +7,7 @@ import shutil
 import pytest
 import torch
 
-from randnas.data import DataError, load_corpus
-from randnas.data import text
+from randnas.data import DataError, load_corpus, text
 
 
 @pytest.mark.shared_data

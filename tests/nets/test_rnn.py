@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from randnas.nets.rnn import ACTIVATIONS, RnnLanguageModel, RnnModelConfig, count_rnn_parameters, dropout_mask, node_groups
+from randnas.nets.rnn import (
+    ACTIVATIONS,
+    RnnLanguageModel,
+    RnnModelConfig,
+    count_rnn_parameters,
+    dropout_mask,
+    node_groups,
+)
 from randnas.spaces.named import get_genotype
 from randnas.spaces.rnn import RNN_ACTIVATIONS, sample_rnn_genotype
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from randnas.report.cells import cnn_cell_layout, draw_cell, rnn_cell_layout  # noqa: E402
-from randnas.spaces.named import get_genotype  # noqa: E402
+from randnas.report.cells import cnn_cell_layout, draw_cell, rnn_cell_layout
+from randnas.spaces.named import get_genotype
 
 
 def test_cnn_layout_has_the_eight_edges_and_the_concat():

@@ -10,7 +10,14 @@ import pytest
 from scipy.stats import chisquare
 
 from randnas.spaces import GenotypeError
-from randnas.spaces.cnn import CNN_OPS, CnnGenotype, cnn_genotype, cnn_genotype_from_dict, parse_cnn_genotype, sample_cnn_genotype
+from randnas.spaces.cnn import (
+    CNN_OPS,
+    CnnGenotype,
+    cnn_genotype,
+    cnn_genotype_from_dict,
+    parse_cnn_genotype,
+    sample_cnn_genotype,
+)
 from randnas.spaces.named import get_genotype, list_genotypes, resolve_genotype
 
 NAMED = list_genotypes("cnn")

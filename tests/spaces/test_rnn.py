@@ -11,7 +11,13 @@ from scipy.stats import chisquare
 
 from randnas.spaces import GenotypeError
 from randnas.spaces.named import get_genotype, list_genotypes, resolve_genotype
-from randnas.spaces.rnn import RNN_ACTIVATIONS, parse_rnn_genotype, rnn_genotype, rnn_genotype_from_dict, sample_rnn_genotype
+from randnas.spaces.rnn import (
+    RNN_ACTIVATIONS,
+    parse_rnn_genotype,
+    rnn_genotype,
+    rnn_genotype_from_dict,
+    sample_rnn_genotype,
+)
 
 NAMED = list_genotypes("rnn")
 

@@ -11,8 +11,8 @@ import torch
 
 from randnas.data import load_corpus
 from randnas.repro import seed_everything
-from randnas.train.lm import perplexity
 from randnas.spaces.named import get_genotype
+from randnas.train.lm import perplexity
 from randnas.train.ptb import PtbTrainConfig, PtbTrainer, averaged_weights, train_seq_len
 
 TINY = PtbTrainConfig(epochs=4, hidden=16, batch_size=32, nonmono=1, eval_batch_size=64, test_eval_batch_size=64,

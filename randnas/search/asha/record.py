@@ -12,6 +12,7 @@ from pathlib import Path
 from randnas.search.asha.search import EVENTS_FILE, AshaConfig, AshaResult
 from randnas.search.asha.trials import Trials
 from randnas.search.lookup import ASHA_EXPERIMENTS, GENOTYPE_ARTIFACT  # noqa: F401 (notebooks import it from here)
+
 TAG_TRIAL = "randnas.trial"
 
 

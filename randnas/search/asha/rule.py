@@ -15,7 +15,7 @@ LAYOUTS = ("top_down", "bottom_up")
 
 def top_rung(r: float, R: float, eta: int) -> int:
     """K = floor(log_eta(R / r)), guarded against floating error (300 / 1 with eta 4 gives 4)."""
-    K = int(math.floor(math.log(R / r, eta) + 1e-9))
+    K = math.floor(math.log(R / r, eta) + 1e-9)
     return K
 
 

@@ -13,7 +13,8 @@ from randnas.search.asha.scheduler import AshaScheduler
 from tests.search.asha.toy import ToyJob, toy_cost
 
 
-def search(seed=0, workers=4, budget=Budget(max_trials=40), eta=3, **kwargs):
+def search(seed=0, workers=4, budget=None, eta=3, **kwargs):
+    budget = budget or Budget(max_trials=40)
     scheduler = AshaScheduler(1, 27, eta)
     return scheduler, run_asha(scheduler, ToyJob(seed), budget, workers=workers, cost=toy_cost(seed), **kwargs)
 
@@ -36,7 +37,7 @@ def test_trial_budget_and_promotions_to_the_top():
 
 
 def test_resource_budget_counts_cumulative_epochs():
-    scheduler, events = search(0, budget=Budget(max_resource=100))
+    _, events = search(0, budget=Budget(max_resource=100))
     trained = {}
     for e in events:
         trained[e.trial] = max(trained.get(e.trial, 0), e.resource)

@@ -86,12 +86,12 @@ def test_same_seed_same_search_and_a_different_seed_differs(store):
 def test_a_resumed_parent_does_not_log_its_children_twice(store):
     config = AshaConfig(benchmark="cnn", r=1, R=3, eta=3, max_trials=3, train=SMALL_CNN)
     tags = {tracking.TAG_PLAN_KEY: "test/resume"}
-    with pytest.raises(RuntimeError, match="stop"):
-        with tracking.tracked_run(ASHA_EXPERIMENTS["cnn"], "asha", tags=tags, config=config) as run:
-            trials = make_trials(config, "digits", 0, run.checkpoint_dir(), device="cpu")
-            result = run_asha_search(config, trials, run.checkpoint_dir())
-            log_asha_result(run, config, result, trials, run.checkpoint_dir())
-            raise RuntimeError("stop")  # the notebook died after logging
+    with pytest.raises(RuntimeError, match="stop"), tracking.tracked_run(ASHA_EXPERIMENTS["cnn"], "asha", tags=tags,
+                                                                          config=config) as run:
+        trials = make_trials(config, "digits", 0, run.checkpoint_dir(), device="cpu")
+        result = run_asha_search(config, trials, run.checkpoint_dir())
+        log_asha_result(run, config, result, trials, run.checkpoint_dir())
+        raise RuntimeError("stop")  # the notebook died after logging
     with tracking.tracked_run(ASHA_EXPERIMENTS["cnn"], "asha", tags=tags, config=config) as resumed:
         assert resumed.run_id == run.run_id
         again = run_asha_search(config, trials, resumed.checkpoint_dir())  # replayed from the event log
