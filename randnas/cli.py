@@ -198,12 +198,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from randnas.data import DataError
     from randnas.plans import PlanError
     from randnas.spaces import GenotypeError
-    from randnas.tracking import TrackingError
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (PlanError, DataError, TrackingError, GenotypeError, ValueError) as error:
+    except (PlanError, DataError, GenotypeError, ValueError) as error:
         print(f"randnas: error: {error}", file=sys.stderr)
         return 2
 

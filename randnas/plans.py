@@ -378,14 +378,15 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
                     progress_bar=False,
                     start_timeout=300,  # a loaded 2-core machine can take over a minute to start a kernel
                 )
-            except BaseException as error:
-                ended = tracking.mark_unfinished(job.plan_key, tracking.KILLED if isinstance(error, KeyboardInterrupt) else tracking.FAILED)
+            except BaseException as error:  # an interrupt too: the run must not be left RUNNING
+                stopped = not isinstance(error, Exception)  # KeyboardInterrupt, SystemExit: stopped, not broken
+                ended = tracking.mark_unfinished(job.plan_key, tracking.KILLED if stopped else tracking.FAILED)
                 failed_copy = root / "_build" / "failed-runs" / job.output.relative_to(job.output.parts[0])
                 if partial.is_file():
                     failed_copy.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copy2(partial, failed_copy)
-                if isinstance(error, KeyboardInterrupt):
-                    raise
+                if stopped:
+                    raise  # Ctrl-C and sys.exit behave as such: the plan stops here
                 reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
                 ended_note = f"; runs ended {', '.join(ended)}" if ended else ""
                 return JobResult(job, "failed", f"{reason} (executed notebook: {failed_copy}{ended_note})")

@@ -50,10 +50,6 @@ EXPERIMENT_FOLDERS = ("tags",)
 FINISHED, FAILED, KILLED, RUNNING = "FINISHED", "FAILED", "KILLED", "RUNNING"
 
 
-class TrackingError(RuntimeError):
-    """The MLflow record cannot be used as asked; the message says what to do."""
-
-
 def _mlflow():
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow >= 3.13 refuses ./mlruns without it
     # keep notebook outputs readable: no download progress bars, no "creating experiment" notices
@@ -250,7 +246,7 @@ class RunLog:
         parent = client.get_run(self.run_id)
         existing = client.search_runs(
             [parent.info.experiment_id],
-            filter_string=f"tags.`mlflow.parentRunId` = '{self.run_id}' and tags.`{TAG_CHILD_KEY}` = '{key}'",
+            filter_string=f"tags.`mlflow.parentRunId` = {filter_literal(self.run_id)} and tags.`{TAG_CHILD_KEY}` = {filter_literal(key)}",
         )
         if existing:
             return existing[0].info.run_id
@@ -350,6 +346,15 @@ def tracked_run(
 # ---- reading the record --------------------------------------------------------------------------
 
 
+def filter_literal(value: str) -> str:
+    """A string as a literal of MLflow's search filter: quoted, never able to close the quote itself."""
+    if "'" not in value:
+        return f"'{value}'"
+    if '"' not in value:
+        return f'"{value}"'
+    raise ValueError(f"{value!r} holds both kinds of quote, which an MLflow search filter cannot express; rename it")
+
+
 def find_runs(experiment: str | None = None, *, plan_key: str | None = None, status: str | None = None) -> list:
     """Runs newest first, optionally of one experiment, one plan entry and one status."""
     mlflow = _mlflow()
@@ -365,9 +370,9 @@ def find_runs(experiment: str | None = None, *, plan_key: str | None = None, sta
         return []
     clauses = []
     if plan_key is not None:
-        clauses.append(f"tags.`{TAG_PLAN_KEY}` = '{plan_key}'")
+        clauses.append(f"tags.`{TAG_PLAN_KEY}` = {filter_literal(plan_key)}")
     if status is not None:
-        clauses.append(f"attributes.status = '{status}'")
+        clauses.append(f"attributes.status = {filter_literal(status)}")
     return list(
         client.search_runs(
             experiment_ids, filter_string=" and ".join(clauses), order_by=["attributes.start_time DESC"], max_results=50_000

@@ -262,7 +262,6 @@ def test_parse_overrides_reads_yaml_values():
 
 
 def test_ray_backend_runs_a_plan_on_a_local_ray_with_two_cpus(project, store):
-    pytest.importorskip("ray")
     import ray
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)

@@ -134,9 +134,15 @@ def test_make_portable_rewrites_only_paths_inside_the_store(tmp_path):
     assert (store / "3" / "meta.yaml").read_text() == "artifact_location: file:///other/place/3\n"
 
 
-def test_tracking_server_uri_is_used_as_is(monkeypatch):
-    monkeypatch.setattr(mlflow, "set_tracking_uri", lambda uri: None)
-    assert tracking.open_store("http://127.0.0.1:5999") == "http://127.0.0.1:5999"
+def test_tracking_server_uri_is_used_as_is(tmp_path, monkeypatch):
+    previous = mlflow.get_tracking_uri()
+    monkeypatch.chdir(tmp_path)
+    try:
+        assert tracking.open_store("http://127.0.0.1:5999") == "http://127.0.0.1:5999"
+        assert mlflow.get_tracking_uri() == "http://127.0.0.1:5999"  # MLflow now talks to the server
+        assert Path.cwd() == tmp_path and list(tmp_path.iterdir()) == []  # no folder made, no directory change
+    finally:
+        mlflow.set_tracking_uri(previous)
     assert tracking.file_store_path("http://127.0.0.1:5999") is None
     assert tracking.file_store_path("file:///a/b") == Path("/a/b")
 
@@ -170,3 +176,14 @@ def test_opening_a_store_forgets_the_experiment_id_of_the_previous_one(tmp_path,
     with tracking.tracked_run("toy/second", "b", tags={}, store=second) as run:
         pass
     assert [r.info.run_id for r in tracking.find_runs("toy/second")] == [run.run_id]
+
+
+def test_a_plan_key_with_a_quote_is_found_not_injected(store):
+    tracking.open_store(store)
+    key = "default/it's/smoke/seed-0@abc"
+    with tracking.tracked_run("toy/family", "quoted", tags=toy_tags(key)) as run:
+        pass
+    assert [r.info.run_id for r in tracking.find_runs(plan_key=key)] == [run.run_id]
+    assert tracking.find_runs(plan_key="x' or tags.`randnas.seed` != '") == []  # no clause smuggled in
+    with pytest.raises(ValueError, match="both kinds of quote"):
+        tracking.filter_literal("""a'b"c""")

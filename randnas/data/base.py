@@ -169,10 +169,5 @@ class TokenCorpus:
     def vocab_size(self) -> int:
         return len(self.vocab)
 
-    def split(self, name: str) -> torch.Tensor:
-        if name not in ("train", "valid", "test"):
-            raise ValueError(f"unknown split {name!r}; choose one of train, valid, test")
-        return getattr(self, name)
-
     def decode(self, ids: torch.Tensor) -> list[str]:
         return [self.vocab[int(i)] for i in ids]

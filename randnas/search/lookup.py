@@ -208,3 +208,21 @@ def training_pick(space: str, spec: str, *, preset: str, stage: int, seed: int, 
         summary = f"stage {stage}: {spec}" + (f" (from run {parent})" if parent else "")
     tags.update({"randnas.genotype": genotype.to_darts(), "randnas.parent": parent})
     return TrainingPick(genotype, parent, tags, run_name, summary)
+
+
+def search_scores(preset: str, search_setting: str, search_seed: int, data: Any, search_overrides: dict,
+                  device: str = "auto") -> tuple[list[dict], str]:
+    """The scored architectures of the CNN search of this preset, setting and seed, and its run id. Where
+    the record has no such search (a fresh store, a notebook run alone), that search is run here at the
+    size `search_overrides` gives, unlogged, and the run id is ""."""
+    try:
+        _, run_id = find_genotype("cnn", "rsws", preset, search_setting, search_seed)
+    except GenotypeError:
+        from randnas.repro import seed_everything
+        from randnas.search.cnn import CnnSearch, cnn_setting
+
+        seed_everything(search_seed)
+        search = CnnSearch(cnn_setting(search_setting, **search_overrides), data, search_seed, device)
+        search.train(None)
+        return search.select().scored, ""
+    return tracking.load_json_artifact(run_id, "selection/scores.json"), run_id

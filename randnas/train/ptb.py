@@ -30,7 +30,6 @@ from randnas.train.checkpoint import load_checkpoint, save_checkpoint
 from randnas.train.lm import batchify, minibatches, perplexity, sgd_step
 
 LENGTH_STREAM = 3
-BEST_NAME = "best.pt"
 
 
 def train_seq_len(rng: np.random.Generator, bptt: int, max_delta: int = 20) -> int:
@@ -154,8 +153,6 @@ class PtbTrainer:
             self.best_loss = valid_loss
             with averaged_weights(self.model, self.optimizer):
                 self.best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-            if checkpoint_dir is not None:
-                torch.save(self.best_state, checkpoint_dir / BEST_NAME)
         if not self.switched_at and epoch > self.config.asgd_after_epoch and self._should_switch(valid_loss):
             self.optimizer = self._asgd()
             self.switched_at = epoch

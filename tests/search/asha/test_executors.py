@@ -155,7 +155,6 @@ def test_wall_clock_search_completes_on_a_process_pool():
 
 
 def test_ray_runs_a_small_search_on_a_local_ray_with_two_cpus(tmp_path):
-    pytest.importorskip("ray")
     job = ToyJob(0, kill_trial=1, marker_dir=str(tmp_path))
     scheduler = AshaScheduler(1, 9, 3)
     events = run_asha(scheduler, job, Budget(max_trials=9), workers=2, backend=RayBackend(2), cost=toy_cost(0))
