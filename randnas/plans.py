@@ -351,6 +351,7 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
     import papermill
 
     from randnas import tracking
+    from randnas.kernels import EncryptedKernelManager
 
     output = root / job.output
     tracking.open_store(store_uri)  # the record this job belongs to, whatever this process used before
@@ -377,6 +378,7 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
                     kernel_name="python3",
                     progress_bar=False,
                     start_timeout=300,  # a loaded 2-core machine can take over a minute to start a kernel
+                    kernel_manager_class=EncryptedKernelManager,
                 )
             except BaseException as error:  # an interrupt too: the run must not be left RUNNING
                 stopped = not isinstance(error, Exception)  # KeyboardInterrupt, SystemExit: stopped, not broken

@@ -1,0 +1,19 @@
+"""The kernels the plan runner starts for its notebooks.
+
+A plan's kernels talk to papermill over loopback TCP; ipykernel (>= 7.3) then warns once per kernel that
+the channels are unencrypted. Where pyzmq has CurveZMQ, the kernel manager provisions keys so the
+channels are encrypted and the warning never comes; elsewhere nothing changes.
+"""
+
+from __future__ import annotations
+
+import zmq
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import default
+
+
+class EncryptedKernelManager(AsyncKernelManager):
+    @default("transport_encryption")
+    def _encrypt_when_possible(self) -> str:
+        # "auto": keys when the kernelspec says the kernel supports them (ipykernel's does)
+        return "auto" if zmq.has("curve") else "disabled"
