@@ -10,13 +10,24 @@ class GenotypeError(ValueError):
     """A genotype is malformed; the message names the one problem found."""
 
 
+# Bounds checked before anything is expanded: a DARTS genotype string is a few hundred characters and
+# its lists hold at most 8 items, so these are generous yet keep a hostile string from eating memory.
+MAX_GENOTYPE_TEXT = 10_000
+MAX_RANGE_ITEMS = 64
+
+
 def _literal(node: ast.AST, where: str) -> Any:
     """A Python literal, or `range(a, b)` as DARTS writes concat lists; nothing is evaluated."""
     if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "range" and not node.keywords:
         bounds = [_literal(arg, where) for arg in node.args]
         if not all(isinstance(b, int) for b in bounds) or not 1 <= len(bounds) <= 3:
             raise GenotypeError(f"{where}: range() takes 1 to 3 integers")
-        return list(range(*bounds))
+        if 0 in bounds[2:]:
+            raise GenotypeError(f"{where}: range() step must not be zero")
+        span = range(*bounds)  # len() of a range is computed, not expanded
+        if len(span) > MAX_RANGE_ITEMS:
+            raise GenotypeError(f"{where}: range() spans {len(span)} items; a concat list has at most {MAX_RANGE_ITEMS}")
+        return list(span)
     try:
         return ast.literal_eval(node)
     except ValueError:
@@ -25,6 +36,8 @@ def _literal(node: ast.AST, where: str) -> Any:
 
 def parse_genotype_call(text: str, fields: tuple[str, ...]) -> dict[str, Any]:
     """Read `Genotype(field=..., ...)` into a dict without `eval`; every field must be given once."""
+    if len(text) > MAX_GENOTYPE_TEXT:
+        raise GenotypeError(f"a genotype string of {len(text)} characters is too long (at most {MAX_GENOTYPE_TEXT})")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:

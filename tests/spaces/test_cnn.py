@@ -93,6 +93,11 @@ def test_each_malformed_genotype_gives_its_clear_error(normal, reduce, message):
         ("Genotype(normal=[], normal_concat=[2, 3, 4, 5], reduce=[], reduce_concat=[2, 3, 4, 5], extra=1)", "unknown field 'extra'"),
         ("Genotype(normal=[('a', 0)", "not a genotype string"),
         ("Genome(normal=[])", r"expected Genotype\(...\)"),
+        # bounded before anything is expanded: these would take gigabytes (or never end) if expanded first
+        ("Genotype(normal=[], normal_concat=range(0, 10000000000), reduce=[], reduce_concat=[2, 3, 4, 5])",
+         r"range\(\) spans 10000000000 items; a concat list has at most 64"),
+        ("Genotype(normal=[], normal_concat=range(0, 9, 0), reduce=[], reduce_concat=[2, 3, 4, 5])", "step must not be zero"),
+        ("Genotype(normal=[" + "('skip_connect', 0), " * 2000 + "])", "too long"),
     ],
 )
 def test_malformed_strings_give_clear_errors(text, message):
