@@ -58,9 +58,44 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
+def _port(text: str) -> int:
+    port = _whole(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is 1 to 65535, got {port}")
+    return port
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+
+
+def _positive(text: str) -> int:
+    value = _whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {value}")
+    return value
+
+
+def _free_port(port: int) -> bool:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 def _cmd_ui(args: argparse.Namespace) -> int:
     from randnas import tracking
 
+    if not _free_port(args.port):
+        print(f"randnas: error: port {args.port} on 127.0.0.1 is in use; choose another with --port", file=sys.stderr)
+        return 2
     uri = tracking.open_store(args.store)
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(args.port)]
     print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C stops it)")
@@ -70,6 +105,10 @@ def _cmd_ui(args: argparse.Namespace) -> int:
 def _cmd_data_check(args: argparse.Namespace) -> int:
     from randnas.data import check_datasets
 
+    if args.data_root and not Path(args.data_root).is_dir():
+        print(f"randnas: error: data root {args.data_root} is not a folder; give the folder that holds cifar10/ and ptb/",
+              file=sys.stderr)
+        return 2
     statuses = check_datasets(args.data_root or None)
     for status in statuses:
         print(f"{'ok     ' if status.ok else 'missing'} {status.name:8s} {status.detail}")
@@ -158,7 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.set_defaults(handler=_cmd_run)
 
     ui = commands.add_parser("ui", help="open the MLflow UI on 127.0.0.1")
-    ui.add_argument("--port", type=int, default=5000)
+    ui.add_argument("--port", type=_port, default=5000)
     ui.add_argument("--store", default=None)
     ui.set_defaults(handler=_cmd_ui)
 
@@ -179,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     describe.set_defaults(handler=_cmd_genotype_describe)
     sample = genotype_commands.add_parser("sample", help="print uniformly sampled genotypes")
     sample.add_argument("--seed", type=int, required=True)
-    sample.add_argument("--count", type=int, default=1)
+    sample.add_argument("--count", type=_positive, default=1)
     sample.add_argument("--space", choices=["cnn", "rnn"], default="cnn")
     sample.set_defaults(handler=_cmd_genotype_sample)
 

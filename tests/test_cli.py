@@ -135,3 +135,30 @@ def test_asha_rungs_prints_the_released_layout(capsys):
     assert capsys.readouterr().out.splitlines()[1:] == [f"  rung {k}: {e} epochs" for k, e in enumerate([1, 4, 18, 75, 300])]
     assert cli.main(["asha", "rungs", "--eta", "1"]) == 2
     assert "eta (the reduction factor) must be an integer of at least 2, got 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["genotype", "sample", "--seed", "0", "--count", "-3"], "expected a whole number of at least 1, got -3"),
+        (["asha", "rungs", "--R", "inf"], "must be a finite number of at least r = 1, got inf"),
+        (["data", "check", "--data-root", "/no/such/folder"], "data root /no/such/folder is not a folder"),
+        (["genotype", "describe", "run:0000deadbeef"], "no run '0000deadbeef' in the record"),
+        (["ui", "--port", "99999"], "a port is 1 to 65535, got 99999"),
+    ],
+)
+def test_bad_input_gives_one_line_and_exit_code_2(args, message, store):
+    done = run_cli(*args)
+    assert done.returncode == 2 and message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_ui_on_a_busy_port_says_so(store):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        done = run_cli("ui", "--port", str(port))
+    assert done.returncode == 2 and f"port {port} on 127.0.0.1 is in use" in done.stderr

@@ -104,10 +104,15 @@ def asha_pick_run(space: str, preset: str, search_seed: int) -> str:
 
 
 def genotype_from_run(space: str, run_id: str) -> Any:
+    from mlflow.exceptions import MlflowException
+
     try:
         return FROM_DICT[space](tracking.load_json_artifact(run_id, GENOTYPE_ARTIFACT))
     except OSError as error:
         raise GenotypeError(f"run {run_id} has no {GENOTYPE_ARTIFACT} artifact: {error}") from None
+    except MlflowException:
+        raise GenotypeError(f"no run {run_id!r} in the record {tracking.default_store()}; copy the id from the "
+                            "MLflow UI or the book") from None
 
 
 def find_genotype(space: str, spec: str, preset: str = "", search_setting: str = "", search_seed: int = 0) -> tuple[Any, str]:

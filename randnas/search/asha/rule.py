@@ -20,10 +20,10 @@ def top_rung(r: float, R: float, eta: int) -> int:
 
 
 def check_rung_arguments(r: float, R: float, eta: int) -> None:
-    if not r > 0:
-        raise ValueError(f"r (the minimum resource) must be positive, got {r}")
-    if not R >= r:
-        raise ValueError(f"R (the maximum resource) must be at least r = {r}, got {R}")
+    if not r > 0 or not math.isfinite(r):
+        raise ValueError(f"r (the minimum resource) must be a positive number, got {r}")
+    if not R >= r or not math.isfinite(R):
+        raise ValueError(f"R (the maximum resource) must be a finite number of at least r = {r}, got {R}")
     if not (isinstance(eta, int) and eta >= 2):
         raise ValueError(f"eta (the reduction factor) must be an integer of at least 2, got {eta}")
 

@@ -25,7 +25,7 @@ def test_rung_layouts(r, R, eta, layout, expected):
 
 @pytest.mark.parametrize(
     "args, message",
-    [((0, 300, 4), r"r \(the minimum resource\) must be positive, got 0"), ((10, 5, 4), r"R \(the maximum resource\) must be at least r = 10, got 5"),
+    [((0, 300, 4), r"r \(the minimum resource\) must be a positive number, got 0"), ((10, 5, 4), r"R \(the maximum resource\) must be a finite number of at least r = 10, got 5"),
      ((1, 300, 1), r"eta \(the reduction factor\) must be an integer of at least 2, got 1"), ((1, 300, 2.5), "got 2.5")],
 )
 def test_bad_rung_arguments_name_the_value_and_range(args, message):
