@@ -174,7 +174,11 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise PlanError(f"override {pair!r} is not KEY=VALUE")
-        overrides[key.strip()] = yaml.safe_load(value)
+        try:
+            overrides[key.strip()] = yaml.safe_load(value)
+        except yaml.YAMLError as error:
+            problem = str(error).splitlines()[0]
+            raise PlanError(f"override {pair!r}: the value is not valid YAML ({problem}); e.g. seed=[3,4]") from None
     return overrides
 
 
@@ -204,6 +208,8 @@ def expand(
         raise PlanError(f"plan {plan.name!r} has no entry {sorted(unknown)}; its entries are {', '.join(e.key for e in plan.entries)}")
     overrides = dict(overrides or {})
     read_parameters = notebook_parameters or declared_parameters
+    # types are checked against real notebooks' defaults (a caller's own parameter list has none)
+    read_defaults: Callable[[Path], Mapping[str, Any]] = parameter_defaults if notebook_parameters is None else (lambda _: {})
     jobs = []
     for entry in plan.entries:
         if preset not in entry.presets or (only and entry.key not in only):
@@ -245,6 +251,7 @@ def expand(
             if name in names:  # an extra point that the grid already holds
                 continue
             names.add(name)
+            check_parameter_types(entry.notebook, parameters, read_defaults(entry.notebook))
             plan_key = f"{plan.name}/{entry.key}/{preset}/{name}@{parameters_hash(parameters)}"
             parameters.update(preset=preset, plan_key=plan_key, data_root=data_root)
             jobs.append(
@@ -265,6 +272,42 @@ def declared_parameters(notebook: Path) -> set[str]:
     import papermill
 
     return set(papermill.inspect_notebook(str(notebook)))
+
+
+@functools.lru_cache(maxsize=64)
+def parameter_defaults(notebook: Path) -> dict[str, Any]:
+    """The default value of each parameter, read from the `parameters` cell (literals only; others: None)."""
+    import ast
+
+    import papermill
+
+    defaults = {}
+    for name, spec in papermill.inspect_notebook(str(notebook)).items():
+        try:
+            defaults[name] = ast.literal_eval(spec["default"])
+        except (ValueError, SyntaxError):
+            defaults[name] = None
+    return defaults
+
+
+def check_parameter_types(notebook: Path, parameters: Mapping[str, Any], defaults: Mapping[str, Any]) -> None:
+    """A value must have its default's type (an int where a float is expected is fine), so that
+    `seed=abc` or `epochs=[1]` fails here, before any run is created, instead of inside a kernel."""
+    for name, value in parameters.items():
+        default = defaults.get(name)
+        if default is None or name in INJECTED:
+            continue
+        if isinstance(default, bool):
+            expected: tuple[type, ...] = (bool,)
+        elif isinstance(default, int):
+            expected = (int,)
+        elif isinstance(default, float):
+            expected = (int, float)
+        else:
+            expected = (type(default),)
+        if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
+            raise PlanError(f"{notebook.name}: parameter {name!r} must be {' or '.join(t.__name__ for t in expected)} "
+                            f"like its default {default!r}, got {value!r}")
 
 
 # ---- running -----------------------------------------------------------------------------------

@@ -280,3 +280,17 @@ def test_ray_backend_runs_a_plan_on_a_local_ray_with_two_cpus(project, store):
 def test_unknown_runner_backend(project, store):
     with pytest.raises(plans.PlanError, match="unknown backend 'slurm'; choose one of local, ray"):
         plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store, backend="slurm")
+
+
+def test_a_malformed_override_is_one_clear_error():
+    with pytest.raises(plans.PlanError, match=r"override 'seed=\[1,': the value is not valid YAML"):
+        plans.parse_overrides(["seed=[1,"])
+
+
+def test_an_ill_typed_parameter_fails_before_any_job_runs():
+    plan = plans.load_plan(REPO / "plans" / "default.yaml", root=REPO)
+    with pytest.raises(plans.PlanError, match="parameter 'seed' must be int like its default 0, got 'abc'"):
+        plans.expand(plan, "smoke", {"seed": "abc"}, only=["cnn-stage2"])
+    with pytest.raises(plans.PlanError, match="parameter 'overrides' must be dict"):
+        plans.expand(plan, "smoke", {"overrides": [1]}, only=["cnn-stage2"])
+    assert len(plans.expand(plan, "smoke", {"search_seed": [3, 4]}, only=["cnn-stage2"])) == 2  # well-typed values pass (extra points on other seeds drop)
