@@ -17,6 +17,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     root = tracking.find_project_root()
     overrides = plans.parse_overrides(args.set or [])
+    # the notebooks run in the project root: a relative data root means the folder as seen from here
+    if args.data_root:
+        args.data_root = str(Path(args.data_root).resolve())
     if args.dry_run:
         plan = plans.load_plan(args.plan, root=root)
         tracking.open_store(args.store)

@@ -162,3 +162,14 @@ def test_ui_on_a_busy_port_says_so(store):
         port = busy.getsockname()[1]
         done = run_cli("ui", "--port", str(port))
     assert done.returncode == 2 and f"port {port} on 127.0.0.1 is in use" in done.stderr
+
+
+def test_a_relative_data_root_is_the_folder_as_seen_from_where_randnas_runs(tmp_path, monkeypatch):
+    from randnas import plans
+
+    seen = {}
+    monkeypatch.setattr(plans, "run_plan", lambda *a, **k: seen.update(k) or [])
+    (tmp_path / "mydata").mkdir()
+    monkeypatch.chdir(tmp_path)
+    cli.main(["run", str(REPO / "plans" / "default.yaml"), "--preset", "cpu", "--data-root", "mydata", "--only", "datasets"])
+    assert seen["data_root"] == str(tmp_path / "mydata")  # the notebooks run in the project root, not here
