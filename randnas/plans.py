@@ -29,6 +29,7 @@ import hashlib
 import itertools
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -47,6 +48,7 @@ PRESET_DESCRIPTIONS = {
 # Parameters the runner passes to every notebook; each notebook's `parameters` cell declares them.
 INJECTED = ("preset", "plan_key", "data_root")
 ENTRY_KEYS = {"notebook", "params", "grid", "presets", "description"}
+ENTRY_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 PRESET_KEYS = {"params", "grid", "extra"}
 
 
@@ -140,7 +142,12 @@ def load_plan(path: str | Path, root: Path | None = None) -> Plan:
             raise PlanError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(ENTRY_KEYS)}")
         if "notebook" not in spec:
             raise PlanError(f"{where}: needs a `notebook`")
+        # an entry's key names folders under book/runs: a plain name, so no job writes outside the project
+        if not ENTRY_KEY.fullmatch(str(key)):
+            raise PlanError(f"{where}: an entry key is letters, digits, '.', '_' and '-' only (not a path)")
         notebook = root / spec["notebook"]
+        if not notebook.resolve().is_relative_to(root.resolve()):
+            raise PlanError(f"{where}: notebook {spec['notebook']} lies outside the project {root}")
         if not notebook.is_file():
             raise PlanError(f"{where}: notebook {spec['notebook']} not found under {root}")
         presets = _mapping(spec.get("presets"), f"{where}.presets")

@@ -169,6 +169,9 @@ def test_unknown_preset_lists_the_presets():
          r"unknown key\(s\) \['seed'\]; allowed: params, grid, extra"),
         ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {smoke: {extra: {seed: 1}}}}}\n",
          "presets.smoke.extra must be a list of non-empty mappings"),
+        # nothing a plan names can lead outside the project
+        ("name: x\nentries: {../../escape: {notebook: notebooks/toy.ipynb}}\n", "an entry key is letters, digits"),
+        ("name: x\nentries: {a: {notebook: ../outside.ipynb}}\n", "lies outside the project"),
     ],
 )
 def test_malformed_plan_is_one_clear_line(project, text, message):
