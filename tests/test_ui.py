@@ -63,3 +63,34 @@ def test_ui_server_answers_runs_search(store):
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
+
+
+def test_kill_of_randnas_ui_stops_the_server_it_started(store):
+    tracking.open_store(store)
+    port = free_loopback_port()
+    ui = subprocess.Popen([sys.executable, "-m", "randnas.cli", "ui", "--store", str(store), "--port", str(port)],
+                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                post(f"{base}/experiments/search", {"max_results": 1})
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert ui.poll() is None and time.monotonic() < deadline, "the MLflow server did not come up"
+                time.sleep(1)
+        ui.send_signal(signal.SIGTERM)  # a plain `kill` of randnas ui, not of its process group
+        assert ui.wait(timeout=60) == 130
+        deadline = time.monotonic() + 30
+        while True:  # the port is free again: nothing serves it any more
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "the MLflow server still holds the port after randnas ui ended"
+                    time.sleep(0.5)
+    finally:
+        if ui.poll() is None:
+            ui.kill()
