@@ -58,10 +58,12 @@ def numpy_generator(seed: int, *stream: int) -> np.random.Generator:
 
 
 def capture_rng_state() -> dict[str, Any]:
-    """Every global generator's state, in a form `torch.save` stores and `restore_rng_state` takes back."""
+    """Every global generator's state, in a form `torch.save` stores, `torch.load(weights_only=True)` reads
+    back (tensors, numbers and containers only) and `restore_rng_state` restores."""
+    kind, keys, position, has_gauss, cached_gaussian = np.random.get_state()
     state: dict[str, Any] = {
         "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "numpy": (kind, torch.from_numpy(keys.astype(np.int64)), int(position), int(has_gauss), float(cached_gaussian)),
         "torch": torch.get_rng_state(),
     }
     if torch.cuda.is_available():
@@ -71,7 +73,9 @@ def capture_rng_state() -> dict[str, Any]:
 
 def restore_rng_state(state: Mapping[str, Any]) -> None:
     random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    kind, keys, position, has_gauss, cached_gaussian = state["numpy"]
+    keys = keys.numpy() if isinstance(keys, torch.Tensor) else np.asarray(keys)
+    np.random.set_state((kind, keys.astype(np.uint32), position, has_gauss, cached_gaussian))
     torch.set_rng_state(state["torch"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])

@@ -60,6 +60,17 @@ def save_checkpoint(
     return path
 
 
+def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """The checkpoint's contents, read with `weights_only=True`: tensors, numbers and containers only, so
+    a planted file cannot run code; a damaged or foreign file is named with what to do."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # unpickling, a truncated zip, a foreign object: all mean the same here
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise RuntimeError(f"checkpoint {path} cannot be read as a randnas checkpoint ({reason[:200]}); move it "
+                           "away or delete it, then rerun: the run restarts from scratch") from None
+
+
 def load_checkpoint(
     folder: Path,
     *,
@@ -71,7 +82,7 @@ def load_checkpoint(
     path = folder / CHECKPOINT_NAME
     if not path.is_file():
         return None
-    payload = torch.load(path, map_location=map_location, weights_only=False)
+    payload = read_checkpoint(path, map_location)
     missing = set(modules) - set(payload["modules"])
     if missing:
         raise RuntimeError(f"checkpoint {path} lacks {sorted(missing)}; delete it to start the run afresh")

@@ -26,7 +26,7 @@ from randnas.device import select_device
 from randnas.nets.rnn import RnnLanguageModel, RnnModelConfig, count_rnn_parameters
 from randnas.repro import numpy_generator, state_dict_digest
 from randnas.spaces.rnn import RnnGenotype
-from randnas.train.checkpoint import load_checkpoint, save_checkpoint
+from randnas.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from randnas.train.lm import batchify, minibatches, perplexity, sgd_step
 
 LENGTH_STREAM = 3
@@ -179,7 +179,7 @@ class PtbTrainer:
         if not path.is_file():
             return 0, []
         # the optimizer's kind (SGD or ASGD) must match before its state can be loaded
-        switched = torch.load(path, map_location="cpu", weights_only=False)["extra"]["switched_at"]
+        switched = read_checkpoint(path)["extra"]["switched_at"]
         if switched:
             self.optimizer = self._asgd()
         epoch, extra = load_checkpoint(folder, modules={"model": self.model, "optimizer": self.optimizer},
