@@ -3,7 +3,6 @@ file is named with what to do, and every trainer's checkpoint (RNG states includ
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
