@@ -8,6 +8,7 @@ architecture sampler's numpy Generator, say) are restored with the weights.
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,7 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     a planted file cannot run code; a damaged or foreign file is named with what to do."""
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # unpickling, a truncated zip, a foreign object: all mean the same here
+    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError) as error:  # all mean: not ours, or damaged
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise RuntimeError(f"checkpoint {path} cannot be read as a randnas checkpoint ({reason[:200]}); move it "
                            "away or delete it, then rerun: the run restarts from scratch") from None
