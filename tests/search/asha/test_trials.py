@@ -44,7 +44,7 @@ def test_simulated_asha_search_on_digits_repeats_exactly(tmp_path):
 
 
 def test_unknown_objective():
-    with pytest.raises(ValueError, match="unknown ASHA objective 'train' for cnn; choose one of valid, test"):
+    with pytest.raises(ValueError, match="unknown ASHA objective 'train' for cnn; choose one of valid, holdout, test"):
         CnnTrials(SMALL, "digits", 0, 3, "", objective="train")
     with pytest.raises(ValueError, match="unknown ASHA objective 'test' for ptb; choose one of valid"):
         PtbTrials(SMALL_PTB, "pydoc", 0, 3, "", objective="test")
