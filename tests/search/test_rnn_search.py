@@ -58,7 +58,7 @@ def test_same_seed_same_weights_and_pick(corpus):
     assert first.weights_digest == again.weights_digest and first.genotype == again.genotype
     assert first.perplexity == again.perplexity
     assert first.weights_digest != other.weights_digest
-    assert len(first.selection.scored) == 4
+    assert len(first.selection.scored) == 8  # 2 rounds (the paper's default) of 4
 
 
 def test_killed_search_resumes_exactly(corpus, tmp_path):
@@ -94,4 +94,4 @@ def test_paper_settings_dry_run_a_couple_of_steps(setting):
     seed_everything(0)
     result = RnnSearch(config, random_ptb_shaped(), seed=0, device="cpu").run()
     assert result.history[0]["train/steps"] == 2
-    assert len(result.selection.scored) == 2
+    assert len(result.selection.scored) == 4  # 2 rounds of 2
