@@ -488,8 +488,8 @@ def ranking_table(record: pd.DataFrame, benchmark: str, preset: str, history=tra
                      "ours: long error": 100 * (1 - accuracy[epochs]), "run_id": run["run_id"]})
     frame = pd.DataFrame(rows, columns=["trial", "short epochs", "ours: short error", "long epochs", "ours: long error", "run_id"])
     short, long, (low, mean, std) = paper.TABLE3["short"], paper.TABLE3["long"], paper.TABLE3["ten_seeds"]
-    note = (f"The paper's Table 3 ranks its 4 reproduced DARTS trials: test error after 100 epochs {', '.join(map(str, short))}; "
-            f"after 600 {', '.join(map(str, long))}; the best trial over 10 seeds: min {low}, average {mean} ± {std}. "
+    note = (f"The paper's Table 3 ranks its 4 reproduced DARTS trials: test error after 100 epochs {', '.join(f'{v:.2f}' for v in short)}; "
+            f"after 600 {', '.join(f'{v:.2f}' for v in long)}; the best trial over 10 seeds: min {low:.2f}, average {mean:.2f} ± {std:.2f}. "
             "Our DARTS rows need this project's own DARTS searches (not run); these rows are our RSWS trials instead.")
     if len(frame) >= 2:
         frame["rank short"] = frame["ours: short error"].rank(method="min").astype(int)
@@ -500,7 +500,7 @@ def ranking_table(record: pd.DataFrame, benchmark: str, preset: str, history=tra
     stage3 = training_runs(record, benchmark, preset, 3, genotype_spec="best-rsws")
     if not stage3.empty:
         values = stage3["metric:test/error"].astype(float).tolist()
-        note += f" Our best trial over {len(values)} seeds (stage 3): min {min(values):.2f}, average {_mean_std(values)}."
+        note += f" Our best trial over {len(values)} seed(s) (stage 3): min {min(values):.2f}, average {_mean_std(values)}."
     return Table("Table 3's question on our RSWS trials: ranking after short and long stage-2 training", frame.round(2),
                  describe_scale(runs), frame["run_id"].tolist(), note)
 
