@@ -40,6 +40,7 @@ TAG_FINGERPRINT_PREFIX = "randnas.fp."
 TAG_DIGEST = "randnas.digest"
 TAG_CHILD_KEY = "randnas.child"
 DEFER_PORTABLE_ENV = "RANDNAS_DEFER_PORTABLE"
+SOURCE_TAG = "mlflow.source.name"
 
 STORE_ENV = "MLFLOW_TRACKING_URI"
 CHECKPOINT_ENV = "RANDNAS_CHECKPOINTS"
@@ -329,7 +330,10 @@ def tracked_run(
     run = mlflow.start_run(run_id=resume_id) if resume_id else mlflow.start_run(run_name=run_name)
     status = FAILED
     try:
-        mlflow.set_tags(dict(tags))
+        # MLflow records the launching script's absolute path; the record keeps its name only, so a
+        # committed run does not carry the recording machine's folders
+        source = Path(run.data.tags.get(SOURCE_TAG, "")).name
+        mlflow.set_tags({**dict(tags), **({SOURCE_TAG: source} if source else {})})
         if config is not None and not resume_id:
             mlflow.log_params(flatten_config(config))
             RunLog(run.info.run_id, False).json(config, "config.json")

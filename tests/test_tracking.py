@@ -187,3 +187,10 @@ def test_a_plan_key_with_a_quote_is_found_not_injected(store):
     assert tracking.find_runs(plan_key="x' or tags.`randnas.seed` != '") == []  # no clause smuggled in
     with pytest.raises(ValueError, match="both kinds of quote"):
         tracking.filter_literal("""a'b"c""")
+
+
+def test_a_run_keeps_its_source_scripts_name_not_its_absolute_path(store):
+    with tracking.tracked_run("toy/family", "source", tags=toy_tags()) as run:
+        pass
+    source = mlflow.get_run(run.run_id).data.tags.get(tracking.SOURCE_TAG, "")
+    assert source and not source.startswith("/") and "/" not in source
