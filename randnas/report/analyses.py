@@ -17,10 +17,10 @@ from randnas.report.tables import (
     TRAIN_EXPERIMENTS,
     Table,
     _column,
+    asha_protocol,
     describe_scale,
     select,
 )
-from randnas.search.asha.trials import OBJECTIVE_WORDS
 
 CURVE_METRIC = {"cnn": ("test/acc", "test accuracy"), "ptb": ("valid/ppl", "validation perplexity")}
 
@@ -58,13 +58,6 @@ def asha_searches(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
                  "to DARTS_V2's; epochs: every epoch alike).")
 
 
-def asha_protocol(benchmark: str, run: pd.Series) -> str:
-    """Which split an ASHA search's trials trained on and what they were scored by, in words."""
-    if benchmark == "ptb":
-        after = run.get("param:train.asgd_after_epoch")
-        tail = f"; SGD until epoch {after}" if isinstance(after, str) and after not in ("", "0") else ""
-        return "PTB train / best validation perplexity" + tail
-    return OBJECTIVE_WORDS.get(str(run.get("param:objective", "valid")), str(run.get("param:objective")))
 
 
 def ranking_checks(record: pd.DataFrame, preset: str) -> tuple[Table, pd.DataFrame]:

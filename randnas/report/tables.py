@@ -18,6 +18,7 @@ from scipy import stats
 
 from randnas import paper, tracking
 from randnas.search import lookup
+from randnas.search.asha.trials import OBJECTIVE_WORDS
 
 TRAIN_EXPERIMENTS = {"cnn": "cnn/train", "ptb": "rnn/train"}
 SEARCH_EXPERIMENTS = {"cnn": lookup.SEARCH_EXPERIMENTS["cnn"], "ptb": lookup.SEARCH_EXPERIMENTS["rnn"]}
@@ -395,12 +396,19 @@ def _ours_for(kind: str, record: pd.DataFrame, stage3: pd.DataFrame, benchmark: 
     return out, ids
 
 
+def asha_protocol(benchmark: str, run: pd.Series) -> str:
+    """Which split an ASHA search's trials trained on and what they were scored by, in words."""
+    if benchmark == "ptb":
+        after = run.get("param:train.asgd_after_epoch")
+        tail = f"; SGD until epoch {after}" if isinstance(after, str) and after not in ("", "0") else ""
+        return "PTB train / best validation perplexity" + tail
+    return OBJECTIVE_WORDS.get(str(run.get("param:objective", "valid")), str(run.get("param:objective")))
+
+
 def _asha_words(searches: pd.DataFrame, benchmark: str) -> str:
     """Which split the ASHA search trained its trials on and what it scored them by."""
     if searches.empty:
         return ""
-    from randnas.report.analyses import asha_protocol
-
     return "; the search's trials: " + "; ".join(sorted({asha_protocol(benchmark, run) for _, run in searches.iterrows()}))
 
 
