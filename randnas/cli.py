@@ -169,11 +169,14 @@ def _cmd_genotype_describe(args: argparse.Namespace) -> int:
 
 def _cmd_genotype_sample(args: argparse.Namespace) -> int:
     from randnas.repro import numpy_generator
-    from randnas.spaces.cnn import sample_cnn_genotype
+    from randnas.spaces.cnn import sample_cnn_genotype, sample_none_free_cnn_genotype
     from randnas.spaces.rnn import sample_rnn_genotype
 
+    if args.none_free and args.space != "cnn":
+        print("randnas: error: --none-free narrows the CNN space's ops; drop it for --space rnn", file=sys.stderr)
+        return 2
     rng = numpy_generator(args.seed)
-    sample = sample_rnn_genotype if args.space == "rnn" else sample_cnn_genotype
+    sample = sample_rnn_genotype if args.space == "rnn" else sample_none_free_cnn_genotype if args.none_free else sample_cnn_genotype
     for _ in range(args.count):
         print(sample(rng).to_darts())
     return 0
@@ -186,6 +189,21 @@ def _cmd_asha_rungs(args: argparse.Namespace) -> int:
     print(f"ASHA rungs for r={args.r:g}, R={args.R:g}, eta={args.eta} ({args.layout}):")
     for k, resource in enumerate(resources):
         print(f"  rung {k}: {resource} epochs")
+    return 0
+
+
+def _cmd_surrogate_predict(args: argparse.Namespace) -> int:
+    from randnas.search.lookup import find_genotype
+    from randnas.surrogate.nb301 import LABEL, check_epochs, load_nb301_surrogate
+
+    genotype, _ = find_genotype("cnn", args.genotype)
+    check_epochs(args.epoch)  # before loading the model: a bad epoch needs no data
+    surrogate = load_nb301_surrogate(args.data_root or None)
+    prediction = surrogate.predict([genotype], args.epoch)
+    accuracy, runtime = float(prediction["val_accuracy"][0]), float(prediction["runtime"][0])
+    print(f"{LABEL}, epoch {args.epoch:g}:")
+    print(f"  validation accuracy {accuracy:.4f} ({100 * accuracy:.2f} %)")
+    print(f"  cumulative training time {runtime:.0f} s ({runtime / 3600:.2f} GPU-hours)")
     return 0
 
 
@@ -237,7 +255,16 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--count", type=_positive, default=1)
     sample.add_argument("--space", choices=["cnn", "rnn"], default="cnn")
+    sample.add_argument("--none-free", action="store_true", help="CNN: draw ops from the 7 other than `none` (NAS-Bench-301's space)")
     sample.set_defaults(handler=_cmd_genotype_sample)
+
+    surrogate = commands.add_parser("surrogate", help="the NAS-Bench-301 surrogate (YAHPO Gym nb301 v2) on DARTS CNN cells")
+    surrogate_commands = surrogate.add_subparsers(dest="surrogate_command", required=True)
+    predict = surrogate_commands.add_parser("predict", help="print a cell's predicted validation accuracy and training time")
+    predict.add_argument("genotype", help="a CNN name (DARTS_V2, ...), a DARTS Genotype(...) string, or run:<MLflow run id>")
+    predict.add_argument("--epoch", type=float, default=98, help="epoch 1..98 (default 98, the surrogate's last)")
+    predict.add_argument("--data-root", default="", help="folder with yahpo-nb301/ (default: $RANDNAS_DATA or ./data)")
+    predict.set_defaults(handler=_cmd_surrogate_predict)
 
     asha = commands.add_parser("asha", help="asynchronous successive halving")
     asha_commands = asha.add_subparsers(dest="asha_command", required=True)

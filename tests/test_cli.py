@@ -173,3 +173,26 @@ def test_a_relative_data_root_is_the_folder_as_seen_from_where_randnas_runs(tmp_
     monkeypatch.chdir(tmp_path)
     cli.main(["run", str(REPO / "plans" / "default.yaml"), "--preset", "cpu", "--data-root", "mydata", "--only", "datasets"])
     assert seen["data_root"] == str(tmp_path / "mydata")  # the notebooks run in the project root, not here
+
+
+def test_surrogate_predict_prints_accuracy_and_time(capsys):
+    from tests.conftest import shared_data_root
+
+    root = shared_data_root()
+    if root is None or not (root / "yahpo-nb301").is_dir():
+        pytest.skip("the NAS-Bench-301 surrogate files are absent")
+    assert cli.main(["surrogate", "predict", "DARTS_V2", "--epoch", "75", "--data-root", str(root)]) == 0
+    out = capsys.readouterr().out
+    assert "surrogate prediction" in out and "0.9183 (91.83 %)" in out and "GPU-hours" in out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["surrogate", "predict", "DARTS_V2", "--epoch", "0"], "epoch 0 is outside the surrogate's range 1..98"),
+    (["surrogate", "predict", "ENAS"], "unknown cnn genotype 'ENAS'"),
+    (["surrogate", "predict", "DARTS_V2", "--data-root", "/nonexistent"], "model_v2.onnx not found"),
+    (["genotype", "sample", "--seed", "0", "--space", "rnn", "--none-free"], "--none-free narrows the CNN space"),
+])
+def test_surrogate_and_sampler_errors_are_one_line(argv, message, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
