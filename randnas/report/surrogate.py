@@ -35,14 +35,34 @@ def comparison_table(record: pd.DataFrame, preset: str) -> Table:
                  "its job finished within the budget; cells evaluated = cells that reached at least the bottom rung.")
 
 
-def anytime_curves(record: pd.DataFrame, preset: str) -> pd.DataFrame:
+def anytime_bands(record: pd.DataFrame, preset: str) -> pd.DataFrame:
     run = newest_run(record, preset)
     if run is None:
         return pd.DataFrame()
-    curves = pd.DataFrame(tracking.load_json_artifact(run["run_id"], "surrogate/anytime.json"))
-    curves["predicted accuracy (%)"] = 100 * curves["final_accuracy"]
-    curves["budget"] = curves["budget_hours"].map(lambda h: f"{h:.1f} GPU-hours")
-    return curves
+    return pd.DataFrame(tracking.load_json_artifact(run["run_id"], "surrogate/anytime.json"))
+
+
+def plot_anytime(bands: pd.DataFrame, title: str):
+    """One panel per (workers, budget): each method's mean incumbent accuracy over GPU-hours with its band."""
+    import matplotlib.pyplot as plt
+
+    workers, budgets = sorted(bands["workers"].unique()), sorted(bands["budget_hours"].unique())
+    figure, axes = plt.subplots(len(workers), len(budgets), figsize=(4.2 * len(budgets), 3.0 * len(workers)),
+                                squeeze=False, sharey="row", layout="constrained")
+    for i, count in enumerate(workers):
+        for j, budget in enumerate(budgets):
+            axis = axes[i][j]
+            panel = bands[(bands["workers"] == count) & (bands["budget_hours"] == budget)]
+            for label, line in panel.groupby("label", sort=False):
+                drawn = axis.plot(line["gpu_hours"], 100 * line["mean"], label=label)[0]
+                axis.fill_between(line["gpu_hours"], 100 * line["low"], 100 * line["high"], color=drawn.get_color(), alpha=0.2)
+            axis.set_title(f"{count} worker(s), budget {budget:.1f} GPU-hours", fontsize=9)
+            axis.set_xlabel("simulated GPU-hours spent")
+            if j == 0:
+                axis.set_ylabel("incumbent's predicted\naccuracy at 98 epochs (%)")
+    axes[0][0].legend(fontsize=7, loc="lower right")
+    figure.suptitle(title, fontsize=10)
+    return figure
 
 
 def searches(record: pd.DataFrame, preset: str) -> pd.DataFrame:

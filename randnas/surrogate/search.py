@@ -200,8 +200,7 @@ def search_summary(search: SurrogateSearch, trials: SurrogateTrials) -> dict:
         "method": search.config.method, "label": search.config.label, "eta": search.config.eta,
         "workers": search.config.workers, "gpu_hours": search.config.gpu_hours, "seed": search.seed,
         "final_accuracy": float(last["final_accuracy"]) if last is not None else math.nan,
-        "incumbent_trial": int(last["trial"]) if last is not None else -1,
-        "incumbent": trials.genotype(int(last["trial"])).to_darts() if last is not None else "",
+        "incumbent_trial": int(last["trial"]) if last is not None else -1,  # its cell: SurrogateTrials(seed).genotype(trial)
         "cells_evaluated": len({event.trial for event in counted}),
         "cells_at_R": len({event.trial for event in counted if event.resource == search.config.R}),
         "jobs": len(counted), "epochs": int(_epochs_trained(counted)), "busy_gpu_hours": busy_gpu_hours(search),
