@@ -74,15 +74,40 @@ def searches(record: pd.DataFrame, preset: str) -> pd.DataFrame:
     return frame
 
 
+def short_method(label: str) -> str:
+    return "random search" if label.startswith("random") else label.split(" (")[0]
+
+
+def plot_finals(finals: pd.DataFrame, title: str):
+    """Per budget: each method's predicted accuracy at the deadline, one box per method and worker count."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    finals = finals.assign(method=finals["label"].map(short_method))
+    budgets = sorted(finals["gpu_hours"].unique())
+    figure, axes = plt.subplots(1, len(budgets), figsize=(max(6.0, 4.2 * len(budgets)), 2.8), squeeze=False, layout="constrained")
+    for axis, budget in zip(axes[0], budgets):
+        sns.boxplot(data=finals[finals["gpu_hours"] == budget], x="predicted accuracy (%)", y="method", hue="workers",
+                    ax=axis, fliersize=2)
+        axis.set_title(f"budget {budget:.1f} GPU-hours", fontsize=9)
+        axis.set_ylabel("")
+    figure.suptitle(title, fontsize=10)
+    return figure
+
+
 def picks_table(record: pd.DataFrame, preset: str) -> Table:
     run = newest_run(record, preset)
     if run is None:
         return Table("This project's picks at surrogate fidelity", pd.DataFrame(), "no runs")
     frame = pd.DataFrame(tracking.load_json_artifact(run["run_id"], "surrogate/picks.json"))
-    frame = frame.drop(columns=["genotype"]).rename(columns={"preset": "picked at preset"}).round(2)
     fits = int((frame["not representable because"] == "").sum())
+    # the first clause names the edge; the rest of the message explains the space, said once in the note
+    frame["not representable because"] = frame["not representable because"].str.split(";").str[0]
+    frame["run_id"] = frame["run_id"].str[:8]
+    frame = frame.drop(columns=["genotype"]).rename(columns={"preset": "picked at preset", "run_id": "run"}).round(2)
     return Table("This project's picks at surrogate fidelity", frame, _scale(record, run), [run["run_id"]],
-                 f"{SURROGATE_WORDS} {fits} of {len(frame)} cells are representable. 'own result' is the cell's own stage-2/3 "
+                 f"{SURROGATE_WORDS} {fits} of {len(frame)} cells are representable (NAS-Bench-301 has no `none` op). "
+                 "'run' is the first 8 characters of the MLflow run id. 'own result' is the cell's own stage-2/3 "
                  "result at the preset it was picked at (small networks, few epochs): a different quantity from the "
                  "surrogate's 98-epoch prediction, set beside it for reference, not as a match.")
 
