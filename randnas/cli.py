@@ -128,7 +128,7 @@ def _cmd_data_check(args: argparse.Namespace) -> int:
         return 2
     statuses = check_datasets(args.data_root or None)
     for status in statuses:
-        print(f"{'ok     ' if status.ok else 'missing'} {status.name:8s} {status.detail}")
+        print(f"{'ok     ' if status.ok else 'missing'} {status.name:16s} {status.detail}")
     return 0 if all(status.ok for status in statuses if status.name in ("digits", "pydoc")) else 1
 
 

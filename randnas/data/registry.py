@@ -21,6 +21,25 @@ TEXT_DATASETS: dict[str, Callable[[str | Path | None], TokenCorpus]] = {
 }
 
 
+def _load_nb201(root):
+    from randnas.data.nb201 import load_nb201_cifar10
+
+    return load_nb201_cifar10(root)
+
+
+def _load_nb301_surrogate(root):
+    from randnas.surrogate.nb301 import load_nb301_surrogate
+
+    return load_nb301_surrogate(root)
+
+
+# tabular and surrogate benchmarks: checked alongside the datasets, loaded by their own modules
+BENCHMARK_TABLES: dict[str, Callable[[str | Path | None], object]] = {
+    "nb201": _load_nb201,
+    "nb301-surrogate": _load_nb301_surrogate,
+}
+
+
 def _get(registry: dict, kind: str, name: str) -> Callable:
     if name not in registry:
         raise DataError(f"unknown {kind} dataset {name!r}; choose one of {', '.join(sorted(registry))}")
@@ -45,7 +64,7 @@ class DatasetStatus:
 def check_datasets(root: str | Path | None = None) -> list[DatasetStatus]:
     """Load every registered dataset and say which are usable, for `randnas data check`."""
     statuses = []
-    for registry in (IMAGE_DATASETS, TEXT_DATASETS):
+    for registry in (IMAGE_DATASETS, TEXT_DATASETS, BENCHMARK_TABLES):
         for name, loader in registry.items():
             try:
                 data = loader(root)
