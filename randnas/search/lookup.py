@@ -11,16 +11,17 @@ from randnas.repro import numpy_generator
 from randnas.spaces.cnn import CnnGenotype, cnn_genotype_from_dict, sample_cnn_genotype
 from randnas.spaces.common import GenotypeError
 from randnas.spaces.named import resolve_genotype
+from randnas.spaces.nb201 import nb201_cell_from_dict, sample_nb201_cell
 from randnas.spaces.rnn import RnnGenotype, rnn_genotype_from_dict, sample_rnn_genotype
 
-SEARCH_EXPERIMENTS = {"cnn": "cnn/rsws", "rnn": "rnn/rsws"}
+SEARCH_EXPERIMENTS = {"cnn": "cnn/rsws", "rnn": "rnn/rsws", "nb201": "nb201/rsws"}
 ASHA_EXPERIMENTS = {"cnn": "cnn/asha", "ptb": "rnn/asha"}
 CNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["cnn"]
 RNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["rnn"]
 GENOTYPE_ARTIFACT = "genotype.json"
 TAG_SETTING = "randnas.setting"
-FROM_DICT = {"cnn": cnn_genotype_from_dict, "rnn": rnn_genotype_from_dict}
-SAMPLERS = {"cnn": sample_cnn_genotype, "rnn": sample_rnn_genotype}
+FROM_DICT = {"cnn": cnn_genotype_from_dict, "rnn": rnn_genotype_from_dict, "nb201": nb201_cell_from_dict}
+SAMPLERS = {"cnn": sample_cnn_genotype, "rnn": sample_rnn_genotype, "nb201": sample_nb201_cell}
 RANDOM_BASELINE_STREAM = 4  # keeps "random" genotypes apart from the searches' own draws
 TRAIN_EXPERIMENTS = {"cnn": "cnn/train", "rnn": "rnn/train"}
 ASHA_SPACE = {"cnn": "cnn", "rnn": "ptb"}  # ASHA_EXPERIMENTS is keyed by benchmark

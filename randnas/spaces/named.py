@@ -7,6 +7,7 @@ from typing import Any
 
 from randnas.spaces.cnn import CnnGenotype, cnn_genotype, parse_cnn_genotype
 from randnas.spaces.common import GenotypeError
+from randnas.spaces.nb201 import Nb201Cell, nb201_cell_from_index, parse_nb201_cell
 from randnas.spaces.rnn import RnnGenotype, parse_rnn_genotype, rnn_genotype
 
 
@@ -50,10 +51,19 @@ def _rnn_named() -> dict[str, RnnGenotype]:
     }
 
 
-# space -> (named genotypes, parser of the DARTS text form)
+def _nb201_named() -> dict[str, Nb201Cell]:
+    return {}  # the benchmark is indexed instead: a cell is named by its string or its 6-digit index
+
+
+def _parse_nb201(text: str) -> Nb201Cell:
+    return nb201_cell_from_index(text) if text.isdigit() else parse_nb201_cell(text)
+
+
+# space -> (named genotypes, parser of the text form)
 SPACES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[str], Any]]] = {
     "cnn": (_cnn_named, parse_cnn_genotype),
     "rnn": (_rnn_named, parse_rnn_genotype),
+    "nb201": (_nb201_named, _parse_nb201),
 }
 
 
@@ -64,6 +74,9 @@ def list_genotypes(space: str) -> list[str]:
 def get_genotype(space: str, name: str) -> Any:
     named = _space(space)[0]()
     if name not in named:
+        if not named:
+            raise GenotypeError(f"unknown {space} genotype {name!r}; write a NAS-Bench-201 cell as "
+                                "|op~0|+|op~0|op~1|+|op~0|op~1|op~2| or as its 6-digit index")
         raise GenotypeError(f"unknown {space} genotype {name!r}; the named ones are {', '.join(sorted(named))}")
     return named[name]
 
@@ -71,7 +84,7 @@ def get_genotype(space: str, name: str) -> Any:
 def resolve_genotype(space: str, name_or_text: str) -> Any:
     """A registered name, or a DARTS `Genotype(...)` string."""
     text = name_or_text.strip()
-    if text.startswith("Genotype("):
+    if text.startswith("Genotype(") or (space == "nb201" and (text.startswith("|") or text.isdigit())):
         return _space(space)[1](text)
     return get_genotype(space, text)
 
