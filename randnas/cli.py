@@ -138,6 +138,8 @@ def _genotype_space(text: str, asked: str | None) -> str:
 
     if asked:
         return asked
+    if text.strip().startswith("|") or (text.isdigit() and len(text) == 6):
+        return "nb201"
     if "recurrent=" in text:
         return "rnn"
     if text.strip().startswith("Genotype(") or text in list_genotypes("cnn") or text.startswith("run:"):
@@ -151,6 +153,18 @@ def _cmd_genotype_describe(args: argparse.Namespace) -> int:
     space = _genotype_space(args.genotype, args.space)
     genotype, _ = find_genotype(space, args.genotype)
     print(genotype.to_darts())
+    if space == "nb201":
+        from randnas.data.nb201 import load_nb201_cifar10
+        from randnas.nets.nb201 import Nb201Network, count_nb201_parameters
+
+        print(f"index {genotype.to_index()}; parameters: {count_nb201_parameters(Nb201Network(16, 5, cell=genotype)) / 1e6:.3f}M "
+              "(C=16, 5 cells per stage, as NAS-Bench-201 trains it)")
+        bench = load_nb201_cifar10(args.data_root or None)
+        found = bench.lookup(genotype.to_index())
+        seeds = ", ".join(f"{v:.2f}" for v in found["per_seed"])
+        print(f"NAS-Bench-201 CIFAR-10 (cifar10-valid, 200 epochs): {found['accuracy']:.2f} % (seeds {seeds}), "
+              f"percentile {found['percentile']:.1f}, training {found['train_time']:.0f} s")
+        return 0
     if space == "cnn":
         from randnas.nets.cnn import NetworkCIFAR, count_parameters
 
@@ -176,7 +190,11 @@ def _cmd_genotype_sample(args: argparse.Namespace) -> int:
         print("randnas: error: --none-free narrows the CNN space's ops; drop it for --space rnn", file=sys.stderr)
         return 2
     rng = numpy_generator(args.seed)
-    sample = sample_rnn_genotype if args.space == "rnn" else sample_none_free_cnn_genotype if args.none_free else sample_cnn_genotype
+    from randnas.spaces.nb201 import sample_nb201_cell
+
+    samplers = {"rnn": sample_rnn_genotype, "nb201": sample_nb201_cell,
+                "cnn": sample_none_free_cnn_genotype if args.none_free else sample_cnn_genotype}
+    sample = samplers[args.space]
     for _ in range(args.count):
         print(sample(rng).to_darts())
     return 0
@@ -246,7 +264,9 @@ def build_parser() -> argparse.ArgumentParser:
     genotype_commands = genotype.add_subparsers(dest="genotype_command", required=True)
     describe = genotype_commands.add_parser("describe", help="print a genotype and its evaluation network's size")
     describe.add_argument("genotype", help="a name (DARTS_V2, ASHA200, ...), a DARTS Genotype(...) string, or run:<MLflow run id>")
-    describe.add_argument("--space", choices=["cnn", "rnn"], help="cnn or rnn (default: from the genotype's form or name; DARTS_V1/V2 name both)")
+    describe.add_argument("--space", choices=["cnn", "rnn", "nb201"],
+                          help="cnn, rnn or nb201 (default: from the genotype's form or name; DARTS_V1/V2 name both)")
+    describe.add_argument("--data-root", default="", help="nb201: folder with nb201/ (default: $RANDNAS_DATA, else the pinned package)")
     describe.add_argument("--channels", type=int, default=36, help="CNN evaluation network width")
     describe.add_argument("--layers", type=int, default=20, help="CNN evaluation network cells")
     describe.add_argument("--hidden", type=int, default=850, help="recurrent model units")
@@ -254,7 +274,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample = genotype_commands.add_parser("sample", help="print uniformly sampled genotypes")
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--count", type=_positive, default=1)
-    sample.add_argument("--space", choices=["cnn", "rnn"], default="cnn")
+    sample.add_argument("--space", choices=["cnn", "rnn", "nb201"], default="cnn")
     sample.add_argument("--none-free", action="store_true", help="CNN: draw ops from the 7 other than `none` (NAS-Bench-301's space)")
     sample.set_defaults(handler=_cmd_genotype_sample)
 

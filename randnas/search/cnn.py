@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import DataLoader
@@ -101,18 +102,22 @@ class CnnSearchResult:
 EpochCallback = Callable[[int, dict], None]
 
 
-class CnnSearch:
-    """Stage 1 and selection for one seed; `run()` resumes from `checkpoint_dir` when it holds a checkpoint."""
+class SharedWeightSearch:
+    """Stage 1 of random search with weight sharing on any space: `net(x, genotype)` is the supernet, `sample(rng)`
+    draws an architecture; one new architecture per minibatch, one SGD step each, a checkpoint per epoch.
+    `config` has the fields of `CnnSearchConfig`'s training part (epochs ... max_steps_per_epoch)."""
 
-    def __init__(self, config: CnnSearchConfig, data: ImageData, seed: int, device: str = "auto") -> None:
+    def __init__(self, config, data: ImageData, seed: int, device: str, net: nn.Module,
+                 sample: Callable[[np.random.Generator], object]) -> None:
         self.config = config
         self.data = data
         self.seed = seed
         self.device = select_device(device)
-        channels, _, _ = data.image_shape
-        self.net = SharedCnnNetwork(config.channels, config.layers, data.num_classes, channels, config.mode).to(self.device)
+        self.net = net.to(self.device)
+        self.sample = sample
         self.optimizer = torch.optim.SGD(
-            self.net.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+            self.net.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+            nesterov=getattr(config, "nesterov", False),
         )
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, config.epochs, eta_min=config.lr_min)
         self.train_rng = numpy_generator(seed, TRAIN_ARCH_STREAM)
@@ -131,7 +136,7 @@ class CnnSearch:
             batches = itertools.islice(batches, self.config.max_steps_per_epoch)
         for images, labels in batches:
             images, labels = images.to(self.device), labels.to(self.device)
-            genotype = sample_cnn_genotype(self.train_rng)  # a new architecture for every minibatch
+            genotype = self.sample(self.train_rng)  # a new architecture for every minibatch
             logits = self.net(images, genotype)
             loss = nn.functional.cross_entropy(logits, labels)
             # set_to_none: in `single` mode unselected ops keep grad None, so SGD skips their decay
@@ -144,6 +149,9 @@ class CnnSearch:
             seen += len(labels)
         return {"train/loss": loss_sum / seen, "train/acc": correct / seen}
 
+    def after_epoch(self, epoch: int, metrics: dict) -> None:
+        """A subclass's per-epoch work on the trained weights (its results go into `metrics` and the checkpoint)."""
+
     def train(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> list[dict]:
         """Train the shared weights for the configured epochs, resuming from a checkpoint if there is one."""
         modules = {"model": self.net, "optimizer": self.optimizer, "scheduler": self.scheduler}
@@ -152,6 +160,7 @@ class CnnSearch:
         for epoch in range(start, self.config.epochs):
             metrics = {"lr": self.optimizer.param_groups[0]["lr"], **self.train_epoch()}
             self.scheduler.step()
+            self.after_epoch(epoch + 1, metrics)
             history.append(metrics)
             if checkpoint_dir is not None:
                 save_checkpoint(checkpoint_dir, epoch=epoch + 1, modules=modules, generators=generators, extra={"history": history})
@@ -160,7 +169,7 @@ class CnnSearch:
         return history
 
     @torch.no_grad()
-    def accuracy(self, genotype: CnnGenotype, batches) -> float:
+    def accuracy(self, genotype, batches) -> float:
         self.net.eval()
         correct, seen = 0, 0
         for images, labels in batches:
@@ -168,6 +177,15 @@ class CnnSearch:
             correct += int((self.net(images, genotype).argmax(1) == labels).sum())
             seen += len(labels)
         return correct / seen
+
+
+class CnnSearch(SharedWeightSearch):
+    """Stage 1 and selection for one seed; `run()` resumes from `checkpoint_dir` when it holds a checkpoint."""
+
+    def __init__(self, config: CnnSearchConfig, data: ImageData, seed: int, device: str = "auto") -> None:
+        channels, _, _ = data.image_shape
+        net = SharedCnnNetwork(config.channels, config.layers, data.num_classes, channels, config.mode)
+        super().__init__(config, data, seed, device, net, sample_cnn_genotype)
 
     def select(self, progress: Callable[[int, int], None] | None = None) -> SelectionResult:
         select_rng = numpy_generator(self.seed, SELECT_ARCH_STREAM)
