@@ -60,15 +60,24 @@ def mean_interval(values: Sequence[float]) -> Estimate:
 
 def kendall_interval(x: Sequence[float], y: Sequence[float]) -> Estimate:
     """Kendall's tau of paired values, its p-value, and a paired percentile-bootstrap 95 % interval."""
+    return _rank_interval(x, y, stats.kendalltau)
+
+
+def spearman_interval(x: Sequence[float], y: Sequence[float]) -> Estimate:
+    """Spearman's rho of paired values, its p-value, and a paired percentile-bootstrap 95 % interval."""
+    return _rank_interval(x, y, stats.spearmanr)
+
+
+def _rank_interval(x: Sequence[float], y: Sequence[float], correlation) -> Estimate:
     a, b = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     keep = np.isfinite(a) & np.isfinite(b)
     a, b = a[keep], b[keep]
     if a.size < 3 or np.all(a == a[0]) or np.all(b == b[0]):
         return Estimate(math.nan, math.nan, math.nan, int(a.size))
-    tau = stats.kendalltau(a, b)
+    tau = correlation(a, b)
 
     def statistic(u: np.ndarray, v: np.ndarray) -> float:
-        value = stats.kendalltau(u, v).statistic
+        value = correlation(u, v).statistic
         return 0.0 if math.isnan(value) else value  # a resample of ties only carries no ordering
 
     result = stats.bootstrap((a, b), statistic, paired=True, vectorized=False, confidence_level=CONFIDENCE,
