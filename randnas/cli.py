@@ -225,6 +225,20 @@ def _cmd_surrogate_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record_scrub(args: argparse.Namespace) -> int:
+    from randnas import tracking
+    from randnas.record import private_paths, scrub_record
+
+    root = tracking.find_project_root()
+    store = Path(args.store or root / "mlruns").resolve()
+    changed = scrub_record(root, store)
+    left = list(private_paths([p for p in [*store.rglob("*"), *(root / "book" / "runs").rglob("*")] if p.is_file()]))
+    print(f"scrubbed {changed} file(s); {len(left)} line(s) still name a machine folder")
+    for path, line in left[:20]:
+        print(f"  {path}: {line}")
+    return 0 if not left else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     from randnas.plans import PRESET_DESCRIPTIONS, PRESETS
 
@@ -285,6 +299,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--epoch", type=float, default=98, help="epoch 1..98 (default 98, the surrogate's last)")
     predict.add_argument("--data-root", default="", help="folder with yahpo-nb301/ (default: $RANDNAS_DATA or ./data)")
     predict.set_defaults(handler=_cmd_surrogate_predict)
+
+    record = commands.add_parser("record", help="the committed MLflow record")
+    record_commands = record.add_subparsers(dest="record_command", required=True)
+    scrub = record_commands.add_parser("scrub", help="rewrite absolute paths of the recording machine in executed notebooks and params")
+    scrub.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
+    scrub.set_defaults(handler=_cmd_record_scrub)
 
     asha = commands.add_parser("asha", help="asynchronous successive halving")
     asha_commands = asha.add_subparsers(dest="asha_command", required=True)

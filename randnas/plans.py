@@ -446,6 +446,7 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
             if not runs:
                 return JobResult(job, "failed", "the notebook finished without a FINISHED MLflow run for its plan_key")
             label_executed_copy(partial, job)
+            scrub_notebook(partial, root, output=job.output.as_posix())  # no paths of this machine in the record
             tracking.log_artifact_to_run(runs[0].info.run_id, partial, artifact_path="notebook")
             shutil.move(str(partial), output)
             return JobResult(job, "ran", runs[0].info.run_id)
@@ -455,6 +456,12 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
         else:
             os.environ[tracking.STORE_ENV] = previous_uri
         tracking.make_store_portable(store_uri)
+
+
+def scrub_notebook(path: Path, root: Path, output: str) -> None:
+    from randnas.record import scrub_notebook as scrub
+
+    scrub(path, root, output)
 
 
 def label_executed_copy(path: Path, job: Job) -> None:

@@ -1,0 +1,103 @@
+"""Keeping the committed record private and portable: no absolute paths of the machine that made it.
+
+Papermill writes the notebook's input and output paths (and the notebook's parameters, the data root among
+them) into every executed copy; printed outputs can name the data root too. `scrub_notebook` turns those into
+repo-relative paths and `<data root>`; `scrub_record` applies it, and the same to `data_root` params and config
+artifacts, over `book/runs` and a file store, for records made before the runner did it itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+DATA_ROOT_WORDS = "<data root>"
+PRIVATE_PREFIXES = ("/tmp/", "/home/", "/root/", "/work/", "/Users/", "/private/", "/var/folders/")
+
+
+def _replace_all(text: str, replacements: Mapping[str, str]) -> str:
+    # longest first: a data root inside the repository is named as the data root, not as a repo path
+    for old in sorted((k for k in replacements if k), key=len, reverse=True):
+        text = text.replace(old, replacements[old])
+    return text
+
+
+def notebook_replacements(notebook: dict, repo_root: str | Path | None = None) -> dict[str, str]:
+    """The absolute paths one executed notebook carries, each with what it becomes."""
+    papermill = notebook.get("metadata", {}).get("papermill", {})
+    replacements: dict[str, str] = {}
+    data_root = str(papermill.get("parameters", {}).get("data_root", "") or "")
+    if data_root.startswith("/"):
+        replacements[data_root.rstrip("/")] = DATA_ROOT_WORDS
+    input_path = str(papermill.get("input_path", "") or "")
+    if input_path.startswith("/") and "/notebooks/" in input_path:
+        replacements[input_path.split("/notebooks/")[0] + "/"] = ""  # the repo it ran in -> repo-relative paths
+    if repo_root:
+        replacements[str(Path(repo_root).resolve()) + "/"] = ""
+    output_path = str(papermill.get("output_path", "") or "")
+    if output_path.startswith("/"):
+        replacements[output_path] = Path(output_path).name  # papermill's temporary file: its name is what stays
+    return replacements
+
+
+def scrub_notebook(path: Path, repo_root: str | Path | None = None, output: str | None = None) -> bool:
+    """Rewrite one executed notebook without the recording machine's paths; True when it changed."""
+    text = path.read_text()
+    notebook = json.loads(text)
+    replacements = notebook_replacements(notebook, repo_root)
+    papermill = notebook.get("metadata", {}).get("papermill", {})
+    if output and papermill.get("output_path"):
+        replacements[papermill["output_path"]] = output
+    new_text = _replace_all(text, replacements)
+    if new_text == text:
+        return False
+    json.loads(new_text)  # still a notebook
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(new_text)
+    os.replace(partial, path)
+    return True
+
+
+def _scrub_data_root_param(run: Path) -> bool:
+    changed = False
+    param = run / "params" / "data_root"
+    if param.is_file() and param.read_text().startswith("/"):
+        param.write_text(DATA_ROOT_WORDS)
+        changed = True
+    config = run / "artifacts" / "config.json"
+    if config.is_file():
+        data = json.loads(config.read_text())
+        if isinstance(data, dict) and str(data.get("data_root", "")).startswith("/"):
+            data["data_root"] = DATA_ROOT_WORDS
+            config.write_text(json.dumps(data))
+            changed = True
+    return changed
+
+
+def scrub_record(repo_root: Path, store: Path) -> int:
+    """Scrub every executed notebook under `book/runs` and the store's artifacts, and data-root params; returns the
+    number of files changed."""
+    changed = 0
+    for notebook in sorted((repo_root / "book" / "runs").rglob("*.ipynb")):
+        changed += scrub_notebook(notebook, repo_root, output=notebook.relative_to(repo_root).as_posix())
+    for notebook in sorted(store.glob("*/*/artifacts/notebook/*.ipynb")):
+        changed += scrub_notebook(notebook, repo_root)
+    for run in store.glob("*/*/"):
+        if (run / "meta.yaml").is_file():
+            changed += _scrub_data_root_param(run)
+    return changed
+
+
+def private_paths(paths: list[Path]) -> Iterator[tuple[Path, str]]:
+    """Every (file, line) of `paths` that names a machine-specific absolute folder."""
+    for path in paths:
+        try:
+            text = path.read_text()
+        except (UnicodeDecodeError, OSError):
+            continue
+        for line in text.splitlines():
+            if any(f'"{prefix}' in line or line.startswith(prefix) or f" {prefix}" in line or f"'{prefix}" in line
+                   for prefix in PRIVATE_PREFIXES):
+                yield path, line.strip()[:200]

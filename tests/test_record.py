@@ -1,0 +1,58 @@
+"""The committed record names no folder of the machine that made it; the scrub that ensures it is exact."""
+
+from __future__ import annotations
+
+import json
+
+from randnas.record import DATA_ROOT_WORDS, private_paths, scrub_notebook
+from tests.conftest import REPO
+
+
+def _executed(repo: str, data_root: str) -> dict:
+    return {
+        "cells": [
+            {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "execution_count": 1,
+             "source": f'data_root = "{data_root}"\n', "outputs": []},
+            {"cell_type": "code", "metadata": {}, "execution_count": 2, "source": "print(bench.source)",
+             "outputs": [{"output_type": "stream", "name": "stdout", "text": f"from {data_root}/nb201/x.csv\n"}]},
+        ],
+        "metadata": {"papermill": {"input_path": f"{repo}/notebooks/n.ipynb", "output_path": "/tmp/tmpab12/seed-0.ipynb",
+                                   "parameters": {"data_root": data_root, "seed": 0}}},
+        "nbformat": 4, "nbformat_minor": 5,
+    }
+
+
+def test_scrub_makes_paths_repo_relative_and_names_the_data_root(tmp_path):
+    path = tmp_path / "seed-0.ipynb"
+    path.write_text(json.dumps(_executed("/tmp/runner7", "/srv/data/nas")))
+    assert scrub_notebook(path, output="book/runs/cpu/x/seed-0.ipynb")
+    notebook = json.loads(path.read_text())
+    papermill = notebook["metadata"]["papermill"]
+    assert papermill["input_path"] == "notebooks/n.ipynb" and papermill["output_path"] == "book/runs/cpu/x/seed-0.ipynb"
+    assert papermill["parameters"]["data_root"] == DATA_ROOT_WORDS and papermill["parameters"]["seed"] == 0
+    assert f"from {DATA_ROOT_WORDS}/nb201/x.csv" in notebook["cells"][1]["outputs"][0]["text"]
+    assert "/tmp/" not in path.read_text() and "/srv/" not in path.read_text()
+    assert not scrub_notebook(path)  # nothing left to change
+
+
+def test_a_notebook_without_absolute_paths_is_left_alone(tmp_path):
+    path = tmp_path / "n.ipynb"
+    notebook = _executed("notebooks/..", "")
+    notebook["metadata"]["papermill"]["output_path"] = "book/runs/cpu/x/n.ipynb"
+    text = json.dumps(notebook)
+    path.write_text(text)
+    assert not scrub_notebook(path) and path.read_text() == text
+
+
+def test_the_committed_record_and_book_runs_name_no_machine_folder():
+    files = [p for folder in (REPO / "mlruns", REPO / "book" / "runs") for p in folder.rglob("*")
+             if p.is_file() and p.suffix in ("", ".ipynb", ".json", ".yaml", ".jsonl")]
+    assert len(files) > 100
+    found = list(private_paths(files))
+    assert not found, f"{len(found)} lines name a machine folder, e.g. {found[:3]}; run `randnas record scrub`"
+
+
+def test_private_paths_finds_them(tmp_path):
+    (tmp_path / "a.json").write_text('{"input_path": "/home/me/randnas/notebooks/x.ipynb"}')
+    (tmp_path / "b.json").write_text('{"input_path": "notebooks/x.ipynb"}')
+    assert [p.name for p, _ in private_paths(sorted(tmp_path.iterdir()))] == ["a.json"]
