@@ -47,7 +47,7 @@ PRESET_DESCRIPTIONS = {
 }
 # Parameters the runner passes to every notebook; each notebook's `parameters` cell declares them.
 INJECTED = ("preset", "plan_key", "data_root")
-ENTRY_KEYS = {"notebook", "params", "grid", "presets", "description"}
+ENTRY_KEYS = {"notebook", "params", "grid", "presets", "description", "requires"}
 ENTRY_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 PRESET_KEYS = {"params", "grid", "extra"}
 
@@ -64,6 +64,7 @@ class PlanEntry:
     params: Mapping[str, Any]
     grid: Mapping[str, Sequence[Any]]
     presets: Mapping[str, Mapping[str, Any]]
+    requires: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,14 @@ class Job:
     notebook: Path
     parameters: Mapping[str, Any] = field(hash=False)
     output: Path
+    requires: tuple[str, ...] = ()  # folders under the data root the notebook needs whatever the preset
+
+    def missing_data(self) -> list[str]:
+        """The required folders absent from this job's data root (the argument, else $RANDNAS_DATA, else ./data)."""
+        from randnas.data.base import data_root
+
+        root = data_root(self.parameters.get("data_root") or None)
+        return [folder for folder in self.requires if not (root / folder).is_dir()]
 
 
 def check_preset(preset: str) -> str:
@@ -112,6 +121,14 @@ def _extra(value: Any, where: str) -> list[dict]:
     if not isinstance(value, list) or not all(isinstance(point, Mapping) and point for point in value):
         raise PlanError(f"{where} must be a list of non-empty mappings, e.g. [{{seed: 1, repeat: 2}}]")
     return [dict(point) for point in value]
+
+
+def _requires(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) and ENTRY_KEY.fullmatch(v) for v in value):
+        raise PlanError(f"{where}: a list of folder names under the data root (e.g. [yahpo-nb301])")
+    return tuple(value)
 
 
 def load_plan(path: str | Path, root: Path | None = None) -> Plan:
@@ -169,6 +186,7 @@ def load_plan(path: str | Path, root: Path | None = None) -> Plan:
                 params=_mapping(spec.get("params"), f"{where}.params"),
                 grid=_grid(spec.get("grid"), f"{where}.grid"),
                 presets=presets,
+                requires=_requires(spec.get("requires"), f"{where}.requires"),
             )
         )
     return Plan(name=raw["name"], description=str(raw.get("description", "")), path=path, entries=tuple(entries))
@@ -269,6 +287,7 @@ def expand(
                     notebook=entry.notebook,
                     parameters=parameters,
                     output=runs_dir / preset / entry.key / f"{name}.ipynb",
+                    requires=entry.requires,
                 )
             )
     return jobs
@@ -412,6 +431,9 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
         # the run is in the record but its executed notebook is not: take it back from the record
         _restore_notebook(finished[0].info.run_id, output)
         return JobResult(job, "restored", finished[0].info.run_id)
+    missing = job.missing_data()
+    if missing:  # not a failure: this machine lacks data the entry cannot do without, and nothing was started
+        return JobResult(job, "skipped", f"needs <data root>/{', <data root>/'.join(missing)}: give --data-root or set RANDNAS_DATA")
     (log or print)(f"running {job.plan_key}")
     output.parent.mkdir(parents=True, exist_ok=True)
     previous_uri = os.environ.get(tracking.STORE_ENV)

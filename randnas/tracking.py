@@ -38,6 +38,9 @@ TAG_DATASET_SHA256 = "randnas.dataset_sha256"
 TAG_PLAN_KEY = "randnas.plan_key"
 TAG_FINGERPRINT_PREFIX = "randnas.fp."
 TAG_DIGEST = "randnas.digest"
+TAG_GIT_COMMIT = "randnas.fp.git_commit"
+TAG_GIT_DIRTY = "randnas.fp.git_dirty"
+TAG_RESUMED_PREFIX = "randnas.resumed_at."  # + git_commit / git_dirty of the process that resumed the run
 TAG_CHILD_KEY = "randnas.child"
 DEFER_PORTABLE_ENV = "RANDNAS_DEFER_PORTABLE"
 SOURCE_TAG = "mlflow.source.name"
@@ -333,7 +336,13 @@ def tracked_run(
         # MLflow records the launching script's absolute path; the record keeps its name only, so a
         # committed run does not carry the recording machine's folders
         source = Path(run.data.tags.get(SOURCE_TAG, "")).name
-        mlflow.set_tags({**dict(tags), **({SOURCE_TAG: source} if source else {})})
+        tags = dict(tags)
+        if resume_id:
+            # the run keeps the code state it started from; the resuming one is recorded beside it
+            for key in (TAG_GIT_COMMIT, TAG_GIT_DIRTY):
+                if key in run.data.tags and key in tags:
+                    tags[key.replace(TAG_FINGERPRINT_PREFIX, TAG_RESUMED_PREFIX)] = tags.pop(key)
+        mlflow.set_tags({**tags, **({SOURCE_TAG: source} if source else {})})
         if config is not None and not resume_id:
             mlflow.log_params(flatten_config(config))
             RunLog(run.info.run_id, False).json(config, "config.json")

@@ -297,3 +297,23 @@ def test_an_ill_typed_parameter_fails_before_any_job_runs():
     with pytest.raises(plans.PlanError, match="parameter 'overrides' must be dict"):
         plans.expand(plan, "smoke", {"overrides": [1]}, only=["cnn-stage2"])
     assert len(plans.expand(plan, "smoke", {"search_seed": [3, 4]}, only=["cnn-stage2"])) == 2  # well-typed values pass (extra points on other seeds drop)
+
+
+def test_an_entry_that_requires_absent_data_is_skipped_with_the_reason(project, store, tmp_path):
+    plan_path = project / "plans" / "toy.yaml"
+    plan_path.write_text(PLAN.replace("    notebook: notebooks/toy.ipynb\n", "    notebook: notebooks/toy.ipynb\n    requires: [yahpo-nb301]\n"))
+    empty = tmp_path / "data"
+    empty.mkdir()
+    results = plans.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))
+    assert [r.status for r in results] == ["skipped", "skipped"]
+    assert results[0].detail == "needs <data root>/yahpo-nb301: give --data-root or set RANDNAS_DATA"
+    assert not tracking.find_runs("toy/plans")  # nothing started, nothing half-written
+    (empty / "yahpo-nb301").mkdir()
+    assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))) == ["ran", "ran"]
+
+
+def test_requires_must_name_folders(project):
+    plan_path = project / "plans" / "toy.yaml"
+    plan_path.write_text(PLAN.replace("    notebook: notebooks/toy.ipynb\n", "    notebook: notebooks/toy.ipynb\n    requires: ../../etc\n"))
+    with pytest.raises(plans.PlanError, match="requires: a list of folder names under the data root"):
+        plans.load_plan(plan_path, root=project)

@@ -194,3 +194,15 @@ def test_a_run_keeps_its_source_scripts_name_not_its_absolute_path(store):
         pass
     source = mlflow.get_run(run.run_id).data.tags.get(tracking.SOURCE_TAG, "")
     assert source and not source.startswith("/") and "/" not in source
+
+
+def test_a_resumed_run_keeps_its_commit_and_records_the_resuming_one(store):
+    started = {**toy_tags("plan/resume"), tracking.TAG_GIT_COMMIT: "aaaa", tracking.TAG_GIT_DIRTY: "false"}
+    with pytest.raises(KeyboardInterrupt), tracking.tracked_run("toy/family", "first", tags=started):
+        raise KeyboardInterrupt
+    resuming = {**started, tracking.TAG_GIT_COMMIT: "bbbb", tracking.TAG_GIT_DIRTY: "true"}
+    with tracking.tracked_run("toy/family", "again", tags=resuming) as run:
+        assert run.resumed
+    tags = mlflow.get_run(run.run_id).data.tags
+    assert tags[tracking.TAG_GIT_COMMIT] == "aaaa" and tags[tracking.TAG_GIT_DIRTY] == "false"
+    assert tags["randnas.resumed_at.git_commit"] == "bbbb" and tags["randnas.resumed_at.git_dirty"] == "true"
