@@ -1,9 +1,11 @@
 """Stage-1 cost of the shared-weight CNN network: `single` (the paper) against `dense` (as released).
 
 For C=16 and C=24, 8 cells, batch 64, 32x32 inputs:
-- step: forward + backward + SGD step with a new random architecture per step, for `single`, `dense`,
-  and a stand-alone evaluation network (no auxiliary head) of the same architectures, interleaved
-  architecture by architecture in one process; ratios are medians of per-architecture ratios;
+- step: forward + backward + SGD step, for `single`, `dense` and a stand-alone evaluation network (no auxiliary
+  head) of the same architectures, interleaved architecture by architecture in one process. Every contender is
+  warmed the same way: per architecture, the network is built (the stand-alone one) outside the timing, one
+  untimed step runs, then `repeats` timed steps; a contender's time for an architecture is their median.
+  Reported: the median over architectures and its range; ratios are medians of per-architecture ratios;
 - peak memory, in a process per kind: the peak resident memory above what the process held before its
   first step (CPU), or torch's peak allocated memory (CUDA);
 - selection throughput: architectures scored per second, one batch of 64 each in eval mode.
@@ -43,20 +45,21 @@ def _sync(device: torch.device) -> None:
 
 
 def _step_fn(kind: str, channels: int, device: torch.device):
-    """A function genotype -> one timed training step (seconds) for `kind`, and the shared net if any."""
+    """A function genotype -> a function that runs one training step of `kind` on that architecture (any
+    building happens in the first call, outside the step), and the shared net if any."""
     if kind == "standalone":
-        def step(genotype, x, y):
+        def prepare(genotype):
             model = NetworkCIFAR(genotype, channels, 8, auxiliary=False).to(device)
             optimizer = torch.optim.SGD(model.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
-            return _timed(lambda: _train_step(lambda inputs: model(inputs)[0], optimizer, x, y), device)
-        return step, None
+            return lambda x, y: _train_step(lambda inputs: model(inputs)[0], optimizer, x, y)
+        return prepare, None
     shared = SharedCnnNetwork(channels, 8, mode=kind).to(device)
     optimizer = torch.optim.SGD(shared.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
 
-    def step(genotype, x, y):
-        return _timed(lambda: _train_step(lambda inputs: shared(inputs, genotype), optimizer, x, y), device)
+    def prepare(genotype):
+        return lambda x, y: _train_step(lambda inputs: shared(inputs, genotype), optimizer, x, y)
 
-    return step, shared
+    return prepare, shared
 
 
 def _train_step(forward, optimizer, x, y) -> None:
@@ -85,42 +88,42 @@ def measure_memory(kind: str, channels: int, device_name: str) -> dict:
     x, y = _inputs(device)
     rng = numpy_generator(0)
     genotypes = [sample_cnn_genotype(rng) for _ in range(2)]
-    step, _ = _step_fn(kind, channels, device)
+    prepare, _ = _step_fn(kind, channels, device)
     rss_before = _peak_rss_bytes()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     for genotype in genotypes:
-        step(genotype, x, y)
+        prepare(genotype)(x, y)
     if device.type == "cuda":
         return {"peak_memory_bytes": torch.cuda.max_memory_allocated(device)}
     return {"peak_memory_bytes": _peak_rss_bytes() - rss_before}
 
 
-def measure_time(channels: int, steps: int, device_name: str) -> dict:
+def measure_time(channels: int, steps: int, device_name: str, repeats: int = 3) -> dict:
     """Step times of the three kinds interleaved architecture by architecture (so drift in the machine's
     speed hits all three alike), and the scoring rates of single and dense; medians and per-architecture ratios."""
     device = select_device(device_name)
     x, y = _inputs(device)
     rng = numpy_generator(0)
-    genotypes = [sample_cnn_genotype(rng) for _ in range(steps + 1)]
+    genotypes = [sample_cnn_genotype(rng) for _ in range(steps)]
     steppers = {kind: _step_fn(kind, channels, device) for kind in KINDS}
     times: dict[str, list[float]] = {kind: [] for kind in KINDS}
     scoring: dict[str, list[float]] = {"single": [], "dense": []}
-    for index, genotype in enumerate(genotypes):
-        for kind, (step, shared) in steppers.items():
-            elapsed = step(genotype, x, y)
+    median = statistics.median
+    for genotype in genotypes:
+        for kind, (prepare, shared) in steppers.items():
+            step = prepare(genotype)
+            step(x, y)  # untimed warm-up on this architecture, the same for every contender
+            times[kind].append(median(_timed(lambda s=step: s(x, y), device) for _ in range(repeats)))
             if shared is not None:
                 shared.eval()
                 with torch.no_grad():
-                    scored = _timed(lambda net=shared, cell=genotype: net(x, cell).argmax(1), device)
+                    shared(x, genotype)  # warm-up
+                    scoring[kind].append(median(_timed(lambda net=shared, cell=genotype: net(x, cell).argmax(1), device)
+                                                for _ in range(repeats)))
                 shared.train()
-            if index > 0:  # the first architecture warms up allocators and kernels
-                times[kind].append(elapsed)
-                if shared is not None:
-                    scoring[kind].append(scored)
-    def median(values):
-        return statistics.median(values)
-    result = {kind: {"step_s": median(values), "steps_timed": len(values)} for kind, values in times.items()}
+    result = {kind: {"step_s": median(values), "step_range_s": [min(values), max(values)], "architectures": len(values),
+                     "repeats_per_architecture": repeats} for kind, values in times.items()}
     for kind, values in scoring.items():
         result[kind]["archs_scored_per_s"] = 1.0 / median(values)
     result["ratios"] = {
@@ -139,7 +142,8 @@ def run_isolated(arguments: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--steps", type=int, default=3, help="timed steps per measurement (plus one warm-up)")
+    parser.add_argument("--steps", type=int, default=3, help="architectures timed (each: one warm-up step, then --repeats)")
+    parser.add_argument("--repeats", type=int, default=3, help="timed steps per architecture and contender")
     parser.add_argument("--channels", type=int, nargs="+", default=[16, 24])
     parser.add_argument("--memory-worker", nargs=2, metavar=("KIND", "C"), help=argparse.SUPPRESS)
     parser.add_argument("--time-worker", type=int, metavar="C", help=argparse.SUPPRESS)
@@ -149,12 +153,12 @@ def main() -> None:
         print(json.dumps(measure_memory(kind, int(channels), args.device)))
         return
     if args.time_worker:
-        print(json.dumps(measure_time(args.time_worker, args.steps, args.device)))
+        print(json.dumps(measure_time(args.time_worker, args.steps, args.device, args.repeats)))
         return
     device = select_device(args.device)
     results: dict = {"device": describe_device(device), "batch": 64, "cells": 8, "input": "32x32"}
     for channels in args.channels:
-        common = ["--device", args.device, "--steps", str(args.steps)]
+        common = ["--device", args.device, "--steps", str(args.steps), "--repeats", str(args.repeats)]
         row = run_isolated(["--time-worker", str(channels), *common])
         for kind in KINDS:
             row[kind].update(run_isolated(["--memory-worker", kind, str(channels), *common]))
@@ -165,7 +169,7 @@ def main() -> None:
     path = write_results(
         name,
         results,
-        notes="targets (issue): dense/single >= 10, single/standalone <= 1.10, single/dense memory <= 0.25, scoring >= 10x",
+        notes="every contender warmed alike per architecture; ratios are medians of per-architecture ratios of this run",
     )
     print(path)
 

@@ -2,9 +2,10 @@
 validation split (batch 1024), at 300 and 850 units.
 
 Baseline, measured in the same run: the cell written as DARTS writes it (the input and hidden halves of
-W0 in one product per time step, one product per node), with the same weights and dropout masks. The
-issue also quotes the authors' own code on this kind of 2-core CPU: a step takes 0.649 s (300 units) and
-2.06 s (850 units) at batch 64; scoring takes 5.4 s and 16.2 s. The corpus is PTB-shaped random tokens
+W0 in one product per time step, one product per node), with the same weights and dropout masks. Every
+ratio in the results is between two timings of this run. The issue's quotes of the authors' own code on
+another 2-core CPU (a step 0.649 s / 2.06 s at 300 / 850 units and batch 64, scoring 5.4 s / 16.2 s) are kept
+in the results as quoted, with their source, and nothing is divided by them. The corpus is PTB-shaped random tokens
 (10,000 words, 73,760 validation tokens) unless --data-root has the real PTB: timing depends on shapes only.
 The floor: nearly all the work is matrix products, so each measurement also reports the fp32 matrix
 product throughput of this device measured in the same run, the products' FLOPs, and the time they take
@@ -30,8 +31,9 @@ from randnas.repro import numpy_generator
 from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
 from randnas.train.lm import batchify, perplexity
 
-TARGET_SPEEDUP = 1.5  # the issue's target: at least this much faster than the authors' code
-AUTHORS = {"step_s": {300: 0.649, 850: 2.06}, "score_s": {300: 5.4, 850: 16.2}}
+# not measured here: the authors' code as an earlier issue quoted it, on a 2-core CPU of its own
+QUOTED_AUTHORS = {"source": "an issue's quote of the authors' released code on its 2-core CPU (not measured in this run)",
+                  "step_batch64_s": {300: 0.649, 850: 2.06}, "score_whole_valid_s": {300: 5.4, 850: 16.2}}
 
 
 class DartsStyleCell(nn.Module):
@@ -103,13 +105,10 @@ def product_flops(hidden: int, tokens: int, vocab: int = 10_000, train: bool = T
     return 3 * forward if train else forward
 
 
-def against_floor(seconds: float, flops: float, gflops: float, authors_s: float | None) -> dict:
+def against_floor(seconds: float, flops: float, gflops: float) -> dict:
     floor = flops / (gflops * 1e9)
-    row = {"product_gflop": flops / 1e9, "floor_s": floor, "ours_gflops": flops / seconds / 1e9}
-    if authors_s:
-        target = authors_s / TARGET_SPEEDUP
-        row.update({"authors_gflops": flops / authors_s / 1e9, "target_s": target, "target_above_floor": target >= floor})
-    return row
+    return {"product_gflop": flops / 1e9, "floor_s": floor, "ours_gflops": flops / seconds / 1e9,
+            "share_of_matmul_rate": floor / seconds}
 
 
 def ptb_shaped(valid_tokens: int = 73_760) -> TokenCorpus:
@@ -157,7 +156,7 @@ def main() -> None:
     rng = numpy_generator(0)
     genotypes = [sample_rnn_genotype(rng) for _ in range(args.repeats + 1)]
     gflops = matmul_gflops(device)
-    results: dict = {"device": describe_device(device), "bptt": 35, "authors_on_this_cpu": AUTHORS,
+    results: dict = {"device": describe_device(device), "bptt": 35, "quoted_not_measured": QUOTED_AUTHORS,
                      "matmul_fp32_gflops": gflops}
     for hidden in args.hidden:
         ours = RnnLanguageModel(RnnModelConfig(10_000, hidden)).to(device)
@@ -176,30 +175,29 @@ def main() -> None:
             step = {name: statistics.median(values) for name, values in times.items()}
             row[f"step_batch{batch}"] = {
                 "ours_s": step["ours"], "baseline_s": step["baseline"],
-                "speedup_vs_baseline": step["baseline"] / step["ours"],
+                "ours_range_s": [min(times["ours"]), max(times["ours"])],
+                "baseline_range_s": [min(times["baseline"]), max(times["baseline"])],
+                "speedup_vs_baseline": statistics.median(b / o for b, o in zip(times["baseline"], times["ours"])),
+                "repeats": len(times["ours"]),
             }
-            authors = AUTHORS["step_s"].get(hidden) if batch == 64 and device.type == "cpu" else None
-            if authors:
-                row[f"step_batch{batch}"]["speedup_vs_authors"] = authors / step["ours"]
-            row[f"step_batch{batch}"].update(against_floor(step["ours"], product_flops(hidden, 35 * batch), gflops, authors))
+            row[f"step_batch{batch}"].update(against_floor(step["ours"], product_flops(hidden, 35 * batch), gflops))
         scores = {"ours": [], "baseline": []}
-        for index, genotype in enumerate(genotypes[:2]):
+        for index, genotype in enumerate(genotypes):
             for name, model in (("ours", ours), ("baseline", baseline)):
                 elapsed = score_time(model, valid, genotype, device)
                 if index:
                     scores[name].append(elapsed)
         ours_score = statistics.median(scores["ours"])
-        authors = AUTHORS["score_s"].get(hidden) if device.type == "cpu" else None
         row["score_whole_valid"] = {
             "ours_s": ours_score, "baseline_s": statistics.median(scores["baseline"]),
-            "speedup_vs_baseline": statistics.median(scores["baseline"]) / ours_score,
-            **({"speedup_vs_authors": authors / ours_score} if authors else {}),
-            **against_floor(ours_score, product_flops(hidden, (valid.shape[0] - 1) * valid.shape[1], train=False), gflops, authors),
+            "speedup_vs_baseline": statistics.median(b / o for b, o in zip(scores["baseline"], scores["ours"])),
+            "repeats": len(scores["ours"]),
+            **against_floor(ours_score, product_flops(hidden, (valid.shape[0] - 1) * valid.shape[1], train=False), gflops),
         }
         results[f"hidden={hidden}"] = row
         print(f"hidden={hidden}: {row}", flush=True)
     name = "ptb_stage1_" + ("cuda" if device.type == "cuda" else "cpu")
-    print(write_results(name, results, notes=f"target (issue): at least {TARGET_SPEEDUP}x faster than the authors' code on each"))
+    print(write_results(name, results, notes="ratios are between timings of this run; quoted_not_measured is context only"))
 
 
 if __name__ == "__main__":

@@ -117,7 +117,9 @@ def picks_table(record: pd.DataFrame, preset: str, bench: Nb201Accuracies) -> Ta
     title = "RSWS's picks and their NAS-Bench-201 accuracy"
     if rows.empty:
         return Table(title, pd.DataFrame(), "no runs")
-    frame = rows.drop(columns=["mode", "repeat", "run_id"]).round(2)
+    # the numbers first; the cell string, the widest column, last
+    frame = rows[["search", "pick accuracy (%)", "per seed", "percentile", "best scored cell (%)", "cells scored", "index",
+                  "digest", "pick"]].round(2)
     single = independent(rows[rows["mode"] == "single"])
     note = (f"percentile = the share of all 15,625 cells at or below the pick's accuracy; the optimum is "
             f"{bench.accuracy.max():.2f} %. Over the independent single-mode searches, the pick's accuracy is "
@@ -144,7 +146,7 @@ def search_compute(run: pd.Series) -> float:
         return default if value is None or math.isnan(value) else float(value)
 
     batch = number("batch_size", 64)
-    steps = math.ceil(search_images(str(run.get("dataset", "cifar10"))) / batch)
+    steps = math.ceil(search_images(str(run.get("dataset", "cifar10")).split("+")[0]) / batch)  # "cifar10+nb201"
     cap = number("max_steps_per_epoch", 0)
     trained = number("epochs", 50) * (min(steps, cap) if cap else steps) * batch
     epochs = number("epochs", 50)
