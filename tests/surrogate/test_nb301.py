@@ -18,16 +18,6 @@ from randnas.surrogate.nb301 import FEATURES, MISSING, SurrogateError, cell_feat
 DARTS_V2_DOCUMENTED = {1: 0.6142, 4: 0.6847, 18: 0.8071, 75: 0.9183, 98: 0.9291}
 
 
-@pytest.fixture(scope="module")
-def surrogate():
-    from tests.conftest import shared_data_root
-
-    root = shared_data_root()
-    if root is None or not (root / "yahpo-nb301").is_dir():
-        pytest.skip("the NAS-Bench-301 surrogate files are absent (set RANDNAS_DATA or lay out ../shared/data)")
-    return load_nb301_surrogate(root)
-
-
 def test_darts_v2_gives_the_documented_predictions(surrogate):
     epochs = list(DARTS_V2_DOCUMENTED)
     prediction = surrogate.predict([get_genotype("cnn", "DARTS_V2")] * len(epochs), epochs)

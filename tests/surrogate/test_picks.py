@@ -13,17 +13,6 @@ from randnas.spaces.named import get_genotype
 from randnas.surrogate.picks import PREDICTED, picked_cells, predict_cells, selection_agreement
 
 
-@pytest.fixture(scope="module")
-def surrogate():
-    from randnas.surrogate.nb301 import load_nb301_surrogate
-    from tests.conftest import shared_data_root
-
-    root = shared_data_root()
-    if root is None or not (root / "yahpo-nb301").is_dir():
-        pytest.skip("the NAS-Bench-301 surrogate files are absent (set RANDNAS_DATA or lay out ../shared/data)")
-    return load_nb301_surrogate(root)
-
-
 def test_picked_cells_gathers_trained_cells_asha_picks_and_named_ones():
     v1, v2 = get_genotype("cnn", "DARTS_V1").to_darts(), get_genotype("cnn", "DARTS_V2").to_darts()
     record = pd.DataFrame([

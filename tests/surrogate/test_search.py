@@ -20,16 +20,6 @@ from randnas.surrogate.search import (
 )
 
 
-@pytest.fixture(scope="module")
-def data_root():
-    from tests.conftest import shared_data_root
-
-    root = shared_data_root()
-    if root is None or not (root / "yahpo-nb301").is_dir():
-        pytest.skip("the NAS-Bench-301 surrogate files are absent (set RANDNAS_DATA or lay out ../shared/data)")
-    return str(root)
-
-
 def test_a_fixed_seed_gives_the_same_event_log_twice(data_root, tmp_path):
     config = SurrogateSearchConfig(method="asha", eta=3, workers=4, gpu_hours=12.0)
     first = run_surrogate_search(config, SurrogateTrials(7, data_root), EventLog(tmp_path / "a.jsonl"))
