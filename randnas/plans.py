@@ -421,6 +421,7 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
 
     from randnas import tracking
     from randnas.kernels import EncryptedKernelManager
+    from randnas.record import scrub_notebook
 
     output = root / job.output
     tracking.open_store(store_uri)  # the record this job belongs to, whatever this process used before
@@ -478,12 +479,6 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
         else:
             os.environ[tracking.STORE_ENV] = previous_uri
         tracking.make_store_portable(store_uri)
-
-
-def scrub_notebook(path: Path, root: Path, output: str) -> None:
-    from randnas.record import scrub_notebook as scrub
-
-    scrub(path, root, output)
 
 
 def label_executed_copy(path: Path, job: Job) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import pickle
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -41,11 +42,14 @@ class Nb201Accuracies:
     train_time: np.ndarray = field(repr=False, default=None)  # seconds for 200 epochs, NaN if the source lacks it
     model_size: np.ndarray = field(repr=False, default=None)  # millions of parameters, NaN if the source lacks it
 
+    @cached_property
+    def _rows(self) -> dict[str, int]:
+        return {cid: k for k, cid in enumerate(self.config_ids)}
+
     def row(self, index: str) -> int:
-        rows = self.__dict__.setdefault("_rows", {cid: k for k, cid in enumerate(self.config_ids)})
-        if index not in rows:
+        if index not in self._rows:
             raise DataError(f"no NAS-Bench-201 cell with index {index!r}")
-        return rows[index]
+        return self._rows[index]
 
     def lookup(self, index: str) -> dict:
         """One cell's benchmark record: mean and per-seed accuracy, percentile among all cells, time, size."""

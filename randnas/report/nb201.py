@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 
@@ -29,8 +30,14 @@ def searches(record: pd.DataFrame, preset: str) -> pd.DataFrame:
     return runs.sort_values(["start"]) if not runs.empty else runs
 
 
+@functools.lru_cache(maxsize=64)
+def _scored_records(run_id: str) -> tuple[dict, ...]:
+    """One download per run and page build: the chapter's tables and figures all read these."""
+    return tuple(tracking.load_json_artifact(run_id, "nb201/scored.json"))
+
+
 def scored(run_id: str) -> pd.DataFrame:
-    return pd.DataFrame(tracking.load_json_artifact(run_id, "nb201/scored.json"))
+    return pd.DataFrame(list(_scored_records(run_id)))
 
 
 def score_epochs(cells: pd.DataFrame) -> list[int]:
@@ -49,18 +56,28 @@ def _label(run: pd.Series) -> str:
     return f"{run.get('param:mode', '?')}, seed {run.get('seed', '?')}, repeat {run.get('repeat', '1')}"
 
 
+@functools.lru_cache(maxsize=64)
+def _run_ranking(run_id: str) -> tuple[dict, ...]:
+    """Per scoring epoch of one search: tau and rho with their bootstrap intervals, and top-10 % overlap
+    (computed once: the chapter shows them in three places)."""
+    cells = scored(run_id)
+    rows = []
+    for epoch in score_epochs(cells):
+        scores = cells[f"score_epoch_{epoch}"]
+        tau, rho = kendall_interval(scores, cells["true_accuracy"]), spearman_interval(scores, cells["true_accuracy"])
+        rows.append({"epoch": epoch, "cells": len(cells), "kendall_tau": tau.value,
+                     "Kendall tau [95 % bootstrap] (p)": tau.text(3), "Spearman rho [95 % bootstrap] (p)": rho.text(3),
+                     "top-10 % overlap": top_overlap(scores, cells["true_accuracy"])})
+    return tuple(rows)
+
+
 def ranking_rows(record: pd.DataFrame, preset: str) -> pd.DataFrame:
     """One row per search and scoring epoch: tau, rho (with intervals) and top-10 % overlap over its scored cells."""
     rows = []
     for _, run in searches(record, preset).iterrows():
-        cells = scored(run["run_id"])
-        for epoch in score_epochs(cells):
-            scores = cells[f"score_epoch_{epoch}"]
-            tau, rho = kendall_interval(scores, cells["true_accuracy"]), spearman_interval(scores, cells["true_accuracy"])
+        for values in _run_ranking(run["run_id"]):
             rows.append({"search": _label(run), "mode": run.get("param:mode", "?"), "seed": run.get("seed"),
-                         "repeat": run.get("repeat"), "epoch": epoch, "cells": len(cells), "kendall_tau": tau.value,
-                         "Kendall tau [95 % bootstrap] (p)": tau.text(3), "Spearman rho [95 % bootstrap] (p)": rho.text(3),
-                         "top-10 % overlap": top_overlap(scores, cells["true_accuracy"]), "run_id": run["run_id"]})
+                         "repeat": run.get("repeat"), **values, "run_id": run["run_id"]})
     return pd.DataFrame(rows)
 
 

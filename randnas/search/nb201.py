@@ -21,7 +21,14 @@ from randnas.nets.cnn_supernet import MODES
 from randnas.nets.nb201 import Nb201Network
 from randnas.repro import numpy_generator, state_dict_digest
 from randnas.search.cnn import SELECT_ARCH_STREAM, EpochCallback, SharedWeightSearch
-from randnas.spaces.nb201 import NB201_CELLS, Nb201Cell, all_nb201_cells, sample_nb201_cell
+from randnas.spaces.nb201 import (
+    NB201_CELLS,
+    NB201_EDGES,
+    NB201_OPS,
+    Nb201Cell,
+    nb201_cell_from_index,
+    sample_nb201_cell,
+)
 
 SCORES_KEY = "cell_scores"  # in an epoch's history entry: the scored cells' accuracies, in `scored_cells` order
 
@@ -68,8 +75,8 @@ def scored_cells(seed: int, count: int) -> list[Nb201Cell]:
     """`count` distinct cells drawn uniformly (without replacement) from the search's selection stream."""
     rng = numpy_generator(seed, SELECT_ARCH_STREAM)
     chosen = sorted(rng.choice(NB201_CELLS, size=count, replace=False))
-    wanted = {int(i) for i in chosen}
-    cells = [cell for k, cell in enumerate(all_nb201_cells()) if k in wanted]
+    # cell k's index is k written in base 5 (one digit per edge), the order `all_nb201_cells` lists them in
+    cells = [nb201_cell_from_index(np.base_repr(int(k), len(NB201_OPS)).zfill(len(NB201_EDGES))) for k in chosen]
     order = rng.permutation(count)  # scoring order independent of the index order
     return [cells[i] for i in order]
 
