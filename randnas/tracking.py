@@ -42,6 +42,7 @@ TAG_GIT_COMMIT = "randnas.fp.git_commit"
 TAG_GIT_DIRTY = "randnas.fp.git_dirty"
 TAG_RESUMED_PREFIX = "randnas.resumed_at."  # + git_commit / git_dirty of the process that resumed the run
 TAG_CHILD_KEY = "randnas.child"
+CONFIG_ARTIFACT = "config.json"
 DEFER_PORTABLE_ENV = "RANDNAS_DEFER_PORTABLE"
 SOURCE_TAG = "mlflow.source.name"
 
@@ -216,8 +217,23 @@ class RunLog:
         self.run_id = run_id
         self.resumed = resumed
         self._mlflow = _mlflow()
+        self._logged_steps: dict[str, set[int]] | None = None
+
+    def _steps_logged_before(self) -> dict[str, set[int]]:
+        if self._logged_steps is None:
+            client = self._mlflow.MlflowClient()
+            keys = client.get_run(self.run_id).data.metrics
+            self._logged_steps = {key: {m.step for m in client.get_metric_history(self.run_id, key)} for key in keys}
+        return self._logged_steps
 
     def metrics(self, values: Mapping[str, float], step: int) -> None:
+        """Log `values` at `step`; a resumed run skips a (metric, step) it already holds, so an epoch
+        retrained after a resume (from the checkpoint before a damaged one) is not counted twice."""
+        if self.resumed:
+            logged = self._steps_logged_before()
+            values = {key: value for key, value in values.items() if step not in logged.get(key, ())}
+            if not values:
+                return
         self._mlflow.log_metrics({key: float(value) for key, value in values.items()}, step=step)
 
     def tags(self, values: Mapping[str, Any]) -> None:
@@ -343,9 +359,14 @@ def tracked_run(
                 if key in run.data.tags and key in tags:
                     tags[key.replace(TAG_FINGERPRINT_PREFIX, TAG_RESUMED_PREFIX)] = tags.pop(key)
         mlflow.set_tags({**tags, **({SOURCE_TAG: source} if source else {})})
-        if config is not None and not resume_id:
-            mlflow.log_params(flatten_config(config))
-            RunLog(run.info.run_id, False).json(config, "config.json")
+        if config is not None:
+            # a resumed run logs whatever its first attempt could not (a full disk, a kill mid-start), so a
+            # FINISHED run always has every param and its config
+            missing = {k: v for k, v in flatten_config(config).items() if k not in run.data.params}
+            if missing:
+                mlflow.log_params(missing)
+            if not resume_id or not artifact_exists(run.info.run_id, CONFIG_ARTIFACT):
+                RunLog(run.info.run_id, False).json(config, CONFIG_ARTIFACT)
         yield RunLog(run.info.run_id, resumed=resume_id is not None)
         status = FINISHED
     except KeyboardInterrupt:
@@ -357,6 +378,12 @@ def tracked_run(
 
 
 # ---- reading the record --------------------------------------------------------------------------
+
+
+def artifact_exists(run_id: str, artifact_file: str) -> bool:
+    client = _mlflow().MlflowClient()
+    folder, _, name = artifact_file.rpartition("/")
+    return any(Path(entry.path).name == name for entry in client.list_artifacts(run_id, folder or None))
 
 
 def filter_literal(value: str) -> str:

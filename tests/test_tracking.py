@@ -84,6 +84,32 @@ def test_unfinished_plan_entry_resumes_same_run_without_relogging_params(store):
     assert third.run_id != first.run_id
 
 
+def test_a_resumed_run_restores_params_and_config_its_first_attempt_lost(store):
+    with pytest.raises(KeyboardInterrupt), tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/disk"),
+                                                                config=Config()) as first:
+        raise KeyboardInterrupt
+    run_dir = next(store.glob(f"*/{first.run_id}"))
+    # what a full disk mid-start leaves: some params and no config artifact
+    (run_dir / "params" / "inner.width").unlink()
+    (run_dir / "artifacts" / "config.json").unlink()
+    with tracking.tracked_run("toy/family", "again", tags=toy_tags("plan/disk"), config=Config()) as second:
+        assert second.resumed
+    assert mlflow.get_run(first.run_id).data.params == {"lr": "0.1", "inner.width": "4", "inner.ops": '["a", "b"]'}
+    assert mlflow.artifacts.load_dict(f"runs:/{first.run_id}/config.json")["lr"] == 0.1
+
+
+def test_a_resumed_run_does_not_log_a_step_it_already_holds(store):
+    with pytest.raises(KeyboardInterrupt), tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/steps")) as first:
+        first.metrics({"train/loss": 2.0}, step=1)
+        first.metrics({"train/loss": 1.5}, step=2)
+        raise KeyboardInterrupt
+    with tracking.tracked_run("toy/family", "again", tags=toy_tags("plan/steps")) as second:
+        second.metrics({"train/loss": 1.5, "valid/loss": 1.7}, step=2)  # epoch 2 retrained from epoch 1's checkpoint
+        second.metrics({"train/loss": 1.0}, step=3)
+    assert tracking.metric_history(first.run_id, "train/loss") == [(1, 2.0), (2, 1.5), (3, 1.0)]
+    assert tracking.metric_history(first.run_id, "valid/loss") == [(2, 1.7)]
+
+
 def test_store_paths_are_relative_to_the_repo_folder(store):
     with tracking.tracked_run("toy/family", "r", tags=toy_tags()) as run:
         run.json({"a": 1}, "a.json")

@@ -25,7 +25,7 @@ from randnas.nets.cnn_supernet import MODES, SharedCnnNetwork
 from randnas.repro import numpy_generator, state_dict_digest
 from randnas.search.selection import SelectionConfig, SelectionResult, select_architecture, selection_for_budget
 from randnas.spaces.cnn import CnnGenotype, sample_cnn_genotype
-from randnas.train.checkpoint import resume_history, save_checkpoint
+from randnas.train.loop import EpochCallback, EpochTrainer
 
 # Streams of the run's numpy SeedSequence, so sampling for training and for selection never share draws.
 TRAIN_ARCH_STREAM, SELECT_ARCH_STREAM = 1, 2
@@ -99,10 +99,8 @@ class CnnSearchResult:
     history: list[dict]
 
 
-EpochCallback = Callable[[int, dict], None]
 
-
-class SharedWeightSearch:
+class SharedWeightSearch(EpochTrainer):
     """Stage 1 of random search with weight sharing on any space: `net(x, genotype)` is the supernet, `sample(rng)`
     draws an architecture; one new architecture per minibatch, one SGD step each, a checkpoint per epoch.
     `config` has the fields of `CnnSearchConfig`'s training part (epochs ... max_steps_per_epoch)."""
@@ -152,21 +150,18 @@ class SharedWeightSearch:
     def after_epoch(self, epoch: int, metrics: dict) -> None:
         """A subclass's per-epoch work on the trained weights (its results go into `metrics` and the checkpoint)."""
 
+    def train_one_epoch(self, epoch: int) -> dict:
+        metrics = {"lr": self.optimizer.param_groups[0]["lr"], **self.train_epoch()}
+        self.scheduler.step()
+        self.after_epoch(epoch, metrics)
+        return metrics
+
+    def checkpointed(self) -> tuple[dict, dict]:
+        return {"model": self.net, "optimizer": self.optimizer, "scheduler": self.scheduler}, {"train_arch": self.train_rng}
+
     def train(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> list[dict]:
         """Train the shared weights for the configured epochs, resuming from a checkpoint if there is one."""
-        modules = {"model": self.net, "optimizer": self.optimizer, "scheduler": self.scheduler}
-        generators = {"train_arch": self.train_rng}
-        start, history = resume_history(checkpoint_dir, modules=modules, generators=generators, map_location=self.device)
-        for epoch in range(start, self.config.epochs):
-            metrics = {"lr": self.optimizer.param_groups[0]["lr"], **self.train_epoch()}
-            self.scheduler.step()
-            self.after_epoch(epoch + 1, metrics)
-            history.append(metrics)
-            if checkpoint_dir is not None:
-                save_checkpoint(checkpoint_dir, epoch=epoch + 1, modules=modules, generators=generators, extra={"history": history})
-            if on_epoch is not None:
-                on_epoch(epoch + 1, metrics)
-        return history
+        return self.train_epochs(self.config.epochs, checkpoint_dir, on_epoch)
 
     @torch.no_grad()
     def accuracy(self, genotype, batches) -> float:

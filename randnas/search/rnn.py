@@ -23,8 +23,8 @@ from randnas.nets.rnn import RnnLanguageModel, RnnModelConfig
 from randnas.repro import numpy_generator, state_dict_digest
 from randnas.search.selection import SelectionConfig, SelectionResult, select_architecture, selection_for_budget
 from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
-from randnas.train.checkpoint import resume_history, save_checkpoint
 from randnas.train.lm import batchify, minibatches, perplexity, sgd_step
+from randnas.train.loop import EpochCallback, EpochTrainer
 
 TRAIN_ARCH_STREAM, SELECT_ARCH_STREAM, LENGTH_STREAM = 1, 2, 3
 PTB_TRAIN_TOKENS = 929_589  # the budget formula's constant, as released
@@ -97,7 +97,7 @@ class RnnSearchResult:
     history: list[dict]
 
 
-class RnnSearch:
+class RnnSearch(EpochTrainer):
     """Stage 1 and selection on a corpus for one seed; resumes from `checkpoint_dir` when it can."""
 
     def __init__(self, config: RnnSearchConfig, corpus: TokenCorpus, seed: int, device: str = "auto") -> None:
@@ -127,18 +127,14 @@ class RnnSearch:
             steps += 1
         return {"train/loss": loss_sum / tokens, "train/ppl": math.exp(loss_sum / tokens), "train/steps": steps}
 
-    def train(self, checkpoint_dir: Path | None = None, on_epoch: Callable[[int, dict], None] | None = None) -> list[dict]:
-        modules = {"model": self.model, "optimizer": self.optimizer}
-        generators = {"arch": self.arch_rng, "length": self.length_rng}
-        start, history = resume_history(checkpoint_dir, modules=modules, generators=generators, map_location=self.device)
-        for epoch in range(start, self.config.epochs):
-            metrics = self.train_epoch()
-            history.append(metrics)
-            if checkpoint_dir is not None:
-                save_checkpoint(checkpoint_dir, epoch=epoch + 1, modules=modules, generators=generators, extra={"history": history})
-            if on_epoch is not None:
-                on_epoch(epoch + 1, metrics)
-        return history
+    def train_one_epoch(self, epoch: int) -> dict:
+        return self.train_epoch()
+
+    def checkpointed(self) -> tuple[dict, dict]:
+        return {"model": self.model, "optimizer": self.optimizer}, {"arch": self.arch_rng, "length": self.length_rng}
+
+    def train(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> list[dict]:
+        return self.train_epochs(self.config.epochs, checkpoint_dir, on_epoch)
 
     def select(self, progress: Callable[[int, int], None] | None = None) -> SelectionResult:
         select_rng = numpy_generator(self.seed, SELECT_ARCH_STREAM)
@@ -166,7 +162,7 @@ class RnnSearch:
             progress=progress,
         )
 
-    def run(self, checkpoint_dir: Path | None = None, on_epoch: Callable[[int, dict], None] | None = None) -> RnnSearchResult:
+    def run(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> RnnSearchResult:
         history = self.train(checkpoint_dir, on_epoch)
         selection = self.select()
         return RnnSearchResult(

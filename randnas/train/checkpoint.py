@@ -3,12 +3,18 @@
 A run that is killed and resumed from its last checkpoint continues exactly as if it had not
 stopped: the global generators (python, numpy, torch, CUDA) and the run's own generators (the
 architecture sampler's numpy Generator, say) are restored with the weights.
+
+Two checkpoints are kept, `last.pt` and the one before it, `previous.pt`. A checkpoint that cannot be
+read (truncated by a full disk, damaged, or not ours, such as a planted pickle, which `weights_only`
+loading refuses without running it) is named in a warning, moved aside to `<name>.damaged`, and the
+run resumes from the other one, or from scratch when neither is readable; nothing is deleted.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +25,12 @@ import torch
 from randnas.repro import capture_rng_state, restore_rng_state
 
 CHECKPOINT_NAME = "last.pt"
+PREVIOUS_NAME = "previous.pt"
+DAMAGED_SUFFIX = ".damaged"
+
+
+class CheckpointDamaged(RuntimeError):
+    """A checkpoint file that cannot be read as a randnas checkpoint."""
 
 
 def _generator_state(generator: np.random.Generator | torch.Generator) -> Any:
@@ -42,7 +54,8 @@ def save_checkpoint(
     generators: Mapping[str, np.random.Generator | torch.Generator] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> Path:
-    """Write `folder/last.pt` atomically (a kill mid-write leaves the previous checkpoint intact).
+    """Write `folder/last.pt` atomically, keeping the checkpoint it replaces as `previous.pt` (a kill
+    mid-write leaves both earlier checkpoints intact).
 
     `modules` are objects with `state_dict()` (model, optimizer, scheduler); `epoch` counts finished epochs.
     """
@@ -57,19 +70,61 @@ def save_checkpoint(
     path = folder / CHECKPOINT_NAME
     partial = folder / f".{CHECKPOINT_NAME}.partial"
     torch.save(payload, partial)
+    if path.is_file():
+        os.replace(path, folder / PREVIOUS_NAME)
     os.replace(partial, path)
     return path
 
 
 def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """The checkpoint's contents, read with `weights_only=True`: tensors, numbers and containers only, so
-    a planted file cannot run code; a damaged or foreign file is named with what to do."""
+    a planted file cannot run code; a damaged or foreign file raises `CheckpointDamaged` naming it."""
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        payload = torch.load(path, map_location=map_location, weights_only=True)
     except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError) as error:  # all mean: not ours, or damaged
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise RuntimeError(f"checkpoint {path} cannot be read as a randnas checkpoint ({reason[:200]}); move it "
-                           "away or delete it, then rerun: the run restarts from scratch") from None
+        raise CheckpointDamaged(f"checkpoint {path} cannot be read as a randnas checkpoint ({reason[:200]})") from None
+    if not isinstance(payload, dict) or not {"epoch", "modules", "rng", "generators", "extra"} <= set(payload):
+        raise CheckpointDamaged(f"checkpoint {path} cannot be read as a randnas checkpoint (not a randnas payload)")
+    return payload
+
+
+def _set_aside(path: Path, error: CheckpointDamaged) -> None:
+    aside = path.with_name(path.name + DAMAGED_SUFFIX)
+    os.replace(path, aside)
+    warnings.warn(f"{error}; moved it to {aside} and resume from the checkpoint before it", stacklevel=3)
+
+
+def latest_checkpoint(folder: Path, map_location: str | torch.device = "cpu") -> dict[str, Any] | None:
+    """The newest readable checkpoint in `folder` (last, then previous); unreadable ones are set aside."""
+    for name in (CHECKPOINT_NAME, PREVIOUS_NAME):
+        path = folder / name
+        if not path.is_file():
+            continue
+        try:
+            return read_checkpoint(path, map_location)
+        except CheckpointDamaged as error:
+            _set_aside(path, error)
+    return None
+
+
+def restore_checkpoint(
+    payload: Mapping[str, Any],
+    *,
+    modules: Mapping[str, Any],
+    generators: Mapping[str, np.random.Generator | torch.Generator] | None = None,
+) -> tuple[int, dict[str, Any]]:
+    """Load a checkpoint's payload into `modules` and `generators` and restore the global RNG states;
+    returns (finished epochs, extra)."""
+    missing = set(modules) - set(payload["modules"])
+    if missing:
+        raise RuntimeError(f"the checkpoint lacks {sorted(missing)}; delete the run's checkpoints to start it afresh")
+    for name, module in modules.items():
+        module.load_state_dict(payload["modules"][name])
+    for name, generator in (generators or {}).items():
+        _set_generator_state(generator, payload["generators"][name])
+    restore_rng_state(payload["rng"])
+    return payload["epoch"], payload["extra"]
 
 
 def load_checkpoint(
@@ -80,31 +135,7 @@ def load_checkpoint(
     map_location: str | torch.device = "cpu",
 ) -> tuple[int, dict[str, Any]] | None:
     """Restore everything `save_checkpoint` wrote; returns (finished epochs, extra), or None if absent."""
-    path = folder / CHECKPOINT_NAME
-    if not path.is_file():
+    payload = latest_checkpoint(folder, map_location)
+    if payload is None:
         return None
-    payload = read_checkpoint(path, map_location)
-    missing = set(modules) - set(payload["modules"])
-    if missing:
-        raise RuntimeError(f"checkpoint {path} lacks {sorted(missing)}; delete it to start the run afresh")
-    for name, module in modules.items():
-        module.load_state_dict(payload["modules"][name])
-    for name, generator in (generators or {}).items():
-        _set_generator_state(generator, payload["generators"][name])
-    restore_rng_state(payload["rng"])
-    return payload["epoch"], payload["extra"]
-
-
-def resume_history(
-    folder: Path | None,
-    *,
-    modules: Mapping[str, Any],
-    generators: Mapping[str, np.random.Generator | torch.Generator] | None = None,
-    map_location: str | torch.device = "cpu",
-) -> tuple[int, list[dict]]:
-    """(finished epochs, per-epoch history) restored from `folder`'s checkpoint; (0, []) without one."""
-    restored = None if folder is None else load_checkpoint(folder, modules=modules, generators=generators, map_location=map_location)
-    if restored is None:
-        return 0, []
-    epoch, extra = restored
-    return epoch, list(extra["history"])
+    return restore_checkpoint(payload, modules=modules, generators=generators)

@@ -9,7 +9,6 @@ the random-search baseline of Liu et al. (random genotypes trained from scratch)
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from randnas.device import select_device
 from randnas.nets.cnn import NetworkCIFAR, count_parameters
 from randnas.repro import state_dict_digest
 from randnas.spaces.cnn import CnnGenotype
-from randnas.train.checkpoint import resume_history, save_checkpoint
+from randnas.train.loop import EpochCallback, EpochTrainer
 
 
 @dataclass(frozen=True)
@@ -60,10 +59,8 @@ class CnnTrainResult:
     weights_digest: str
 
 
-EpochCallback = Callable[[int, dict], None]
 
-
-class CnnTrainer:
+class CnnTrainer(EpochTrainer):
     """One genotype, one seed; `run()` resumes from `checkpoint_dir` when it holds a checkpoint."""
 
     def __init__(self, config: CnnTrainConfig, genotype: CnnGenotype, data: ImageData, device: str = "auto",
@@ -84,6 +81,7 @@ class CnnTrainer:
         self.eval_split = eval_split
 
     def train_epoch(self, epoch: int) -> dict:
+        """One pass over the training set; `epoch` counts finished epochs (0 for the first)."""
         # drop-path ramps linearly from 0 to its maximum over the epochs, as in DARTS' train.py
         self.model.drop_path_prob = self.config.drop_path_prob * epoch / self.config.epochs
         self.model.train()
@@ -117,23 +115,22 @@ class CnnTrainer:
             seen += len(labels)
         return {f"{self.eval_split}/loss": loss_sum / seen, f"{self.eval_split}/acc": correct / seen}
 
+    def train_one_epoch(self, epoch: int) -> dict:
+        metrics = {"lr": self.optimizer.param_groups[0]["lr"], "drop_path_prob": 0.0}
+        metrics.update(self.train_epoch(epoch - 1))
+        metrics["drop_path_prob"] = self.model.drop_path_prob
+        self.scheduler.step()
+        metrics.update(self.evaluate())
+        return metrics
+
+    def checkpointed(self) -> tuple[dict, dict]:
+        return {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler}, {}
+
     def run(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None, epochs: int | None = None) -> CnnTrainResult:
         """Train up to `epochs` (default: all configured) epochs; the schedule always spans `config.epochs`,
         so stopping at epoch k and resuming later (ASHA's promotions) is the same run continued."""
         target = self.config.epochs if epochs is None else min(epochs, self.config.epochs)
-        modules = {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler}
-        start, history = resume_history(checkpoint_dir, modules=modules, map_location=self.device)
-        for epoch in range(start, target):
-            metrics = {"lr": self.optimizer.param_groups[0]["lr"], "drop_path_prob": 0.0}
-            metrics.update(self.train_epoch(epoch))
-            metrics["drop_path_prob"] = self.model.drop_path_prob
-            self.scheduler.step()
-            metrics.update(self.evaluate())
-            history.append(metrics)
-            if checkpoint_dir is not None:
-                save_checkpoint(checkpoint_dir, epoch=epoch + 1, modules=modules, extra={"history": history})
-            if on_epoch is not None:
-                on_epoch(epoch + 1, metrics)
+        history = self.train_epochs(target, checkpoint_dir, on_epoch)
         final_acc = history[-1][f"{self.eval_split}/acc"] if history else float("nan")
         return CnnTrainResult(
             history=history,

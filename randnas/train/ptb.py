@@ -11,7 +11,7 @@ kept, restored if training produces NaN, and tested at batch 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,8 +26,8 @@ from randnas.device import select_device
 from randnas.nets.rnn import RnnLanguageModel, RnnModelConfig, count_rnn_parameters
 from randnas.repro import numpy_generator, state_dict_digest
 from randnas.spaces.rnn import RnnGenotype
-from randnas.train.checkpoint import load_checkpoint, read_checkpoint, save_checkpoint
 from randnas.train.lm import batchify, minibatches, perplexity, sgd_step
+from randnas.train.loop import EpochCallback, EpochTrainer
 
 LENGTH_STREAM = 3
 
@@ -97,7 +97,7 @@ class PtbTrainResult:
     weights_digest: str  # of the best-validation weights that were tested
 
 
-class PtbTrainer:
+class PtbTrainer(EpochTrainer):
     """One genotype, one seed; `run()` resumes from `checkpoint_dir` when it holds a checkpoint."""
 
     def __init__(self, config: PtbTrainConfig, genotype: RnnGenotype, corpus: TokenCorpus, seed: int, device: str = "auto") -> None:
@@ -139,7 +139,7 @@ class PtbTrainer:
         with averaged_weights(self.model, self.optimizer):
             return math.log(perplexity(self.model, batched, self.genotype, self.config.bptt, self.config.max_eval_chunks))
 
-    def _end_of_epoch(self, epoch: int, metrics: dict, checkpoint_dir: Path | None) -> None:
+    def _end_of_epoch(self, epoch: int, metrics: dict) -> None:
         valid_loss = self.evaluate(self.valid_data)
         if not math.isfinite(valid_loss) and self.best_state is not None:
             # training diverged: go back to the best weights (and a fresh optimizer of the same kind)
@@ -166,42 +166,30 @@ class PtbTrainer:
             return stalled and math.exp(valid_loss) < self.config.switch_below_ppl
         return stalled
 
-    def _checkpoint(self, folder: Path, epoch: int, history: list[dict]) -> None:
-        save_checkpoint(
-            folder, epoch=epoch, modules={"model": self.model, "optimizer": self.optimizer},
-            generators={"length": self.length_rng},
-            extra={"history": history, "valid_losses": self.valid_losses, "best_loss": self.best_loss,
-                   "best_state": self.best_state, "switched_at": self.switched_at},
-        )
+    def train_one_epoch(self, epoch: int) -> dict:
+        metrics = self.train_epoch()
+        self._end_of_epoch(epoch, metrics)
+        return metrics
 
-    def _resume(self, folder: Path) -> tuple[int, list[dict]]:
-        path = folder / "last.pt"
-        if not path.is_file():
-            return 0, []
-        # the optimizer's kind (SGD or ASGD) must match before its state can be loaded
-        switched = read_checkpoint(path)["extra"]["switched_at"]
-        if switched:
-            self.optimizer = self._asgd()
-        epoch, extra = load_checkpoint(folder, modules={"model": self.model, "optimizer": self.optimizer},
-                                       generators={"length": self.length_rng}, map_location=self.device)
+    def checkpointed(self) -> tuple[dict, dict]:
+        return {"model": self.model, "optimizer": self.optimizer}, {"length": self.length_rng}
+
+    def extra_state(self) -> dict:
+        return {"valid_losses": self.valid_losses, "best_loss": self.best_loss, "best_state": self.best_state,
+                "switched_at": self.switched_at}
+
+    def restore_extra_state(self, extra) -> None:
         self.valid_losses = list(extra["valid_losses"])
         self.best_loss = extra["best_loss"]
         self.best_state = extra["best_state"]
         self.switched_at = extra["switched_at"]
-        return epoch, list(extra["history"])
+        if self.switched_at:  # the optimizer's kind (SGD or ASGD) must match before its state is loaded
+            self.optimizer = self._asgd()
 
-    def run(self, checkpoint_dir: Path | None = None, on_epoch: Callable[[int, dict], None] | None = None,
+    def run(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None,
             epochs: int | None = None, test: bool = True) -> PtbTrainResult:
         target = self.config.epochs if epochs is None else min(epochs, self.config.epochs)
-        start, history = self._resume(checkpoint_dir) if checkpoint_dir is not None else (0, [])
-        for epoch in range(start + 1, target + 1):
-            metrics = self.train_epoch()
-            self._end_of_epoch(epoch, metrics, checkpoint_dir)
-            history.append(metrics)
-            if checkpoint_dir is not None:
-                self._checkpoint(checkpoint_dir, epoch, history)
-            if on_epoch is not None:
-                on_epoch(epoch, metrics)
+        history = self.train_epochs(target, checkpoint_dir, on_epoch)
         test_ppl = float("nan")
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)

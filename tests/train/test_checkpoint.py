@@ -1,5 +1,6 @@
 """Checkpoints are read with weights_only=True: a planted pickle is refused without running, a damaged
-file is named with what to do, and every trainer's checkpoint (RNG states included) loads that way."""
+file is named, set aside and the checkpoint before it used, and every trainer's checkpoint (RNG states
+included) loads that way."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 import torch
 from torch import nn
 
-from randnas.train.checkpoint import CHECKPOINT_NAME, load_checkpoint, save_checkpoint
+from randnas.train.checkpoint import CHECKPOINT_NAME, DAMAGED_SUFFIX, PREVIOUS_NAME, load_checkpoint, save_checkpoint
 
 
 class Planted:
@@ -25,17 +26,36 @@ def test_a_planted_pickle_checkpoint_is_refused_without_running(tmp_path, monkey
     folder = tmp_path / "run"
     folder.mkdir()
     torch.save({"epoch": 1, "modules": {}, "payload": Planted()}, folder / CHECKPOINT_NAME)
-    with pytest.raises(RuntimeError, match=f"checkpoint {folder / CHECKPOINT_NAME} cannot be read as a randnas checkpoint"):
-        load_checkpoint(folder, modules={})
+    with pytest.warns(UserWarning, match=f"checkpoint {folder / CHECKPOINT_NAME} cannot be read as a randnas checkpoint"):
+        assert load_checkpoint(folder, modules={}) is None  # nothing else to resume from: start afresh
     assert not (tmp_path / "planted-code-ran").exists()
+    assert (folder / (CHECKPOINT_NAME + DAMAGED_SUFFIX)).is_file()  # set aside, not deleted
 
 
-def test_a_truncated_checkpoint_is_named_with_what_to_do(tmp_path):
+def weights_at(epoch: int) -> nn.Linear:
     model = nn.Linear(3, 2)
-    path = save_checkpoint(tmp_path, epoch=1, modules={"model": model})
-    path.write_bytes(path.read_bytes()[:100])
-    with pytest.raises(RuntimeError, match="move it away or delete it, then rerun"):
-        load_checkpoint(tmp_path, modules={"model": model})
+    nn.init.constant_(model.weight, float(epoch))
+    return model
+
+
+def test_two_checkpoints_are_kept_and_a_truncated_last_one_falls_back_to_the_previous(tmp_path):
+    for epoch in (1, 2, 3):
+        path = save_checkpoint(tmp_path, epoch=epoch, modules={"model": weights_at(epoch)})
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CHECKPOINT_NAME, PREVIOUS_NAME]
+    path.write_bytes(path.read_bytes()[:100])  # a full disk, say
+    restored = nn.Linear(3, 2)
+    with pytest.warns(UserWarning, match=f"{path} cannot be read.*moved it to {path}{DAMAGED_SUFFIX}"):
+        epoch, _ = load_checkpoint(tmp_path, modules={"model": restored})
+    assert epoch == 2 and float(restored.weight[0, 0].detach()) == 2.0
+    assert (tmp_path / (CHECKPOINT_NAME + DAMAGED_SUFFIX)).is_file()
+
+
+def test_a_kill_between_the_two_renames_resumes_from_the_previous_checkpoint(tmp_path):
+    save_checkpoint(tmp_path, epoch=1, modules={"model": weights_at(1)})
+    save_checkpoint(tmp_path, epoch=2, modules={"model": weights_at(2)})
+    (tmp_path / CHECKPOINT_NAME).unlink()  # last.pt already renamed, the new one not yet in place
+    epoch, _ = load_checkpoint(tmp_path, modules={"model": nn.Linear(3, 2)})
+    assert epoch == 1
 
 
 def test_a_checkpoint_with_every_rng_and_a_generator_loads_safely(tmp_path):

@@ -126,112 +126,121 @@ def _value_and_metrics(report: Any) -> tuple[float, tuple[dict, ...]]:
     return float(report.value), tuple(report.metrics)
 
 
-def run_asha(
-    scheduler: AshaScheduler,
-    job: Callable[[Suggestion, int], Any],
-    budget: Budget,
-    *,
-    workers: int = 1,
-    backend: Backend | None = None,
-    clock: str = "simulated",
-    cost: CostModel = epochs_cost,
-    log: EventLog | None = None,
-) -> list[Event]:
-    """Run until the budget is spent and every started job has reported; returns the event log.
+@dataclass
+class _Spent:
+    trials: int = 0  # new trials started
+    resource: float = 0.0  # epochs handed out
+    order: int = 0  # jobs started, the tie-break of equal finishing times
+
+
+class AshaDriver:
+    """Runs until the budget is spent and every started job has reported; `run()` returns the events.
 
     `job(suggestion, previous)` trains a trial from `previous` up to `suggestion.resource` and returns
     its value (higher is better) or a `Report`. With `log`, events already in it are replayed first.
     """
-    if workers < 1:
-        raise ValueError(f"workers must be at least 1, got {workers}")
-    if clock not in CLOCKS:
-        raise ValueError(f"unknown ASHA clock {clock!r}; choose one of {', '.join(CLOCKS)}")
-    backend = backend or InProcessBackend(threads=torch_threads())
-    logged = log.read() if log is not None else []
-    if log is not None:
-        log.rewrite(logged)
-    replay = deque(logged)
-    to_replay = {(e.trial, e.rung): e for e in logged}
-    reached: dict[int, int] = {}  # trial -> resource trained so far (resources are cumulative)
-    spent = {"trials": 0, "resource": 0.0, "order": 0}
-    running: list[_Running] = []
-    events: list[Event] = []
-    offset = logged[-1].time if logged and clock == "wall" else 0.0
-    started = time.monotonic()
 
-    def wall_now() -> float:
-        return offset + time.monotonic() - started
+    def __init__(self, scheduler: AshaScheduler, job: Callable[[Suggestion, int], Any], budget: Budget, *,
+                 workers: int = 1, backend: Backend | None = None, clock: str = "simulated",
+                 cost: CostModel = epochs_cost, log: EventLog | None = None) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be at least 1, got {workers}")
+        if clock not in CLOCKS:
+            raise ValueError(f"unknown ASHA clock {clock!r}; choose one of {', '.join(CLOCKS)}")
+        self.scheduler, self.job, self.budget = scheduler, job, budget
+        self.workers, self.clock, self.cost, self.log = workers, clock, cost, log
+        self.backend = backend or InProcessBackend(threads=torch_threads())
+        logged = log.read() if log is not None else []
+        if log is not None:
+            log.rewrite(logged)
+        self.replay = deque(logged)
+        self.to_replay = {(e.trial, e.rung): e for e in logged}
+        self.reached: dict[int, int] = {}  # trial -> resource trained so far (resources are cumulative)
+        self.spent = _Spent()
+        self.running: list[_Running] = []
+        self.offset = logged[-1].time if logged and clock == "wall" else 0.0
+        self.started = time.monotonic()
 
-    def exhausted(now: float) -> bool:
+    def now(self) -> float:
+        """The driver's clock when no result is being consumed (results carry their own time)."""
+        return 0.0 if self.clock == "simulated" else self.offset + time.monotonic() - self.started
+
+    def exhausted(self, now: float) -> bool:
         # the trial budget only stops new trials (see start); promotions of started ones go on
-        return bool(
-            (budget.max_resource and spent["resource"] >= budget.max_resource)
-            or (budget.max_time and now >= budget.max_time)
-        )
+        budget = self.budget
+        return bool((budget.max_resource and self.spent.resource >= budget.max_resource)
+                    or (budget.max_time and now >= budget.max_time))
 
-    def start(worker: int, now: float) -> bool:
+    def start(self, worker: int, now: float) -> bool:
         """Give `worker` a job; False when the only work left would be a trial beyond the budget."""
-        suggestion = scheduler.suggest()
-        if suggestion.new and budget.max_trials and spent["trials"] >= budget.max_trials:
-            scheduler.withdraw(suggestion)
+        suggestion = self.scheduler.suggest()
+        if suggestion.new and self.budget.max_trials and self.spent.trials >= self.budget.max_trials:
+            self.scheduler.withdraw(suggestion)
             return False
-        spent["trials"] += suggestion.new
-        previous = reached.get(suggestion.trial, 0)
-        entry = _Running(spent["order"], worker, suggestion, previous, now + cost(suggestion, previous))
-        spent["order"] += 1
-        entry.replayed = to_replay.pop((suggestion.trial, suggestion.rung), None)
+        self.spent.trials += suggestion.new
+        previous = self.reached.get(suggestion.trial, 0)
+        entry = _Running(self.spent.order, worker, suggestion, previous, now + self.cost(suggestion, previous))
+        self.spent.order += 1
+        entry.replayed = self.to_replay.pop((suggestion.trial, suggestion.rung), None)
         if entry.replayed is None:
-            entry.handle = backend.submit(job, suggestion, previous)
-        spent["resource"] += suggestion.resource - previous
-        reached[suggestion.trial] = suggestion.resource
-        running.append(entry)
+            entry.handle = self.backend.submit(self.job, suggestion, previous)
+        self.spent.resource += suggestion.resource - previous
+        self.reached[suggestion.trial] = suggestion.resource
+        self.running.append(entry)
         return True
 
-    def next_finished() -> tuple[_Running, float, float, tuple[dict, ...]]:
-        if replay:
-            logged_event = replay.popleft()
-            matches = [r for r in running if r.replayed is logged_event]
+    def next_finished(self) -> tuple[_Running, float, float, tuple[dict, ...]]:
+        """The next result in clock order: a logged one while replaying, then live ones."""
+        if self.replay:
+            logged_event = self.replay.popleft()
+            matches = [r for r in self.running if r.replayed is logged_event]
             if not matches:
                 raise ValueError(
-                    f"the event log {log.path if log else ''} does not match this search: trial {logged_event.trial} "
-                    f"rung {logged_event.rung} was never suggested; resume with the settings it was started with"
+                    f"the event log {self.log.path if self.log else ''} does not match this search: trial "
+                    f"{logged_event.trial} rung {logged_event.rung} was never suggested; resume with the settings it was started with"
                 )
             return matches[0], logged_event.time, logged_event.value, logged_event.metrics
-        live = [r for r in running if r.replayed is None]
-        if clock == "simulated":
+        live = [r for r in self.running if r.replayed is None]
+        if self.clock == "simulated":
             entry = min(live, key=lambda r: (r.finish, r.order))
-            value, metrics = _value_and_metrics(backend.result(entry.handle))
+            value, metrics = _value_and_metrics(self.backend.result(entry.handle))
             return entry, entry.finish, value, metrics
-        handles = [r.handle for r in sorted(live, key=lambda r: r.order)]
-        handle = backend.wait_any(handles)
+        handle = self.backend.wait_any([r.handle for r in sorted(live, key=lambda r: r.order)])
         entry = next(r for r in live if r.handle is handle)
-        value, metrics = _value_and_metrics(backend.result(handle))
-        return entry, wall_now(), value, metrics
+        value, metrics = _value_and_metrics(self.backend.result(handle))
+        return entry, self.now(), value, metrics
 
-    try:
-        idle: set[int] = set()
-        for worker in range(workers):
-            now = 0.0 if clock == "simulated" else wall_now()
-            if exhausted(now) or not start(worker, now):
-                idle.add(worker)
-        while running:
-            entry, now, value, metrics = next_finished()
-            running.remove(entry)
-            suggestion = entry.suggestion
-            scheduler.on_result(suggestion.trial, suggestion.rung, value)
-            event = Event(now, entry.worker, suggestion.trial, suggestion.rung, suggestion.resource, value, metrics)
-            events.append(event)
-            if log is not None and entry.replayed is None:
-                log.append(event)
-            idle.add(entry.worker)
-            # a new result can make a promotion possible: every idle worker gets another chance, in order
-            for waiting in sorted(idle):
-                if exhausted(now) or not start(waiting, now):
-                    break
-                idle.discard(waiting)
-    finally:
-        backend.close()
-    return events
+    def run(self) -> list[Event]:
+        events: list[Event] = []
+        try:
+            idle: set[int] = set()
+            for worker in range(self.workers):
+                now = self.now()
+                if self.exhausted(now) or not self.start(worker, now):
+                    idle.add(worker)
+            while self.running:
+                entry, now, value, metrics = self.next_finished()
+                self.running.remove(entry)
+                suggestion = entry.suggestion
+                self.scheduler.on_result(suggestion.trial, suggestion.rung, value)
+                event = Event(now, entry.worker, suggestion.trial, suggestion.rung, suggestion.resource, value, metrics)
+                events.append(event)
+                if self.log is not None and entry.replayed is None:
+                    self.log.append(event)
+                idle.add(entry.worker)
+                # a new result can make a promotion possible: every idle worker gets another chance, in order
+                for waiting in sorted(idle):
+                    if self.exhausted(now) or not self.start(waiting, now):
+                        break
+                    idle.discard(waiting)
+        finally:
+            self.backend.close()
+        return events
+
+
+def run_asha(scheduler: AshaScheduler, job: Callable[[Suggestion, int], Any], budget: Budget, **options: Any) -> list[Event]:
+    """`AshaDriver(scheduler, job, budget, **options).run()`: the search's events, in the order they happened."""
+    return AshaDriver(scheduler, job, budget, **options).run()
 
 
 def run_simulated(scheduler: AshaScheduler, job: Callable[[Suggestion, int], Any], workers: int, budget: Budget,
