@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from benchmarks.common import write_results
-from randnas.search.asha.backends import make_backend
+from randnas.backends import make_backend
 from randnas.search.asha.executors import Budget, run_asha
 from randnas.search.asha.scheduler import AshaScheduler, Suggestion
 

@@ -35,9 +35,11 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
+
+from randnas.backends import Backend, InProcessBackend, RayBackend
 
 PRESETS = ("smoke", "cpu", "paper")
 PRESET_DESCRIPTIONS = {
@@ -346,68 +348,41 @@ class JobResult:
     detail: str = ""
 
 
-class Backend(Protocol):
-    """Runs jobs; `execute` does one job in whatever process the backend puts it in."""
-
-    def run(self, jobs: Sequence[Job], execute: Callable[[Job], JobResult]) -> list[JobResult]: ...
-
-
-class LocalBackend:
-    """One job after another in this process (papermill starts a kernel per job)."""
-
-    def run(self, jobs: Sequence[Job], execute: Callable[[Job], JobResult]) -> list[JobResult]:
-        return [execute(job) for job in jobs]
-
-
-class RayBackend:
-    """A plan's jobs as Ray tasks, on a local Ray or the cluster at `address` (RAY_ADDRESS).
-
-    Entries run in the plan's order, because a later entry may read an earlier one's runs (stage 2 reads
-    the searches' picks); the jobs of one entry fan out. On a cluster the project folder and the MLflow
-    store must be on a file system every node sees.
-    """
-
-    def __init__(self, address: str = "", cpus_per_job: float = 1.0, gpus_per_job: float = 0.0) -> None:
-        self.address = address or os.environ.get("RAY_ADDRESS", "")
-        self.cpus_per_job, self.gpus_per_job = cpus_per_job, gpus_per_job
-
-    def run(self, jobs: Sequence[Job], execute: Callable[[Job], JobResult]) -> list[JobResult]:
-        import ray
-
-        started_here = not ray.is_initialized()
-        if started_here:
-            if self.address:
-                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
-            else:
-                os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local Ray, reachable only from here
-                ray.init(include_dashboard=False, log_to_driver=False, configure_logging=False)
-        remote = ray.remote(num_cpus=self.cpus_per_job, num_gpus=self.gpus_per_job, max_retries=0)(_execute_deferred)
-        results: list[JobResult] = []
-        try:
-            for entry in dict.fromkeys(job.entry for job in jobs):
-                batch = [job for job in jobs if job.entry == entry]
-                results += ray.get([remote.remote(execute, job) for job in batch])
-        finally:
-            if started_here:
-                ray.shutdown()
-        return results
+def run_jobs(backend: Backend, jobs: Sequence[Job], execute: Callable[[Job], JobResult]) -> list[JobResult]:
+    """Each entry's jobs on `backend`, entry after entry in the plan's order: a later entry may read an
+    earlier one's runs (stage 2 reads the searches' picks), while the jobs of one entry may run in parallel."""
+    results: list[JobResult] = []
+    try:
+        for entry in dict.fromkeys(job.entry for job in jobs):
+            handles = [backend.submit(execute, job) for job in jobs if job.entry == entry]
+            results += [backend.result(handle) for handle in handles]
+    finally:
+        backend.close()
+    return results
 
 
 def _execute_deferred(execute: Callable[[Job], JobResult], job: Job) -> JobResult:
-    """Run one job in a Ray worker; the store is made portable once at the end, not by parallel jobs."""
+    """Run one of several parallel jobs; the store is made portable once at the end, not by each job."""
     from randnas import tracking
 
     os.environ[tracking.DEFER_PORTABLE_ENV] = "1"
     return execute(job)
 
 
-BACKENDS: dict[str, Callable[..., Backend]] = {"local": LocalBackend, "ray": RayBackend}
+RUNNER_BACKENDS = ("local", "ray")
 
 
-def get_backend(name: str, **options: Any) -> Backend:
-    if name not in BACKENDS:
-        raise PlanError(f"unknown backend {name!r}; choose one of {', '.join(sorted(BACKENDS))}")
-    return BACKENDS[name](**options)
+def plan_backend(name: str, address: str = "", cpus_per_job: float = 1.0, gpus_per_job: float = 0.0) -> Backend:
+    """The plan runner's backends: `local` runs one notebook after another in this process (papermill
+    starts a kernel per job); `ray` runs each entry's jobs as Ray tasks on a local Ray or the cluster at
+    `address` (RAY_ADDRESS), where the project folder and the MLflow store must be on a shared file system."""
+    if name not in RUNNER_BACKENDS:
+        raise PlanError(f"unknown backend {name!r}; choose one of {', '.join(RUNNER_BACKENDS)}")
+    if name == "local":
+        return InProcessBackend(threads=None)
+    # a notebook that fails has failed: no retry, its run is FAILED and a rerun resumes it
+    return RayBackend(None, threads=None, address=address or os.environ.get("RAY_ADDRESS", ""),
+                      gpus_per_job=gpus_per_job, max_retries=0, cpus_per_job=cpus_per_job)
 
 
 def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: Callable[[str], None] | None = None) -> JobResult:
@@ -527,8 +502,11 @@ def run_plan(
     jobs = expand(plan, preset, overrides, data_root=data_root, only=only)
     if not jobs:
         raise PlanError(f"plan {plan.name!r} has no entry for preset {preset!r}")
-    runner = get_backend(backend, **(backend_options or {}))
+    runner = plan_backend(backend, **(backend_options or {}))
+    execute = functools.partial(execute_job, root=root, store_uri=store_uri, force=force, log=log)
+    if backend != "local":
+        execute = functools.partial(_execute_deferred, execute)
     try:
-        return runner.run(jobs, functools.partial(execute_job, root=root, store_uri=store_uri, force=force, log=log))
+        return run_jobs(runner, jobs, execute)
     finally:
         tracking.make_store_portable(store_uri, deferred_ok=False)

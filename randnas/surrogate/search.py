@@ -25,8 +25,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 
+from randnas.backends import InProcessBackend
 from randnas.repro import numpy_generator
-from randnas.search.asha.backends import InProcessBackend
 from randnas.search.asha.executors import Budget, Event, EventLog, run_asha
 from randnas.search.asha.rule import LAYOUTS, check_rung_arguments, rung_resources
 from randnas.search.asha.scheduler import AshaScheduler, Suggestion

@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from randnas.search.asha.backends import Backend, InProcessBackend
+from randnas.backends import Backend, InProcessBackend
 from randnas.search.asha.scheduler import AshaScheduler, Suggestion
 
 CLOCKS = ("simulated", "wall")

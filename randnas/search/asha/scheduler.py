@@ -16,6 +16,9 @@ class Suggestion:
     resource: int
     new: bool
 
+    def __str__(self) -> str:
+        return f"trial {self.trial} (rung {self.rung})"
+
 
 @dataclass
 class Rung:

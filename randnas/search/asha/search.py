@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from randnas.backends import BACKEND_NAMES, make_backend
 from randnas.configs import require_positive
 from randnas.nets.cnn import NetworkCIFAR, forward_macs
-from randnas.search.asha.backends import BACKEND_NAMES, make_backend
 from randnas.search.asha.executors import CLOCKS, Budget, CostModel, Event, EventLog, epochs_cost, run_asha
 from randnas.search.asha.rule import LAYOUTS, check_rung_arguments
 from randnas.search.asha.scheduler import AshaScheduler

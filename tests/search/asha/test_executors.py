@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from randnas.search.asha.backends import ProcessPoolBackend, RayBackend, WorkerLost
+from randnas.backends import ProcessPoolBackend, RayBackend, WorkerLost
 from randnas.search.asha.executors import Budget, EventLog, event_log, run_asha, run_simulated
 from randnas.search.asha.scheduler import AshaScheduler
 from tests.search.asha.toy import ToyJob, toy_cost
@@ -143,7 +143,7 @@ def test_a_killed_worker_is_retried_and_the_search_completes(tmp_path):
 
 def test_a_worker_that_keeps_dying_stops_the_search_with_a_clear_message(tmp_path):
     backend = ProcessPoolBackend(1, max_retries=1)
-    with pytest.raises(WorkerLost, match="trial 0 \\(rung 0\\) lost its worker 2 times; rerun the search to resume"):
+    with pytest.raises(WorkerLost, match="trial 0 \\(rung 0\\) lost its worker 2 times; rerun to resume it"):
         run_asha(AshaScheduler(1, 9, 3), ToyJob(0, kill_trial=0, marker_dir=str(tmp_path), kill_always=True), Budget(max_trials=1), backend=backend)
 
 
@@ -164,7 +164,7 @@ def test_ray_runs_a_small_search_on_a_local_ray_with_two_cpus(tmp_path):
 
 
 def test_ray_asks_one_gpu_per_worker_when_this_machine_has_gpus(monkeypatch):
-    from randnas.search.asha import backends
+    from randnas import backends
 
     made = []
     monkeypatch.setattr(backends, "RayBackend", lambda *args: made.append(args))

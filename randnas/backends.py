@@ -1,13 +1,17 @@
-"""Where ASHA's jobs run: in this process, in a local process pool, or on Ray (local or a cluster).
+"""Where work runs: in this process, in a local process pool, or on Ray (local or a cluster).
 
-A backend only runs `job(suggestion, previous)` calls and hands back their `Report`s; the order in
-which results are consumed is the driver's business (see `executors`). Every backend takes the same
-picklable job (a `Trials` object), so switching backends never changes what a trial computes.
+One vocabulary for the plan runner and ASHA. A *job* is one call `function(*arguments)`: one notebook
+of a plan (the runner's `execute_job`), or one trial trained from one rung to the next (ASHA's
+`Trials`). A *backend* runs jobs: `submit` hands back a handle, `result(handle)` its value,
+`wait_any(handles)` the first to finish, `close()` releases the workers. Which results are consumed in
+what order is the caller's business (the plan runner: an entry's jobs in plan order; ASHA: its clock).
+Every backend takes the same picklable function and arguments, so the backend never changes what a
+job computes. Ray is started in one place, `start_ray`.
 
-A worker that dies mid-job (killed, out of memory) loses only that job: it is run again, and the
-trial resumes from its last epoch checkpoint. The process pool does this itself (a dead worker
-breaks a `ProcessPoolExecutor`, so the pool is rebuilt and every unfinished job resubmitted); Ray
-does it with its own task retries.
+A worker that dies mid-job (killed, out of memory) loses only that job: it is run again (a training
+resumes from its last epoch checkpoint). The process pool does this itself (a dead worker breaks a
+`ProcessPoolExecutor`, so the pool is rebuilt and every unfinished job resubmitted); Ray does it with
+its own task retries.
 """
 
 from __future__ import annotations
@@ -19,18 +23,15 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from randnas.search.asha.scheduler import Suggestion
-
-Job = Callable[[Suggestion, int], Any]
 BACKEND_NAMES = ("inprocess", "process", "ray")
 
 
 class WorkerLost(RuntimeError):
-    """A job kept losing its worker; the search stops and can be resumed from its event log."""
+    """A job kept losing its worker; whatever ran it stops (a search can be resumed from its event log)."""
 
 
 class Backend(Protocol):
-    def submit(self, job: Job, suggestion: Suggestion, previous: int) -> Any: ...
+    def submit(self, function: Callable[..., Any], *arguments: Any) -> Any: ...
 
     def result(self, handle: Any) -> Any: ...
 
@@ -41,28 +42,56 @@ class Backend(Protocol):
 
 @dataclass
 class _Call:
-    job: Job
-    suggestion: Suggestion
-    previous: int
+    function: Callable[..., Any]
+    arguments: tuple
     future: Any = None
     attempts: int = 0
     value: Any = field(default=None, repr=False)
     done: bool = False
 
 
+def start_ray(address: str = "", num_cpus: float | None = None) -> bool:
+    """Connect to the Ray cluster at `address`, or start a private local Ray (with `num_cpus` CPUs; None:
+    all of them); returns whether this call started it (and so should shut it down)."""
+    import ray
+
+    if ray.is_initialized():
+        return False
+    if address:
+        ray.init(address=address, log_to_driver=False, configure_logging=False)
+    else:
+        os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local Ray, reachable only from here
+        ray.init(num_cpus=num_cpus, num_gpus=None, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    return True
+
+
+def _run_call(function: Callable[..., Any], arguments: tuple, threads: int | None) -> Any:
+    """Run a job with `threads` torch threads (None: as they are): CPU results depend on the thread count."""
+    if threads is None:
+        return function(*arguments)
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return function(*arguments)
+    finally:
+        torch.set_num_threads(before)
+
+
 class InProcessBackend:
     """Runs each job in this process when its result is first needed (first submitted, first run), with
-    `threads` torch threads as a pool worker would have: CPU results depend on the thread count."""
+    `threads` torch threads as a pool worker would have."""
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         self.threads = threads
 
-    def submit(self, job: Job, suggestion: Suggestion, previous: int) -> _Call:
-        return _Call(job, suggestion, previous)
+    def submit(self, function: Callable[..., Any], *arguments: Any) -> _Call:
+        return _Call(function, arguments)
 
     def result(self, handle: _Call) -> Any:
         if not handle.done:
-            handle.value, handle.done = _run_call(handle.job, handle.suggestion, handle.previous, self.threads), True
+            handle.value, handle.done = _run_call(handle.function, handle.arguments, self.threads), True
         return handle.value
 
     def wait_any(self, handles: Sequence[_Call]) -> _Call:
@@ -76,17 +105,6 @@ def _limit_threads(threads: int) -> None:
     import torch
 
     torch.set_num_threads(threads)
-
-
-def _run_call(job: Job, suggestion: Suggestion, previous: int, threads: int) -> Any:
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        return job(suggestion, previous)
-    finally:
-        torch.set_num_threads(before)
 
 
 class ProcessPoolBackend:
@@ -110,13 +128,13 @@ class ProcessPoolBackend:
         call.attempts += 1
         if call.attempts > self.max_retries + 1:
             raise WorkerLost(
-                f"trial {call.suggestion.trial} (rung {call.suggestion.rung}) lost its worker {call.attempts - 1} times; "
-                "rerun the search to resume it from its event log, or check the machine's memory"
+                f"{call.arguments[0] if call.arguments else call.function.__name__} lost its worker {call.attempts - 1} "
+                "times; rerun to resume it (a search resumes from its event log), or check the machine's memory"
             )
-        call.future = self.pool.submit(call.job, call.suggestion, call.previous)
+        call.future = self.pool.submit(call.function, *call.arguments)
 
-    def submit(self, job: Job, suggestion: Suggestion, previous: int) -> _Call:
-        call = _Call(job, suggestion, previous)
+    def submit(self, function: Callable[..., Any], *arguments: Any) -> _Call:
+        call = _Call(function, arguments)
         self.live.append(call)
         self._start(call)
         return call
@@ -152,29 +170,23 @@ class ProcessPoolBackend:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
-
-
 class RayBackend:
-    """Jobs as Ray tasks: a local Ray with `workers` CPUs, or the cluster at `address` (one GPU per
-    job when `gpus_per_job` is 1). Ray reruns a task whose worker process died, up to `max_retries`."""
+    """Jobs as Ray tasks: a local Ray with `workers` x `cpus_per_job` CPUs (workers None: all of this
+    machine's), or the cluster at `address`; each job reserves `cpus_per_job` CPUs and `gpus_per_job`
+    GPUs and runs with `threads` torch threads. Ray reruns a task whose worker died, up to `max_retries`."""
 
-    def __init__(self, workers: int, threads: int = 1, address: str = "", gpus_per_job: float = 0.0, max_retries: int = 2) -> None:
+    def __init__(self, workers: int | None, threads: int | None = 1, address: str = "", gpus_per_job: float = 0.0,
+                 max_retries: int = 2, cpus_per_job: float | None = None) -> None:
         import ray
 
         self.ray = ray
-        self.started_here = not ray.is_initialized()
-        if self.started_here:
-            if address:
-                ray.init(address=address, log_to_driver=False, configure_logging=False)
-            else:
-                os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local Ray, reachable only from here
-                ray.init(num_cpus=workers * threads, num_gpus=None, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)
+        cpus_per_job = cpus_per_job if cpus_per_job is not None else float(threads or 1)
+        self.started_here = start_ray(address, None if workers is None else workers * cpus_per_job)
         self.threads = threads
-        self.remote = ray.remote(num_cpus=threads, num_gpus=gpus_per_job, max_retries=max_retries)(_run_call)
+        self.remote = ray.remote(num_cpus=cpus_per_job, num_gpus=gpus_per_job, max_retries=max_retries)(_run_call)
 
-    def submit(self, job: Job, suggestion: Suggestion, previous: int) -> Any:
-        return self.remote.remote(job, suggestion, previous, self.threads)
+    def submit(self, function: Callable[..., Any], *arguments: Any) -> Any:
+        return self.remote.remote(function, arguments, self.threads)
 
     def result(self, handle: Any) -> Any:
         try:
@@ -192,6 +204,7 @@ class RayBackend:
 
 
 def make_backend(name: str, workers: int, threads: int = 1, address: str = "", gpus_per_job: float = 0.0) -> Backend:
+    """ASHA's backends by name, with `workers` parallel jobs of `threads` torch threads each."""
     if name not in BACKEND_NAMES:
         raise ValueError(f"unknown ASHA backend {name!r}; choose one of {', '.join(BACKEND_NAMES)}")
     if workers < 1:
