@@ -40,9 +40,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 130
     for result in results:
         print(f"{result.status:8s} {result.job.plan_key}  {result.detail}")
-    failed = [result for result in results if result.status == "failed"]
+    failed = [result for result in results if result.status in (plans.FAILED_JOB, plans.BLOCKED)]
     if failed:
-        print(f"randnas: {len(failed)} of {len(results)} jobs failed", file=sys.stderr)
+        print(f"randnas: {len(failed)} of {len(results)} jobs failed or were blocked by a failed entry", file=sys.stderr)
         return 1
     return 0
 
@@ -149,7 +149,7 @@ def _genotype_space(text: str, asked: str | None) -> str:
 
 
 def _cmd_genotype_describe(args: argparse.Namespace) -> int:
-    from randnas.search.lookup import find_genotype
+    from randnas.lookup import find_genotype
 
     space = _genotype_space(args.genotype, args.space)
     genotype, _ = find_genotype(space, args.genotype)
@@ -212,7 +212,7 @@ def _cmd_asha_rungs(args: argparse.Namespace) -> int:
 
 
 def _cmd_surrogate_predict(args: argparse.Namespace) -> int:
-    from randnas.search.lookup import find_genotype
+    from randnas.lookup import find_genotype
     from randnas.surrogate.nb301 import LABEL, check_epochs, load_nb301_surrogate
 
     genotype, _ = find_genotype("cnn", args.genotype)

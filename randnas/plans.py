@@ -49,7 +49,7 @@ PRESET_DESCRIPTIONS = {
 }
 # Parameters the runner passes to every notebook; each notebook's `parameters` cell declares them.
 INJECTED = ("preset", "plan_key", "data_root")
-ENTRY_KEYS = {"notebook", "params", "grid", "presets", "description", "requires"}
+ENTRY_KEYS = {"notebook", "params", "grid", "presets", "description", "requires", "after"}
 ENTRY_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 PRESET_KEYS = {"params", "grid", "extra"}
 
@@ -67,6 +67,7 @@ class PlanEntry:
     grid: Mapping[str, Sequence[Any]]
     presets: Mapping[str, Mapping[str, Any]]
     requires: tuple[str, ...] = ()
+    after: tuple[str, ...] = ()  # earlier entries whose runs this entry's notebook reads
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class Job:
     parameters: Mapping[str, Any] = field(hash=False)
     output: Path
     requires: tuple[str, ...] = ()  # folders under the data root the notebook needs whatever the preset
+    after: tuple[str, ...] = ()  # entries whose runs it reads
 
     def missing_data(self) -> list[str]:
         """The required folders absent from this job's data root (the argument, else $RANDNAS_DATA, else ./data)."""
@@ -189,9 +191,22 @@ def load_plan(path: str | Path, root: Path | None = None) -> Plan:
                 grid=_grid(spec.get("grid"), f"{where}.grid"),
                 presets=presets,
                 requires=_requires(spec.get("requires"), f"{where}.requires"),
+                after=_after(spec.get("after"), f"{where}.after", [entry.key for entry in entries]),
             )
         )
     return Plan(name=raw["name"], description=str(raw.get("description", "")), path=path, entries=tuple(entries))
+
+
+def _after(value: Any, where: str, earlier: Sequence[str]) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise PlanError(f"{where}: a list of entry keys, e.g. [cnn-rsws]")
+    unknown = [name for name in value if name not in earlier]
+    if unknown:
+        raise PlanError(f"{where}: {', '.join(unknown)} is not an earlier entry of this plan; an entry can only "
+                        "read the runs of entries above it")
+    return tuple(value)
 
 
 def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
@@ -290,6 +305,7 @@ def expand(
                     parameters=parameters,
                     output=runs_dir / preset / entry.key / f"{name}.ipynb",
                     requires=entry.requires,
+                    after=entry.after,
                 )
             )
     return jobs
@@ -341,10 +357,13 @@ def check_parameter_types(notebook: Path, parameters: Mapping[str, Any], default
 # ---- running -----------------------------------------------------------------------------------
 
 
+FAILED_JOB, BLOCKED = "failed", "blocked"
+
+
 @dataclass(frozen=True)
 class JobResult:
     job: Job
-    status: str  # ran, skipped, restored, failed
+    status: str  # ran, skipped, restored, failed, blocked (an entry it comes after failed)
     detail: str = ""
 
 
@@ -352,10 +371,20 @@ def run_jobs(backend: Backend, jobs: Sequence[Job], execute: Callable[[Job], Job
     """Each entry's jobs on `backend`, entry after entry in the plan's order: a later entry may read an
     earlier one's runs (stage 2 reads the searches' picks), while the jobs of one entry may run in parallel."""
     results: list[JobResult] = []
+    unusable: set[str] = set()  # entries with a failed or blocked job in this invocation
     try:
         for entry in dict.fromkeys(job.entry for job in jobs):
-            handles = [backend.submit(execute, job) for job in jobs if job.entry == entry]
-            results += [backend.result(handle) for handle in handles]
+            batch = [job for job in jobs if job.entry == entry]
+            waiting_on = [name for name in batch[0].after if name in unusable]
+            if waiting_on:
+                # its notebook would read runs that do not exist: say so instead of failing on a lookup
+                detail = f"needs {', '.join(waiting_on)}, which did not finish in this run; fix that and rerun"
+                results += [JobResult(job, BLOCKED, detail) for job in batch]
+            else:
+                handles = [backend.submit(execute, job) for job in batch]
+                results += [backend.result(handle) for handle in handles]
+            if any(result.status in (FAILED_JOB, BLOCKED) for result in results if result.job.entry == entry):
+                unusable.add(entry)
     finally:
         backend.close()
     return results

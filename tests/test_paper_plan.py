@@ -48,7 +48,7 @@ def test_paper_preset_expands_the_papers_tables(paper_jobs):
 
 
 def test_paper_stage3_jobs_select_among_the_runs_the_stage2_jobs_train(paper_jobs):
-    from randnas.search.lookup import search_run_of, search_run_seeds
+    from randnas.lookup import search_run_of, search_run_seeds
 
     def trials(entries, setting):
         return {(job.parameters["search_setting"], job.parameters["search_seed"]) for job in paper_jobs
@@ -104,7 +104,7 @@ def test_paper_stage3_and_baseline_jobs_find_their_cell_and_train_a_step_at_tiny
 
     from randnas import tracking
     from randnas.data import load_corpus, load_image_data
-    from randnas.search.lookup import GENOTYPE_ARTIFACT, TRAIN_EXPERIMENTS, training_pick
+    from randnas.lookup import GENOTYPE_ARTIFACT, TRAIN_EXPERIMENTS, training_pick
     from randnas.spaces.named import get_genotype
     from randnas.train.cnn import CnnTrainer
     from randnas.train.ptb import PtbTrainer

@@ -317,3 +317,34 @@ def test_requires_must_name_folders(project):
     plan_path.write_text(PLAN.replace("    notebook: notebooks/toy.ipynb\n", "    notebook: notebooks/toy.ipynb\n    requires: ../../etc\n"))
     with pytest.raises(plans.PlanError, match="requires: a list of folder names under the data root"):
         plans.load_plan(plan_path, root=project)
+
+
+def test_an_entry_after_a_failed_one_is_blocked_with_the_reason_not_run(project, store):
+    (project / "plans" / "chain.yaml").write_text(PLAN.replace("name: toy", "name: chain") + """
+  reader:
+    notebook: notebooks/toy.ipynb
+    after: [toy]
+    params: {seed: 9}
+    presets: {smoke: {}}
+""")
+    results = plans.run_plan(project / "plans" / "chain.yaml", "smoke", {"fail": True}, root=project, store=store)
+    assert [result.status for result in results] == ["failed", "failed", "blocked"]
+    assert results[-1].detail == "needs toy, which did not finish in this run; fix that and rerun"
+    assert not tracking.find_runs("toy/plans", plan_key=results[-1].job.plan_key)  # it never started
+
+
+@pytest.mark.parametrize("after, message", [
+    ("[later]", "later is not an earlier entry of this plan"),
+    ("[reader]", "reader is not an earlier entry of this plan"),
+    ("toy", "a list of entry keys"),
+])
+def test_after_names_only_earlier_entries(project, after, message):
+    (project / "plans" / "bad.yaml").write_text(PLAN + f"""
+  reader:
+    notebook: notebooks/toy.ipynb
+    after: {after}
+  later:
+    notebook: notebooks/toy.ipynb
+""")
+    with pytest.raises(plans.PlanError, match=f"entry 'reader'.after: {message}"):
+        plans.load_plan(project / "plans" / "bad.yaml", root=project)

@@ -12,10 +12,10 @@ import pandas as pd
 
 from randnas import tracking
 from randnas.data.nb201 import Nb201Accuracies
+from randnas.lookup import SEARCH_EXPERIMENTS
 from randnas.report.tables import Table, _column, describe_scale, select
 from randnas.repro import numpy_generator
 from randnas.search.best_of_n import best_of_n
-from randnas.search.lookup import SEARCH_EXPERIMENTS
 from randnas.statistics import kendall_interval, mean_interval, spearman_interval
 
 EXPERIMENT = SEARCH_EXPERIMENTS["nb201"]

@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from randnas import paper, tracking
-from randnas.search import lookup
+from randnas import lookup, paper, tracking
 from randnas.search.asha.trials import OBJECTIVE_WORDS
 
 TRAIN_EXPERIMENTS = {"cnn": "cnn/train", "ptb": "rnn/train"}

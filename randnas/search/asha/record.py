@@ -9,9 +9,9 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+from randnas.lookup import ASHA_EXPERIMENTS, GENOTYPE_ARTIFACT  # noqa: F401 (notebooks import it from here)
 from randnas.search.asha.search import EVENTS_FILE, AshaConfig, AshaResult
 from randnas.search.asha.trials import Trials
-from randnas.search.lookup import ASHA_EXPERIMENTS, GENOTYPE_ARTIFACT  # noqa: F401 (notebooks import it from here)
 
 TAG_TRIAL = "randnas.trial"
 

@@ -1,4 +1,5 @@
-"""Finding a genotype for stages 2 and 3: by name, as a DARTS string, from an MLflow run, from a search,
+"""Looking up in the record (the only module besides `tracking` and `report` that reads MLflow, so compute
+code never does): a genotype for stages 2 and 3: by name, as a DARTS string, from an MLflow run, from a search,
 or (stage 3) the stage-2 winner among the trials of one independent search run."""
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import pytest
 
 from randnas import tracking
-from randnas.search.lookup import (
+from randnas.lookup import (
     CNN_SEARCH_EXPERIMENT,
     GENOTYPE_ARTIFACT,
     TAG_SETTING,
