@@ -319,14 +319,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from randnas.configs import SettingError
     from randnas.data import DataError
     from randnas.plans import PlanError
     from randnas.spaces import GenotypeError
+    from randnas.surrogate.nb301 import SurrogateError
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (PlanError, DataError, GenotypeError, ValueError) as error:
+    except (PlanError, DataError, GenotypeError, SurrogateError, SettingError) as error:
+        # what a person asked for cannot be done: one line; anything else is a bug and keeps its traceback
         print(f"randnas: error: {error}", file=sys.stderr)
         return 2
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 
+from randnas.configs import SettingError
+
 LAYOUTS = ("top_down", "bottom_up")
 
 
@@ -21,11 +23,11 @@ def top_rung(r: float, R: float, eta: int) -> int:
 
 def check_rung_arguments(r: float, R: float, eta: int) -> None:
     if not r > 0 or not math.isfinite(r):
-        raise ValueError(f"r (the minimum resource) must be a positive number, got {r}")
+        raise SettingError(f"r (the minimum resource) must be a positive number, got {r}")
     if not R >= r or not math.isfinite(R):
-        raise ValueError(f"R (the maximum resource) must be a finite number of at least r = {r}, got {R}")
+        raise SettingError(f"R (the maximum resource) must be a finite number of at least r = {r}, got {R}")
     if not (isinstance(eta, int) and eta >= 2):
-        raise ValueError(f"eta (the reduction factor) must be an integer of at least 2, got {eta}")
+        raise SettingError(f"eta (the reduction factor) must be an integer of at least 2, got {eta}")
 
 
 def rung_resources(r: float, R: float, eta: int, layout: str = "top_down") -> list[int]:
@@ -36,14 +38,14 @@ def rung_resources(r: float, R: float, eta: int, layout: str = "top_down") -> li
     """
     check_rung_arguments(r, R, eta)
     if layout not in LAYOUTS:
-        raise ValueError(f"unknown rung layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
+        raise SettingError(f"unknown rung layout {layout!r}; choose one of {', '.join(LAYOUTS)}")
     K = top_rung(r, R, eta)
     if layout == "top_down":
         resources = [int(R * eta ** (k - K) + 1e-9) for k in range(K + 1)]
     else:
         resources = [int(r * eta**k + 1e-9) for k in range(K + 1)]
     if resources[0] < 1:
-        raise ValueError(f"the bottom rung's resource {R * eta ** -K:.3f} truncates to 0; raise r or R")
+        raise SettingError(f"the bottom rung's resource {R * eta ** -K:.3f} truncates to 0; raise r or R")
     return resources
 
 
