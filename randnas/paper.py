@@ -97,7 +97,6 @@ TABLE3 = {"short_epochs": 100, "long_epochs": 600, "short": (7.63, 7.67, 8.38, 7
 # Table 4: RSWS broad reproducibility, stage-3 test error (mean, std over 10 seeds) of 6 independent runs
 TABLE4 = ((2.85, 0.08), (2.86, 0.09), (2.88, 0.10), (2.95, 0.09), (2.98, 0.12), (3.00, 0.19))
 TABLE4_AVERAGE = 2.92
-TABLE4_SEEDS = 10
 
 
 @dataclass(frozen=True)
@@ -155,7 +154,3 @@ TABLE8 = {
     "Random (4) Run 1": ((63.8, 61.7, 59.3, 58.4, 57.8), 55.5),
     "Random (4) Run 2": ((63.9, 62.1, 59.6, 59.0, 58.8), 56.5),
 }
-
-# Figures 2 and 3: the cells the paper drew (named genotypes in randnas.spaces.named)
-FIGURE_CELLS = {"cnn": "RSWS_FIG3", "rnn": None}  # the PTB cell's edges are not in the text copy
-FIGURE2_ACTIVATIONS = ("relu", "tanh", "tanh", "identity", "sigmoid", "relu", "identity", "identity")
