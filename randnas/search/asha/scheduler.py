@@ -66,19 +66,3 @@ class AshaScheduler:
             raise ValueError(f"trial {trial} was not asked to reach rung {rung} (pending: {self.pending.get(trial)})")
         del self.pending[trial]
         self.rungs[rung].results[trial] = float(value)
-
-    def state_dict(self) -> dict:
-        return {
-            "eta": self.eta,
-            "early_stopping": self.early_stopping,
-            "next_trial": self.next_trial,
-            "pending": dict(self.pending),
-            "rungs": [{"resource": g.resource, "results": list(g.results.items()), "promoted": sorted(g.promoted)} for g in self.rungs],
-        }
-
-    def load_state_dict(self, state: dict) -> None:
-        if [g["resource"] for g in state["rungs"]] != [g.resource for g in self.rungs]:
-            raise ValueError("the saved rungs do not match this scheduler's r, R, eta and layout")
-        self.next_trial = state["next_trial"]
-        self.pending = {int(k): v for k, v in state["pending"].items()}
-        self.rungs = [Rung(g["resource"], dict(g["results"]), set(g["promoted"])) for g in state["rungs"]]
