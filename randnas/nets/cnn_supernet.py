@@ -11,6 +11,9 @@ new one. Two modes:
   weight decay also touch unselected ops.
 
 For the same weights and input both modes give the same output: the unselected terms are exact zeros.
+
+DARTS uses the same network with continuous weights (`forward_mixed`): every edge is the softmax-weighted
+sum of its 8 ops, every node the sum of all its incoming edges.
 """
 
 from __future__ import annotations
@@ -47,6 +50,11 @@ class SharedEdge(nn.Module):
         return total
 
 
+    def forward_mixed(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """DARTS' mixed op: the sum of every op's output times its weight (`weights` in CNN_OPS order)."""
+        return sum(weight * op(x) for weight, op in zip(weights, self.ops.values(), strict=True))
+
+
 class SharedCell(nn.Module):
     def __init__(self, plan) -> None:
         super().__init__()
@@ -80,6 +88,15 @@ class SharedCell(nn.Module):
         return torch.cat([states[i] for i in concat], dim=1)
 
 
+    def forward_mixed(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """Every edge mixed by `weights` (14 edges x 8 ops, DARTS' edge order); the four nodes concatenated."""
+        states = [self.preprocess0(s0), self.preprocess1(s1)]
+        for node in range(CNN_NODES):
+            states.append(sum(self.edges[self.edge_index(node, j)].forward_mixed(h, weights[self.edge_index(node, j)])
+                              for j, h in enumerate(states)))
+        return torch.cat(states[CNN_INPUTS:], dim=1)
+
+
 class SharedCnnNetwork(nn.Module):
     """The search ("proxy") network: C=16 (or 24), 8 cells at paper scale."""
 
@@ -101,4 +118,11 @@ class SharedCnnNetwork(nn.Module):
             edges = genotype.cell(cell.reduction)
             concat = genotype.reduce_concat if cell.reduction else genotype.normal_concat
             s0, s1 = s1, cell(s0, s1, edges, concat, mode)
+        return self.classifier(self.global_pooling(s1).flatten(1))
+
+    def forward_mixed(self, x: torch.Tensor, normal: torch.Tensor, reduce: torch.Tensor) -> torch.Tensor:
+        """DARTS' continuous relaxation: `normal` and `reduce` are (14, 8) op weights (softmaxed alphas)."""
+        s0 = s1 = self.stem(x)
+        for cell in self.cells:
+            s0, s1 = s1, cell.forward_mixed(s0, s1, reduce if cell.reduction else normal)
         return self.classifier(self.global_pooling(s1).flatten(1))
