@@ -17,6 +17,7 @@ from randnas.spaces.rnn import RnnGenotype, rnn_genotype_from_dict, sample_rnn_g
 
 SEARCH_EXPERIMENTS = {"cnn": "cnn/rsws", "rnn": "rnn/rsws", "nb201": "nb201/rsws"}
 ASHA_EXPERIMENTS = {"cnn": "cnn/asha", "ptb": "rnn/asha"}
+DARTS_EXPERIMENTS = {"cnn": "cnn/darts"}
 CNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["cnn"]
 RNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["rnn"]
 GENOTYPE_ARTIFACT = "genotype.json"
@@ -34,7 +35,9 @@ TAG_SEARCH_SEEDS = "randnas.search_seeds"
 STAGE2_SELECTION_METRIC = {"cnn": "test/error", "rnn": "valid/best_ppl"}
 STAGE2_SELECTION_WORDS = {"cnn": "stage-2 test error", "rnn": "stage-2 best validation perplexity"}
 # genotype specs that select among stage-2 runs: the spec a stage-2 run was logged under
-BEST_OF = {"best-rsws": "rsws", "best-random": "random"}
+BEST_OF = {"best-rsws": "rsws", "best-random": "random", "best-darts": "darts"}
+# genotype specs that name a search's pick by (preset, search setting, search seed)
+SEARCH_PICKS = ("rsws", "darts")
 
 
 @dataclass(frozen=True)
@@ -75,14 +78,14 @@ def best_stage2_pick(space: str, kind: str, preset: str, search_setting: str, se
         if (tags.get(tracking.TAG_PRESET) != preset or tags.get("randnas.genotype_spec") != kind
                 or tags.get(TAG_STAGE, "2") != "2" or metric not in run.data.metrics):
             continue
-        if kind == "rsws" and tags.get("randnas.search_setting") != search_setting:
+        if kind in SEARCH_PICKS and tags.get("randnas.search_setting") != search_setting:
             continue
         seed = int(tags.get("randnas.search_seed", "-1"))
         if seed in search_seeds:
             found.setdefault(seed, []).append((float(run.data.metrics[metric]), run.info.run_id))
     missing = [seed for seed in search_seeds if seed not in found]
     if missing:
-        what = f"the {search_setting} picks" if kind == "rsws" else "the random baseline's cells"
+        what = f"the {search_setting} picks" if kind in SEARCH_PICKS else "the random baseline's cells"
         raise GenotypeError(
             f"stage 3 needs the stage-2 runs of {what} for search seeds {search_seeds} in preset {preset!r}; "
             f"missing: {missing}. Run their stage-2 entry first (it comes before stage 3 in the plan)"
@@ -123,8 +126,9 @@ def find_genotype(space: str, spec: str, preset: str = "", search_setting: str =
     `spec` is a registered name (DARTS_V2), a DARTS `Genotype(...)` string, `run:<MLflow run id>`,
     `rsws`: the pick of the newest FINISHED `single`-mode search run of this space, preset, setting and seed, or
     `random`: a uniformly sampled genotype, one per `search_seed` (the random-search baseline of Liu et al.),
-    `asha`: the best cell of the ASHA search with seed `search_seed` in this preset.
-    (Stage 3's `best-rsws` and `best-random` select among stage-2 runs: see `best_stage2_pick`.)
+    `asha`: the best cell of the ASHA search with seed `search_seed` in this preset,
+    `darts`: the final cell of the newest FINISHED DARTS search of this preset, setting and seed.
+    (Stage 3's `best-rsws`, `best-random` and `best-darts` select among stage-2 runs: see `best_stage2_pick`.)
     """
     if space not in SEARCH_EXPERIMENTS:
         raise GenotypeError(f"unknown search space {space!r}; choose one of {', '.join(SEARCH_EXPERIMENTS)}")
@@ -141,6 +145,18 @@ def find_genotype(space: str, spec: str, preset: str = "", search_setting: str =
         wanted = {tracking.TAG_PRESET: preset, TAG_SETTING: search_setting, tracking.TAG_SEED: str(search_seed)}
         # the paper's algorithm: a `dense` search (the released code's supernet) is never a stage-2 pick
         run = tracking.newest_finished_run(experiment, wanted, params={"mode": "single"})
+        if run is None:
+            raise GenotypeError(
+                f"no FINISHED {experiment} run with preset {preset!r}, setting {search_setting!r} and "
+                f"seed {search_seed}: run that search first (its plan entry comes before this one)"
+            )
+        return genotype_from_run(space, run.info.run_id), run.info.run_id
+    if spec == "darts":
+        if space not in DARTS_EXPERIMENTS:
+            raise GenotypeError(f"no DARTS search on the {space} space yet; DARTS runs on {', '.join(DARTS_EXPERIMENTS)}")
+        experiment = DARTS_EXPERIMENTS[space]
+        wanted = {tracking.TAG_PRESET: preset, TAG_SETTING: search_setting, tracking.TAG_SEED: str(search_seed)}
+        run = tracking.newest_finished_run(experiment, wanted)
         if run is None:
             raise GenotypeError(
                 f"no FINISHED {experiment} run with preset {preset!r}, setting {search_setting!r} and "
@@ -192,21 +208,21 @@ def training_pick(space: str, spec: str, *, preset: str, stage: int, seed: int, 
         tags.update({"randnas.search_seed": str(pick.search_seed), TAG_SEARCH_RUN: str(search_run),
                      TAG_SEARCH_SEEDS: ",".join(map(str, seeds)), "randnas.selected_by": STAGE2_SELECTION_WORDS[space],
                      "randnas.stage2_candidates": ", ".join(f"{s}: {v:.4g}" for s, v in sorted(pick.candidates.items()))})
-        if BEST_OF[spec] == "rsws":
+        if BEST_OF[spec] in SEARCH_PICKS:
             tags["randnas.search_setting"] = search_setting
-        what = search_setting if BEST_OF[spec] == "rsws" else "random"
+        what = search_setting if BEST_OF[spec] in SEARCH_PICKS else "random"
         run_name = f"stage3-{what}-run{search_run}-s{pick.search_seed}-seed{seed}"
         summary = (f"stage 3: search seed {pick.search_seed} won run {search_run} (seeds {seeds}) by "
                    f"{STAGE2_SELECTION_WORDS[space]} {pick.value:.4g}; all trials: {tags['randnas.stage2_candidates']}")
     else:
         genotype, parent = find_genotype(space, spec, preset, search_setting, search_seed)
         prefix = "stage3-" if stage == 3 else ""
-        if spec in ("rsws", "random"):
+        if spec in (*SEARCH_PICKS, "random"):
             run = search_run_of(search_seed, trials_per_run, first_search_seed) if trials_per_run > 0 else search_run
             tags.update({"randnas.search_seed": str(search_seed), TAG_SEARCH_RUN: str(run)})
-            if spec == "rsws":
+            if spec in SEARCH_PICKS:
                 tags["randnas.search_setting"] = search_setting
-            run_name = f"{prefix}{spec}-{search_setting + '-' if spec == 'rsws' else ''}s{search_seed}-seed{seed}"
+            run_name = f"{prefix}{spec}-{search_setting + '-' if spec in SEARCH_PICKS else ''}s{search_seed}-seed{seed}"
         elif spec == "asha":
             tags["randnas.search_seed"] = str(search_seed)
             run_name = f"{prefix}asha-s{search_seed}-seed{seed}"

@@ -10,6 +10,7 @@ import pytest
 from randnas import plans
 from randnas.search.asha.search import AshaConfig
 from randnas.search.cnn import cnn_setting
+from randnas.search.darts import DartsCnnConfig, darts_cnn_setting
 from randnas.search.rnn import rnn_setting
 from randnas.train.cnn import CnnTrainConfig
 from randnas.train.ptb import PtbTrainConfig
@@ -21,6 +22,7 @@ BUILDERS = {
     "ptb_rsws_search.ipynb": lambda p: rnn_setting(p["setting"], **p["overrides"]),
     "ptb_train_from_scratch.ipynb": lambda p: PtbTrainConfig(**p["overrides"]),
     "asha_search.ipynb": lambda p: AshaConfig(**{k: p[k] for k in ASHA_PARAMETERS}),
+    "darts_search.ipynb": lambda p: darts_cnn_setting(p["setting"], **p["overrides"]),
 }
 ASHA_PARAMETERS = ("benchmark", "r", "R", "eta", "layout", "early_stopping", "max_trials", "workers", "backend",
                    "clock", "objective", "gpus_per_worker", "train")
@@ -45,6 +47,8 @@ def test_paper_preset_expands_the_papers_tables(paper_jobs):
     # Liu et al.'s random baseline: 24 cells trained briefly, the best one with 10 seeds (PTB: 8 cells)
     assert counts["cnn-random-baseline"] == 24 and counts["random-stage3"] == 10
     assert counts["ptb-random-baseline"] == 8 and counts["ptb-random-stage3"] == 1
+    # the paper's reproduced DARTS: 4 second-order searches, each pick through stage 2, the best with 10 seeds
+    assert counts["cnn-darts"] == counts["cnn-darts-stage2"] == 4 and counts["cnn-darts-stage3"] == 10
 
 
 def test_paper_stage3_jobs_select_among_the_runs_the_stage2_jobs_train(paper_jobs):
@@ -82,6 +86,8 @@ def test_every_paper_job_builds_its_configuration_at_paper_scale(paper_jobs):
         assert job.parameters.get("dataset") in ("cifar10", "ptb", None)
         if isinstance(config, CnnTrainConfig):  # the random baseline's brief training is 100 epochs
             assert (config.epochs, config.channels, config.layers) == (100 if job.entry == "cnn-random-baseline" else 600, 36, 20)
+        if isinstance(config, DartsCnnConfig):  # the paper's reproduced DARTS: second order at DARTS' own settings
+            assert (config.order, config.epochs, config.channels, config.layers, config.batch_size) == ("second", 50, 16, 8, 64)
         if isinstance(config, PtbTrainConfig):
             assert (config.epochs, config.hidden) == (3600 if job.parameters.get("stage") == 3 else 300, 850)
         if isinstance(config, AshaConfig):  # the paper's ASHA: r = 1, R = 300, eta = 4 on the evaluation network
