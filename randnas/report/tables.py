@@ -21,6 +21,11 @@ from randnas.search.asha.trials import OBJECTIVE_WORDS
 
 TRAIN_EXPERIMENTS = {"cnn": "cnn/train", "ptb": "rnn/train"}
 SEARCH_EXPERIMENTS = {"cnn": lookup.SEARCH_EXPERIMENTS["cnn"], "ptb": lookup.SEARCH_EXPERIMENTS["rnn"]}
+DARTS_EXPERIMENTS = {"cnn": lookup.DARTS_EXPERIMENTS["cnn"]}
+# the paper's reproduced-DARTS rows are second-order searches; this project's first-order ones get their own row
+PAPER_DARTS_SETTING = "darts-second"
+DARTS_LABELS = {"darts-second": "Reproduced DARTS",
+                "darts-first": "DARTS first order (this project's runs; no such row in the paper)"}
 ASHA_EXPERIMENTS = lookup.ASHA_EXPERIMENTS
 # the stage-2 number each benchmark reports: CIFAR-10 test error (%), PTB validation perplexity
 STAGE2_METRIC = {"cnn": "metric:test/error", "ptb": "metric:valid/best_ppl"}
@@ -149,8 +154,9 @@ STD_NOTE = "± is the sample standard deviation (ddof=1) over the n runs shown."
 
 def stage2_table(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
     """Each setting's independent run: its trials (one search seed each) and their picks' stage-2 result,
-    with the settings the searches used beside the paper's. The paper's rows for DARTS stay empty on our
-    side: only this project's own DARTS searches could fill them."""
+    with the settings the searches used beside the paper's. The paper's reproduced-DARTS row is filled from
+    this project's own second-order DARTS searches (CNN; the PTB DARTS search is not built yet), first order
+    in a row of its own."""
     metric = STAGE2_METRIC[benchmark]
     runs = training_runs(record, benchmark, preset, 2, genotype_spec="rsws")
     searches = select(record, SEARCH_EXPERIMENTS[benchmark], preset)
@@ -159,20 +165,34 @@ def stage2_table(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
     published, printed = (paper.TABLE2, paper.TABLE2_PRINTED) if cnn else (paper.TABLE7, paper.TABLE7_PRINTED)
     final = "random5" if cnn else "random4"  # the paper names the final setting's runs
     ours: dict[str, tuple[list[float], pd.DataFrame, pd.DataFrame]] = {}
-    for (setting, run), group in runs.groupby([runs["search_setting"], search_run_of(runs)], sort=True) if not runs.empty else ():
-        # one trial per search: a pick trained with several seeds counts once, at its mean
-        trials = group[metric].astype(float).groupby(group["search_seed"].astype(int)).mean().sort_index()
-        seeds = set(trials.index.astype(str))
-        used = searches[(_column(searches, "setting") == setting) & _column(searches, "seed").astype(str).isin(seeds)]
-        ours[setting if run == 1 else f"{setting}_run{run}"] = (trials.tolist(), used, group)
+
+    def add_trials(picks: pd.DataFrame, searched: pd.DataFrame, name) -> None:
+        for (setting, run), group in picks.groupby([picks["search_setting"], search_run_of(picks)], sort=True) if not picks.empty else ():
+            # one trial per search: a pick trained with several seeds counts once, at its mean
+            trials = group[metric].astype(float).groupby(group["search_seed"].astype(int)).mean().sort_index()
+            seeds = set(trials.index.astype(str))
+            used = searched[(_column(searched, "setting") == setting) & _column(searched, "seed").astype(str).isin(seeds)]
+            ours[name(setting, run)] = (trials.tolist(), used, group)
+
+    add_trials(runs, searches, lambda setting, run: setting if run == 1 else f"{setting}_run{run}")
+    darts_key = "darts" if cnn else "darts_reproduced"  # the paper's key for its reproduced-DARTS row
+    if benchmark in DARTS_EXPERIMENTS:
+        add_trials(training_runs(record, benchmark, preset, 2, genotype_spec="darts"),
+                   select(record, DARTS_EXPERIMENTS[benchmark], preset),
+                   lambda setting, run: darts_key if setting == PAPER_DARTS_SETTING and run == 1 else f"{setting}_run{run}")
     rows = []
     # every row of the paper's table in its order (ours blank where not run), then any further runs of ours
     for key in [*published, *(k for k in ours if k not in published)]:
         if key.startswith("darts"):
-            label = {"darts": "Reproduced DARTS", "darts_reproduced": "Reproduced DARTS",
-                     "darts_published": "DARTS [Liu et al.] (their 4 searches)"}[key]
-            rows.append(_stage2_row(label, key, benchmark, [], searches.iloc[0:0], runs.iloc[0:0], published, printed,
-                                    ours_note="not run: needs this project's own DARTS searches"))
+            label = {"darts": DARTS_LABELS[PAPER_DARTS_SETTING], "darts_reproduced": "Reproduced DARTS",
+                     "darts_published": "DARTS [Liu et al.] (their 4 searches)"}.get(key)
+            if label is None:  # a further DARTS setting of ours (first order), or a second run of it
+                setting, _, run = key.partition("_run")
+                label = DARTS_LABELS.get(setting, setting) + (f" Run {run}" if run != "1" else "")
+            values, used, group = ours.get(key, ([], searches.iloc[0:0], runs.iloc[0:0]))
+            note = ("not run at this preset" if benchmark in DARTS_EXPERIMENTS and key == darts_key
+                    else "not run: the PTB DARTS search is not built yet" if not cnn else "not run: the paper's own searches")
+            rows.append(_stage2_row(label, key, benchmark, values, used, group, published, printed, ours_note=note))
             continue
         setting, _, run = key.partition("_run")
         label = f"Random ({setting.removeprefix('random')})" + (f" Run {run or 1}" if run or setting == final else "")
@@ -329,7 +349,9 @@ def _ours_for(kind: str, record: pd.DataFrame, stage3: pd.DataFrame, benchmark: 
     runs = record.iloc[0:0]
     cost = record.iloc[0:0]
     if kind == "darts_search":
-        out["ours: protocol"] = "not run: needs this project's own DARTS searches"
+        # stage 3 of this project's DARTS (cnn-darts-stage3) is planned at paper scale only; its stage 2 is in Table 2
+        out["ours: protocol"] = ("not run at this preset: DARTS' stage 3 runs at paper scale (cnn-darts-stage3); "
+                                 "its searches' stage 2 is in Table 2" if cnn else "not run: the PTB DARTS search is not built yet")
         return out, []
     if kind in ("rsws", "random"):
         spec = "best-rsws" if kind == "rsws" else "best-random"

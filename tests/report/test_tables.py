@@ -18,7 +18,7 @@ DIGITS = type("D", (), {"name": "digits", "label": "digits (toy)", "checksum": "
 def log_train(experiment, spec, error_curve, preset="smoke", setting="random1", search_seed=0, seed=0, extra_metrics=None,
               tags=None):
     extra = {"randnas.genotype_spec": spec, "randnas.device": "CPU (2 threads)", **(tags or {})}
-    if spec in ("rsws", "best-rsws"):
+    if spec in ("rsws", "best-rsws", "darts"):
         extra.update({"randnas.search_setting": setting, "randnas.search_seed": search_seed})
     tags = tracking.run_tags(seed=seed, preset=preset, benchmark="cifar10", datasets=[DIGITS],
                              plan_key=f"t/{experiment}/{spec}/{setting}/{search_seed}/{seed}/{len(tags or {})}", extra=extra)
@@ -80,6 +80,32 @@ def test_stage2_table_best_and_average_beside_the_papers(record):
     assert ids["other preset"] not in table.run_ids and set(table.run_ids) == {ids[0], ids[1], ids[2]} | searches
     assert random1["ours: epochs"] == "2"
     assert table.scale.startswith("preset smoke; data: digits (toy); epochs: 2, 6; device: CPU (2 threads)")
+
+
+def log_darts_search(preset, setting, seed, repeat=1):
+    tags = tracking.run_tags(seed=seed, preset=preset, benchmark="cifar10", datasets=[DIGITS],
+                             plan_key=f"default/cnn-darts/{preset}/{setting}-{seed}-{repeat}",
+                             extra={"randnas.repeat": repeat, "randnas.setting": setting})
+    with tracking.tracked_run("cnn/darts", "darts", tags=tags, config={"epochs": 3, "grad_clip": 5.0, "channels": 4}) as run:
+        pass
+    return run.run_id
+
+
+def test_table2s_reproduced_darts_row_holds_our_second_order_searches_and_first_order_a_row_of_its_own(record, store):
+    searches = [log_darts_search("smoke", "darts-second", s) for s in (0, 1)]
+    searches.append(log_darts_search("smoke", "darts-second", 0, repeat=2))  # a same-seed repeat is no further trial
+    first = log_darts_search("smoke", "darts-first", 0)
+    picks = [log_train("cnn/train", "darts", [50, 7.0], setting="darts-second", search_seed=0),
+             log_train("cnn/train", "darts", [50, 9.0], setting="darts-second", search_seed=1),
+             log_train("cnn/train", "darts", [50, 8.5], setting="darts-first", search_seed=0)]
+    table = tables.stage2_table(tables.load_record(store), "cnn", "smoke")
+    rows = table.frame.set_index("setting")
+    darts = rows.loc["Reproduced DARTS"]
+    assert (darts["ours: trials"], darts["ours: best"]) == ("7.00, 9.00", "7.00")
+    assert darts["paper: average"] == "2.94" and darts["ours: epochs"] == "3" and darts["ours: channels"] == "4"
+    first_order = rows.loc["DARTS first order (this project's runs; no such row in the paper)"]
+    assert first_order["ours: trials"] == "8.50" and first_order["paper: trials"] == ""
+    assert set(picks + searches + [first]) <= set(table.run_ids)
 
 
 def test_the_published_cell_trained_with_seeds_is_a_reference_not_a_row_of_trials(record):
