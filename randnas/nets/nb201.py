@@ -72,6 +72,18 @@ class Nb201CellModule(nn.Module):
         return nodes[-1]
 
 
+    def forward_mixed(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """DARTS' relaxation: every edge the sum of its ops times their weights (6 edges x 5 ops, NB201_OPS order)."""
+        nodes = [x]
+        for target in range(1, NB201_NODES):
+            total = torch.zeros_like(x)
+            for k, (j, source) in enumerate(NB201_EDGES):
+                if j == target:
+                    total = total + sum(w * op(nodes[source]) for w, op in zip(weights[k], self.edges[k].values(), strict=True))
+            nodes.append(total)
+        return nodes[-1]
+
+
 class Nb201Network(nn.Module):
     def __init__(self, channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10, in_channels: int = 3,
                  cell: Nb201Cell | None = None, mode: str = "single") -> None:
@@ -102,6 +114,15 @@ class Nb201Network(nn.Module):
         h = self.stem(x)
         for layer in self.layers:
             h = layer(h, cell, mode) if isinstance(layer, Nb201CellModule) else layer(h)
+        return self.classifier(self.global_pooling(self.lastact(h)).flatten(1))
+
+    def forward_mixed(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
+        """The shared-weight network with DARTS' continuous op weights on every edge of every cell."""
+        if self.cell is not None:
+            raise ValueError("a stand-alone network has one op per edge; DARTS relaxes the shared-weight network")
+        h = self.stem(x)
+        for layer in self.layers:
+            h = layer.forward_mixed(h, weights) if isinstance(layer, Nb201CellModule) else layer(h)
         return self.classifier(self.global_pooling(self.lastact(h)).flatten(1))
 
 

@@ -21,9 +21,10 @@ exactly after the finite differences (DARTS adds and subtracts the perturbation,
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,8 +35,10 @@ from randnas.configs import SettingError, named_setting, require_positive
 from randnas.data import ImageData
 from randnas.device import select_device
 from randnas.nets.cnn_supernet import SharedCnnNetwork
+from randnas.nets.nb201 import Nb201Network
 from randnas.repro import numpy_generator, state_dict_digest
 from randnas.spaces.cnn import CNN_INPUTS, CNN_NODES, CNN_OPS, CnnGenotype
+from randnas.spaces.nb201 import NB201_EDGES, NB201_OPS, Nb201Cell
 from randnas.train.loop import EpochCallback, EpochTrainer
 
 ORDERS = ("first", "second")
@@ -45,8 +48,8 @@ HVP_EPSILON = 0.01
 
 
 @dataclass(frozen=True)
-class DartsCnnConfig:
-    """DARTS' CNN search settings (train_search.py); the defaults are the paper-scale second-order search."""
+class DartsConfig:
+    """DARTS' bilevel settings (train_search.py); the defaults are the paper-scale second-order CNN search."""
 
     order: str = "second"
     epochs: int = 50
@@ -56,8 +59,6 @@ class DartsCnnConfig:
     momentum: float = 0.9
     weight_decay: float = 3e-4
     grad_clip: float = 5.0
-    channels: int = 16
-    layers: int = 8
     arch_lr: float = 3e-4
     arch_beta1: float = 0.5
     arch_beta2: float = 0.999
@@ -67,21 +68,55 @@ class DartsCnnConfig:
     def __post_init__(self) -> None:
         if self.order not in ORDERS:
             raise SettingError(f"unknown DARTS order {self.order!r}; choose one of {', '.join(ORDERS)}")
-        require_positive(self, "epochs", "batch_size", "channels")
+        require_positive(self, "epochs", "batch_size")
+
+
+@dataclass(frozen=True)
+class DartsCnnConfig(DartsConfig):
+    """DARTS on the CNN space: its supernet of 8 cells with C=16."""
+
+    channels: int = 16
+    layers: int = 8
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_positive(self, "channels")
         if self.layers < 3:
             raise SettingError(f"layers must be at least 3 (two reduction cells and one normal), got {self.layers}")
 
 
-DARTS_CNN_SETTINGS: dict[str, dict] = {"darts-first": {"order": "first"}, "darts-second": {"order": "second"}}
+@dataclass(frozen=True)
+class DartsNb201Config(DartsConfig):
+    """DARTS on NAS-Bench-201 with the benchmark's own search settings (C=16, N=5, SGD with Nesterov momentum,
+    weight decay 5e-4, as its DARTS baselines were run), DARTS' architecture optimiser."""
+
+    weight_decay: float = 5e-4
+    nesterov: bool = True
+    channels: int = 16
+    cells_per_stage: int = 5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require_positive(self, "channels", "cells_per_stage")
+
+
+DARTS_SETTINGS: dict[str, dict] = {"darts-first": {"order": "first"}, "darts-second": {"order": "second"}}
 
 
 def darts_cnn_setting(name: str, **overrides) -> DartsCnnConfig:
     """DARTS' first- or second-order setting, with any field overridden (for smaller-scale presets)."""
-    return named_setting(DARTS_CNN_SETTINGS, DartsCnnConfig, "DARTS CNN search", name, overrides)
+    return named_setting(DARTS_SETTINGS, DartsCnnConfig, "DARTS CNN search", name, overrides)
+
+
+def darts_nb201_setting(name: str, **overrides) -> DartsNb201Config:
+    """DARTS' first- or second-order setting on NAS-Bench-201, with any field overridden."""
+    return named_setting(DARTS_SETTINGS, DartsNb201Config, "DARTS NAS-Bench-201 search", name, overrides)
 
 
 class CnnArchitecture(nn.Module):
     """The alphas of the normal and the reduction cell, (14 edges, 8 ops) each, started at 1e-3 N(0, 1)."""
+
+    cells = ("normal", "reduce")
 
     def __init__(self, generator: torch.Generator | None = None) -> None:
         super().__init__()
@@ -117,30 +152,31 @@ def derive_cnn_genotype(normal: torch.Tensor, reduce: torch.Tensor) -> CnnGenoty
 class _MixedForward(nn.Module):
     """`net.forward_mixed` as a module's forward, so `torch.func.functional_call` can run it with other weights."""
 
-    def __init__(self, net: SharedCnnNetwork) -> None:
+    def __init__(self, net: nn.Module) -> None:
         super().__init__()
         self.net = net
 
-    def forward(self, x: torch.Tensor, normal: torch.Tensor, reduce: torch.Tensor) -> torch.Tensor:
-        return self.net.forward_mixed(x, normal, reduce)
+    def forward(self, x: torch.Tensor, *op_weights: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_mixed(x, *op_weights)
 
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-def mixed_loss(net: SharedCnnNetwork, architecture: CnnArchitecture, batch: Batch,
+def mixed_loss(net: nn.Module, architecture: nn.Module, batch: Batch,
                weights: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
-    """Cross-entropy of the relaxed network; with `weights`, computed with those instead of the net's own
-    (its BN buffers are copied first, so the net's running statistics do not move)."""
+    """Cross-entropy of the relaxed network (`net.forward_mixed(x, *architecture.weights())`); with
+    `weights`, computed with those instead of the net's own (its BN buffers are copied first, so the net's
+    running statistics do not move)."""
     images, labels = batch
-    normal, reduce = architecture.weights()
+    op_weights = architecture.weights()
     if weights is None:
-        logits = net.forward_mixed(images, normal, reduce)
+        logits = net.forward_mixed(images, *op_weights)
     else:
         wrapper = _MixedForward(net)
         state = {f"net.{name}": value for name, value in weights.items()}
         state.update({f"net.{name}": buffer.clone() for name, buffer in net.named_buffers()})
-        logits = functional_call(wrapper, state, (images, normal, reduce))
+        logits = functional_call(wrapper, state, (images, *op_weights))
     return nn.functional.cross_entropy(logits, labels)
 
 
@@ -149,28 +185,33 @@ def _grads(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Te
     return [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, grads, strict=True)]
 
 
-def first_order_gradient(net: SharedCnnNetwork, architecture: CnnArchitecture, valid: Batch) -> list[torch.Tensor]:
+def first_order_gradient(net: nn.Module, architecture: nn.Module, valid: Batch) -> list[torch.Tensor]:
     """d L_valid(w, alpha) / d alpha at the current weights."""
     return _grads(mixed_loss(net, architecture, valid), list(architecture.parameters()))
 
 
-def virtual_step(net: SharedCnnNetwork, architecture: CnnArchitecture, train: Batch, xi: float,
+def virtual_step(net: nn.Module, architecture: nn.Module, train: Batch, xi: float,
                  optimizer: torch.optim.SGD) -> dict[str, torch.Tensor]:
     """w' = w - xi (momentum * buffer + grad_w L_train + weight decay * w): the weights one SGD step ahead
-    (without gradient clipping, as DARTS' architect computes it)."""
+    (without gradient clipping, as DARTS' architect computes it; with Nesterov momentum, torch SGD's step)."""
     group = optimizer.param_groups[0]
-    momentum, decay = group["momentum"], group["weight_decay"]
+    momentum, decay, nesterov = group["momentum"], group["weight_decay"], group.get("nesterov", False)
     named = dict(net.named_parameters())
     grads = _grads(mixed_loss(net, architecture, train), list(named.values()))
     ahead = {}
     for (name, weight), grad in zip(named.items(), grads, strict=True):
         buffer = optimizer.state.get(weight, {}).get("momentum_buffer")
         moment = momentum * buffer if buffer is not None else torch.zeros_like(weight)
-        ahead[name] = (weight - xi * (moment + grad + decay * weight)).detach().requires_grad_()
+        if nesterov:  # torch: buffer' = momentum buffer + step, update = step + momentum buffer'
+            step = grad + decay * weight
+            update = step + momentum * (moment + step)
+        else:
+            update = moment + grad + decay * weight
+        ahead[name] = (weight - xi * update).detach().requires_grad_()
     return ahead
 
 
-def second_order_gradient(net: SharedCnnNetwork, architecture: CnnArchitecture, train: Batch, valid: Batch,
+def second_order_gradient(net: nn.Module, architecture: nn.Module, train: Batch, valid: Batch,
                           xi: float, optimizer: torch.optim.SGD, epsilon: float = HVP_EPSILON) -> list[torch.Tensor]:
     """DARTS' unrolled architecture gradient: d L_valid(w', alpha) / d alpha - xi * H v, where v is
     grad_w' L_valid(w', alpha) and H v = d^2 L_train / d alpha d w . v by central differences with the
@@ -200,16 +241,16 @@ def second_order_gradient(net: SharedCnnNetwork, architecture: CnnArchitecture, 
 
 
 @dataclass
-class DartsCnnResult:
-    genotype: CnnGenotype
+class DartsResult:
+    genotype: Any  # the derived cell after the last epoch
     genotypes: list[str]  # the derived cell after each epoch, DARTS text form
-    alphas: list[dict]  # the softmaxed op weights after each epoch: {"normal": 14x8, "reduce": 14x8}
+    alphas: list[dict]  # the softmaxed op weights after each epoch, by cell type
     architecture_digest: str
     weights_digest: str
     history: list[dict]
 
 
-def alpha_metrics(normal: torch.Tensor, reduce: torch.Tensor) -> dict[str, float]:
+def cnn_alpha_metrics(normal: torch.Tensor, reduce: torch.Tensor) -> dict[str, float]:
     """Every op weight as a metric, `alpha/<cell>/<node>_<input>/<op>` (nodes counted from 2, as in the genotype's inputs)."""
     metrics = {}
     for cell, weights in (("normal", normal), ("reduce", reduce)):
@@ -222,18 +263,21 @@ def alpha_metrics(normal: torch.Tensor, reduce: torch.Tensor) -> dict[str, float
     return metrics
 
 
-class DartsCnnSearch(EpochTrainer):
-    """One DARTS search for one seed; `run()` resumes from `checkpoint_dir` when it holds a checkpoint."""
+class DartsSearch(EpochTrainer):
+    """DARTS' bilevel search for one seed on any space whose supernet has `forward_mixed(x, *op_weights)`:
+    `architecture` holds the alphas (`weights()` gives the op weights, `cells` names them), `derive` turns
+    op weights into the space's cell, `alpha_metrics` into per-edge metrics. `run()` resumes from
+    `checkpoint_dir` when it holds a checkpoint."""
 
-    def __init__(self, config: DartsCnnConfig, data: ImageData, seed: int, device: str = "auto") -> None:
+    def __init__(self, config, data: ImageData, device: str, net: nn.Module, architecture: nn.Module,
+                 derive: Callable[..., Any], alpha_metrics: Callable[..., dict[str, float]]) -> None:
         self.config = config
         self.device = select_device(device)
-        channels, _, _ = data.image_shape
-        self.net = SharedCnnNetwork(config.channels, config.layers, data.num_classes, channels).to(self.device)
-        init = torch.Generator().manual_seed(int(numpy_generator(seed, ALPHA_INIT_STREAM).integers(2**62)))
-        self.architecture = CnnArchitecture(init).to(self.device)
+        self.net = net.to(self.device)
+        self.architecture = architecture.to(self.device)
+        self.derive, self.alpha_metrics = derive, alpha_metrics
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=config.lr, momentum=config.momentum,
-                                         weight_decay=config.weight_decay)
+                                         weight_decay=config.weight_decay, nesterov=getattr(config, "nesterov", False))
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, config.epochs, eta_min=config.lr_min)
         self.arch_optimizer = torch.optim.Adam(self.architecture.parameters(), lr=config.arch_lr,
                                                betas=(config.arch_beta1, config.arch_beta2),
@@ -262,14 +306,17 @@ class DartsCnnSearch(EpochTrainer):
     def weight_step(self, train: Batch) -> tuple[float, int]:
         images, labels = train
         with torch.no_grad():
-            normal, reduce = self.architecture.weights()
-        logits = self.net.forward_mixed(images, normal, reduce)
+            op_weights = self.architecture.weights()
+        logits = self.net.forward_mixed(images, *op_weights)
         loss = nn.functional.cross_entropy(logits, labels)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
         self.optimizer.step()
         return float(loss.detach()), int((logits.argmax(1) == labels).sum())
+
+    def op_weights(self) -> tuple[torch.Tensor, ...]:
+        return tuple(w.detach().cpu() for w in self.architecture.weights())
 
     def train_one_epoch(self, epoch: int) -> dict:
         lr = self.optimizer.param_groups[0]["lr"]  # xi of the second-order step: the current weight lr
@@ -284,10 +331,10 @@ class DartsCnnSearch(EpochTrainer):
             loss, hits = self.weight_step(train)
             loss_sum, correct, seen = loss_sum + loss * len(labels), correct + hits, seen + len(labels)
         self.scheduler.step()
-        normal, reduce = (w.detach().cpu() for w in self.architecture.weights())
-        self.genotypes.append(derive_cnn_genotype(normal, reduce).to_darts())
-        self.alphas.append({"normal": normal.tolist(), "reduce": reduce.tolist()})
-        return {"lr": lr, "train/loss": loss_sum / seen, "train/acc": correct / seen, **alpha_metrics(normal, reduce)}
+        op_weights = self.op_weights()
+        self.genotypes.append(self.derive(*op_weights).to_darts())
+        self.alphas.append({cell: w.tolist() for cell, w in zip(self.architecture.cells, op_weights, strict=True)})
+        return {"lr": lr, "train/loss": loss_sum / seen, "train/acc": correct / seen, **self.alpha_metrics(*op_weights)}
 
     def checkpointed(self) -> tuple[dict, dict]:
         modules = {"model": self.net, "architecture": self.architecture, "optimizer": self.optimizer,
@@ -300,14 +347,63 @@ class DartsCnnSearch(EpochTrainer):
     def restore_extra_state(self, extra) -> None:
         self.genotypes, self.alphas = list(extra["genotypes"]), list(extra["alphas"])
 
-    def run(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> DartsCnnResult:
+    def run(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> DartsResult:
         history = self.train_epochs(self.config.epochs, checkpoint_dir, on_epoch)
-        normal, reduce = (w.detach().cpu() for w in self.architecture.weights())
-        return DartsCnnResult(
-            genotype=derive_cnn_genotype(normal, reduce),
+        return DartsResult(
+            genotype=self.derive(*self.op_weights()),
             genotypes=list(self.genotypes),
             alphas=list(self.alphas),
             architecture_digest=state_dict_digest(self.architecture.state_dict()),
             weights_digest=state_dict_digest(self.net.state_dict()),
             history=history,
         )
+
+
+def alpha_generator(seed: int) -> torch.Generator:
+    """The alphas' own generator, from the run's seed."""
+    return torch.Generator().manual_seed(int(numpy_generator(seed, ALPHA_INIT_STREAM).integers(2**62)))
+
+
+class DartsCnnSearch(DartsSearch):
+    """DARTS on the CNN space: the RSWS supernet relaxed, DARTS' discretisation."""
+
+    def __init__(self, config: DartsCnnConfig, data: ImageData, seed: int, device: str = "auto") -> None:
+        channels, _, _ = data.image_shape
+        net = SharedCnnNetwork(config.channels, config.layers, data.num_classes, channels)
+        super().__init__(config, data, device, net, CnnArchitecture(alpha_generator(seed)), derive_cnn_genotype,
+                         cnn_alpha_metrics)
+
+
+class Nb201Architecture(nn.Module):
+    """The alphas of NAS-Bench-201's cell, (6 edges, 5 ops), started at 1e-3 N(0, 1) (one cell type)."""
+
+    cells = ("edges",)
+
+    def __init__(self, generator: torch.Generator | None = None) -> None:
+        super().__init__()
+        self.edges = nn.Parameter(1e-3 * torch.randn((len(NB201_EDGES), len(NB201_OPS)), generator=generator))
+
+    def weights(self) -> tuple[torch.Tensor]:
+        return (self.edges.softmax(dim=-1),)
+
+
+def derive_nb201_cell(weights: torch.Tensor) -> Nb201Cell:
+    """NAS-Bench-201's DARTS discretisation: every edge keeps its strongest op, `none` included (a cell whose
+    output is cut off is a cell of the benchmark too)."""
+    return Nb201Cell(tuple(NB201_OPS[int(row.argmax())] for row in weights.detach().to("cpu", torch.float64)))
+
+
+def nb201_alpha_metrics(weights: torch.Tensor) -> dict[str, float]:
+    """Every op weight as a metric, `alpha/<target>_<source>/<op>`."""
+    return {f"alpha/{target}_{source}/{op}": float(weights[k, o])
+            for k, (target, source) in enumerate(NB201_EDGES) for o, op in enumerate(NB201_OPS)}
+
+
+class DartsNb201Search(DartsSearch):
+    """DARTS on NAS-Bench-201: the RSWS supernet of the benchmark's cell relaxed; its cell is then looked up."""
+
+    def __init__(self, config: DartsNb201Config, data: ImageData, seed: int, device: str = "auto") -> None:
+        channels, _, _ = data.image_shape
+        net = Nb201Network(config.channels, config.cells_per_stage, data.num_classes, channels)
+        super().__init__(config, data, device, net, Nb201Architecture(alpha_generator(seed)), derive_nb201_cell,
+                         nb201_alpha_metrics)

@@ -16,13 +16,19 @@ from randnas.search.darts import (
     CNN_EDGES,
     CnnArchitecture,
     DartsCnnSearch,
+    DartsNb201Search,
     _MixedForward,
     darts_cnn_setting,
+    darts_nb201_setting,
     derive_cnn_cell,
+    derive_nb201_cell,
     first_order_gradient,
+    mixed_loss,
     second_order_gradient,
+    virtual_step,
 )
 from randnas.spaces.cnn import CNN_OPS
+from randnas.spaces.nb201 import NB201_EDGES, NB201_OPS
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +173,46 @@ def test_a_killed_search_resumes_to_the_same_architecture_weights(digits, tmp_pa
 def test_unknown_order_is_one_clear_error():
     with pytest.raises(ValueError, match="unknown DARTS order 'third'; choose one of first, second"):
         darts_cnn_setting("darts-first", order="third")
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+def test_the_virtual_step_is_exactly_the_step_torch_sgd_takes(nesterov):
+    net, architecture, _, train, valid = tiny_problem()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=3e-4, nesterov=nesterov)
+    for batch in (valid, train):  # a step first, so the momentum buffers are not empty
+        optimizer.zero_grad()
+        mixed_loss(net, architecture, batch).backward()
+        optimizer.step()
+    ahead = virtual_step(net, architecture, train, 0.1, optimizer)
+    optimizer.zero_grad()
+    mixed_loss(net, architecture, train).backward()
+    optimizer.step()
+    for name, weight in net.named_parameters():
+        assert torch.allclose(ahead[name], weight, rtol=0, atol=1e-12), name
+
+
+def test_nb201_discretisation_keeps_each_edges_strongest_op_none_included():
+    weights = torch.full((len(NB201_EDGES), len(NB201_OPS)), 0.1)
+    for k, op in enumerate(["nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "none"]):
+        weights[k, NB201_OPS.index(op)] = 0.6
+    assert derive_nb201_cell(weights).to_string() == (
+        "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|none~2|")
+
+
+def test_darts_on_nas_bench_201_repeats_exactly_and_resumes(digits, tmp_path):
+    config = darts_nb201_setting("darts-second", epochs=2, channels=4, cells_per_stage=1, batch_size=16, max_steps_per_epoch=3)
+
+    def run(checkpoint_dir=None, on_epoch=None):
+        seed_everything(2)
+        return DartsNb201Search(config, digits, 2, device="cpu").run(checkpoint_dir, on_epoch)
+
+    straight, again = run(), run()
+    assert (straight.architecture_digest, straight.weights_digest) == (again.architecture_digest, again.weights_digest)
+    assert len(straight.genotypes) == 2 and straight.genotype.to_darts() == straight.genotypes[-1]
+
+    def stop(epoch, metrics):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(tmp_path, stop)
+    assert run(tmp_path).architecture_digest == straight.architecture_digest
