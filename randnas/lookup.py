@@ -17,7 +17,7 @@ from randnas.spaces.rnn import RnnGenotype, rnn_genotype_from_dict, sample_rnn_g
 
 SEARCH_EXPERIMENTS = {"cnn": "cnn/rsws", "rnn": "rnn/rsws", "nb201": "nb201/rsws"}
 ASHA_EXPERIMENTS = {"cnn": "cnn/asha", "ptb": "rnn/asha"}
-DARTS_EXPERIMENTS = {"cnn": "cnn/darts"}
+DARTS_EXPERIMENTS = {"cnn": "cnn/darts", "nb201": "nb201/darts"}
 CNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["cnn"]
 RNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["rnn"]
 GENOTYPE_ARTIFACT = "genotype.json"

@@ -32,7 +32,10 @@ CAPS: dict[str, tuple[dict, dict]] = {
     "cnn-ranking": (STEPS, {"architectures": 2}),
     "nb201-best-of-n": ({}, {"repeats": 200}),
     "nb201-rsws": ({**STEPS, "scored_cells": 4, "score_epochs": [1], "score_minibatches": 2}, {}),
+    "nb201-darts": (STEPS, {}),
     "surrogate-asha": ({}, {"seeds": 2, "budgets": [2.0], "etas": [3]}),
+    "cnn-darts": (STEPS, {}),
+    "cnn-darts-stage2": (STEPS, {}),
 }
 CIFAR10 = ("cifar10", "cifar10-jpeg")  # either copy (randnas.data.images.CIFAR10_SUBFOLDERS)
 # per entry prefix: the folders it needs under the data root, each a choice among alternatives

@@ -10,7 +10,7 @@ import pytest
 from randnas import plans
 from randnas.search.asha.search import AshaConfig
 from randnas.search.cnn import cnn_setting
-from randnas.search.darts import DartsCnnConfig, darts_cnn_setting
+from randnas.search.darts import DartsCnnConfig, darts_cnn_setting, darts_nb201_setting
 from randnas.search.rnn import rnn_setting
 from randnas.train.cnn import CnnTrainConfig
 from randnas.train.ptb import PtbTrainConfig
@@ -23,6 +23,7 @@ BUILDERS = {
     "ptb_train_from_scratch.ipynb": lambda p: PtbTrainConfig(**p["overrides"]),
     "asha_search.ipynb": lambda p: AshaConfig(**{k: p[k] for k in ASHA_PARAMETERS}),
     "darts_search.ipynb": lambda p: darts_cnn_setting(p["setting"], **p["overrides"]),
+    "nb201_darts.ipynb": lambda p: darts_nb201_setting(p["setting"], **p["overrides"]),
 }
 ASHA_PARAMETERS = ("benchmark", "r", "R", "eta", "layout", "early_stopping", "max_trials", "workers", "backend",
                    "clock", "objective", "gpus_per_worker", "train")

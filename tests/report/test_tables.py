@@ -108,6 +108,17 @@ def test_table2s_reproduced_darts_row_holds_our_second_order_searches_and_first_
     assert set(picks + searches + [first]) <= set(table.run_ids)
 
 
+def test_table3_ranks_our_reproduced_darts_trials_once_a_preset_has_two(record, store):
+    log_train("cnn/train", "darts", [60, 40, 30, 20, 10, 5.5], setting="darts-second", search_seed=0)
+    log_train("cnn/train", "darts", [55, 45, 35, 25, 12, 6.5], setting="darts-second", search_seed=1)
+    log_train("cnn/train", "darts", [50, 45, 35, 25, 12, 3.0], setting="darts-first", search_seed=0)  # not the paper's row
+    table = tables.ranking_table(tables.load_record(store), "cnn", "smoke")
+    assert table.title.startswith("Table 3: our reproduced-DARTS trials")
+    assert table.frame["trial"].tolist() == ["darts-second search seed 0", "darts-second search seed 1"]
+    assert table.frame["ours: long error"].tolist() == pytest.approx([5.5, 6.5])
+    assert "Ours: this project's second-order DARTS searches" in table.note
+
+
 def test_the_published_cell_trained_with_seeds_is_a_reference_not_a_row_of_trials(record):
     frame, ids = record
     table = tables.reference_cell_table(frame, "cnn", "smoke")
