@@ -17,7 +17,10 @@ its own task retries.
 from __future__ import annotations
 
 import concurrent.futures
+import ctypes
 import os
+import signal
+import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -101,7 +104,18 @@ class InProcessBackend:
         pass
 
 
-def _limit_threads(threads: int) -> None:
+def die_with_parent() -> None:
+    """Ask Linux to SIGKILL this process when its parent dies (a killed runner or search leaves no workers
+    behind, each holding memory and writing checkpoints); elsewhere a no-op."""
+    if not sys.platform.startswith("linux"):
+        return
+    pr_set_pdeathsig = 1
+    # (it runs between fork and exec of a kernel, so it imports nothing)
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _start_worker(threads: int) -> None:
+    die_with_parent()
     import torch
 
     torch.set_num_threads(threads)
@@ -121,7 +135,7 @@ class ProcessPoolBackend:
         # spawn: a forked torch process can deadlock on the parent's thread pools
         return concurrent.futures.ProcessPoolExecutor(
             self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_limit_threads, initargs=(self.threads,),
+            initializer=_start_worker, initargs=(self.threads,),
         )
 
     def _start(self, call: _Call) -> None:

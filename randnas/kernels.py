@@ -3,6 +3,9 @@
 A plan's kernels talk to papermill over loopback TCP; ipykernel (>= 7.3) then warns once per kernel that
 the channels are unencrypted. Where pyzmq has CurveZMQ, the kernel manager provisions keys so the
 channels are encrypted and the warning never comes; elsewhere nothing changes.
+
+A kernel whose runner dies (even by SIGKILL) ends itself: ipykernel polls its parent. Its ASHA pool workers
+then die with it (`randnas.backends.die_with_parent`); tests/test_plans.py kills a runner to check both.
 """
 
 from __future__ import annotations

@@ -419,8 +419,28 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
 
     The executed notebook is written to a temporary file and moved into place only on success, and
     attached to the run as an artifact; a failed job leaves its notebook under _build/failed-runs/
-    and its run FAILED (or KILLED), never RUNNING.
+    and its run FAILED (or KILLED), never RUNNING. The job's lock is held throughout (and handed to the
+    notebook's kernel), so a second runner on the same store skips a job another one is running, never
+    resuming or ending that live run.
     """
+    from randnas import tracking
+
+    try:
+        with tracking.job_lock(job.plan_key):
+            previous = os.environ.get(tracking.LOCK_HELD_ENV)
+            os.environ[tracking.LOCK_HELD_ENV] = job.plan_key  # the kernel papermill starts inherits it
+            try:
+                return _execute_job_locked(job, root, store_uri, force, log)
+            finally:
+                if previous is None:
+                    os.environ.pop(tracking.LOCK_HELD_ENV, None)
+                else:
+                    os.environ[tracking.LOCK_HELD_ENV] = previous
+    except tracking.RunBusy as busy:
+        return JobResult(job, "skipped", str(busy))
+
+
+def _execute_job_locked(job: Job, root: Path, store_uri: str, force: bool, log: Callable[[str], None] | None) -> JobResult:
     import papermill
 
     from randnas import tracking

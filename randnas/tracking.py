@@ -48,6 +48,7 @@ SOURCE_TAG = "mlflow.source.name"
 
 STORE_ENV = "MLFLOW_TRACKING_URI"
 CHECKPOINT_ENV = "RANDNAS_CHECKPOINTS"
+LOCK_HELD_ENV = "RANDNAS_LOCK_HELD"  # the plan key whose lock the parent process (the plan runner) holds
 RUN_FOLDERS = ("metrics", "params", "artifacts", "tags")
 EXPERIMENT_FOLDERS = ("tags",)
 
@@ -185,10 +186,51 @@ def make_store_portable(uri: str, deferred_ok: bool = True) -> None:
 
 def checkpoint_dir(run_id: str) -> Path:
     """Checkpoints live outside the record, keyed by run id ($RANDNAS_CHECKPOINTS or ./checkpoints)."""
-    root = Path(os.environ.get(CHECKPOINT_ENV) or find_project_root() / "checkpoints")
-    path = root / run_id
+    path = _checkpoint_root() / run_id
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+class RunBusy(RuntimeError):
+    """Another live process is running this plan job; nothing was started or changed."""
+
+
+def _checkpoint_root() -> Path:
+    return Path(os.environ.get(CHECKPOINT_ENV) or find_project_root() / "checkpoints")
+
+
+@contextmanager
+def job_lock(plan_key: str) -> Iterator[None]:
+    """Hold the plan job's lock for the block: one writer per job, across processes and runners.
+
+    An exclusive `flock` on `<checkpoints>/.locks/<hash>.lock`: the kernel releases it when its holder dies,
+    even by SIGKILL, so a lock never outlives a crashed run. A busy lock raises `RunBusy` at once. Empty
+    keys (runs outside a plan) take no lock; a key the parent already holds (LOCK_HELD_ENV) is not taken again.
+    """
+    if not plan_key or os.environ.get(LOCK_HELD_ENV) == plan_key:
+        yield
+        return
+    import fcntl
+
+    folder = _checkpoint_root() / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (hashlib.sha256(plan_key.encode()).hexdigest()[:24] + ".lock")
+    handle = open(path, "a+")  # noqa: SIM115 - held open for the whole block
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunBusy(f"plan job {plan_key} is being run by {holder}; wait for it to finish (or stop it), "
+                          "then rerun") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"process {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # closing the file releases the lock
 
 
 # ---- what a run logs ---------------------------------------------------------------------------
@@ -341,10 +383,17 @@ def tracked_run(
 ) -> Iterator[RunLog]:
     """Open a run, yield a `RunLog`, and always close it: FINISHED, FAILED on an error, KILLED on
     an interrupt. A plan entry that was interrupted earlier resumes its unfinished run (same run id,
-    so the same checkpoint folder); its params are not logged again."""
+    so the same checkpoint folder); params its first attempt logged stay, missing ones are added. One
+    process at a time runs a plan job (`job_lock`): a second raises `RunBusy` before touching the record."""
+    with job_lock(tags.get(TAG_PLAN_KEY, "")):
+        yield from _tracked_run(experiment, run_name, tags=tags, config=config, store=store)
+
+
+def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], config: Any, store: str | Path | None) -> Iterator[RunLog]:
     mlflow = _mlflow()
     open_store(store)
     mlflow.set_experiment(experiment)
+    # under the job's lock, a RUNNING run of this plan key has no live writer: it is resumed
     resume_id = unfinished_run_id(experiment, tags.get(TAG_PLAN_KEY, ""))
     run = mlflow.start_run(run_id=resume_id) if resume_id else mlflow.start_run(run_name=run_name)
     status = FAILED

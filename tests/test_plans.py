@@ -348,3 +348,76 @@ def test_after_names_only_earlier_entries(project, after, message):
 """)
     with pytest.raises(plans.PlanError, match=f"entry 'reader'.after: {message}"):
         plans.load_plan(project / "plans" / "bad.yaml", root=project)
+
+
+def test_a_second_runner_skips_the_job_another_one_is_running(project, store):
+    import subprocess
+    import sys
+
+    jobs = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke")
+    hold = ("import sys, time\nfrom randnas import tracking\nwith tracking.job_lock(sys.argv[1]):\n"
+            "    print('held', flush=True)\n    time.sleep(120)\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, jobs[0].plan_key], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"  # as if another runner were training the first job
+        results = plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert [r.status for r in results] == ["skipped", "ran"]
+    assert results[0].detail.startswith(f"plan job {jobs[0].plan_key} is being run by process {holder.pid}")
+    assert tracking.find_runs(plan_key=jobs[0].plan_key) == []  # neither created, resumed nor ended by this runner
+
+
+ORPHAN_PARAMETERS = 'preset = "smoke"\nplan_key = ""\ndata_root = ""\nseed = 0\npid_dir = ""'
+ORPHAN_BODY = """import os, time
+from pathlib import Path
+from randnas.backends import ProcessPoolBackend
+backend = ProcessPoolBackend(1)
+worker = backend.result(backend.submit(os.getpid))
+Path(pid_dir, "pids").write_text(f"{os.getpid()} {worker}")
+time.sleep(120)
+"""
+
+
+def test_sigkill_of_the_runner_leaves_no_kernel_or_pool_worker_alive(project, store, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    write_notebook(project / "notebooks" / "orphan.ipynb", ORPHAN_PARAMETERS, ORPHAN_BODY)
+    (project / "plans" / "orphan.yaml").write_text(
+        f"name: orphan\nentries:\n  orphan:\n    notebook: notebooks/orphan.ipynb\n    params: {{pid_dir: {tmp_path}}}\n"
+        "    presets: {smoke: {}}\n")
+    runner = subprocess.Popen([sys.executable, "-m", "randnas.cli", "run", "plans/orphan.yaml", "--preset", "smoke",
+                               "--store", str(store)], cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    pids_file = tmp_path / "pids"
+    deadline = time.monotonic() + 240
+    while not pids_file.is_file() and time.monotonic() < deadline and runner.poll() is None:
+        time.sleep(0.5)
+    assert pids_file.is_file(), "the notebook never started its pool worker"
+    kernel, worker = (int(pid) for pid in pids_file.read_text().split())
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+
+    def alive(pid: int) -> bool:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        # a dead child not yet reaped by its (dead) parent is a zombie: it runs nothing
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                return stat.read().split(")")[-1].split()[0] != "Z"
+        except FileNotFoundError:
+            return False
+
+    deadline = time.monotonic() + 30
+    while (alive(kernel) or alive(worker)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    survivors = [pid for pid in (kernel, worker) if alive(pid)]
+    for pid in survivors:
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []

@@ -232,3 +232,41 @@ def test_a_resumed_run_keeps_its_commit_and_records_the_resuming_one(store):
     tags = mlflow.get_run(run.run_id).data.tags
     assert tags[tracking.TAG_GIT_COMMIT] == "aaaa" and tags[tracking.TAG_GIT_DIRTY] == "false"
     assert tags["randnas.resumed_at.git_commit"] == "bbbb" and tags["randnas.resumed_at.git_dirty"] == "true"
+
+
+HOLD_LOCK = """
+import sys, time
+from randnas import tracking
+with tracking.job_lock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(120)
+"""
+
+
+@pytest.fixture
+def held_lock(store):
+    """A separate process holding a plan job's lock (as a runner running that job would); yields the key."""
+    import subprocess
+    import sys
+
+    key = "plan/busy-job"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, key], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        yield key, holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_job_another_process_is_running_is_refused_before_the_record_is_touched(store, held_lock):
+    key, holder = held_lock
+    busy = pytest.raises(tracking.RunBusy, match=f"plan job {key} is being run by process {holder.pid} since")
+    with busy, tracking.tracked_run("toy/family", "second", tags=toy_tags(key)):
+        pass
+    assert tracking.find_runs(plan_key=key) == []
+    holder.kill()  # SIGKILL: the kernel releases the lock with the process
+    holder.wait()
+    with tracking.tracked_run("toy/family", "after", tags=toy_tags(key)) as run:
+        pass
+    assert mlflow.get_run(run.run_id).info.status == tracking.FINISHED
