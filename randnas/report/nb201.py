@@ -140,8 +140,8 @@ def picks_table(record: pd.DataFrame, preset: str, bench: Nb201Accuracies) -> Ta
                   "digest", "pick"]].round(2)
     single = independent(rows[rows["mode"] == "single"])
     note = (f"percentile = the share of all 15,625 cells at or below the pick's accuracy; the optimum is "
-            f"{bench.accuracy.max():.2f} %. Over the independent single-mode searches, the pick's accuracy is "
-            f"{mean_interval(single['pick accuracy (%)'].to_numpy()).text(2)} % and its percentile "
+            f"{bench.accuracy.max():.2f} %. Over the independent single-mode searches, the pick's accuracy (%) is "
+            f"{mean_interval(single['pick accuracy (%)'].to_numpy()).text(2)} and its percentile "
             f"{mean_interval(single['percentile'].to_numpy()).text(1)}. digest = the shared weights' sha256: equal for a "
             "same-seed repeat means the search reproduced exactly.")
     return Table(title, frame, describe_scale(searches(record, preset)), rows["run_id"].tolist(), note)
@@ -254,7 +254,7 @@ def darts_table(record: pd.DataFrame, preset: str, bench: Nb201Accuracies) -> Ta
     independent_runs = final[final["repeat"].isin(["1", "", "nan", "None"])]
     note = ("The cell DARTS derives after its last epoch (each edge's strongest op, `none` included, as NAS-Bench-201 "
             "derives it), looked up in the benchmark; percentile = the share of all 15,625 cells at or below it. "
-            f"Over the independent searches the final cell's accuracy is "
-            f"{mean_interval(independent_runs['accuracy (%)'].to_numpy()).text(2)} %. digest = the architecture weights' "
+            f"Over the independent searches the final cell's accuracy (%) is "
+            f"{mean_interval(independent_runs['accuracy (%)'].to_numpy()).text(2)}. digest = the architecture weights' "
             f"sha256: equal for a same-seed repeat means DARTS reproduced exactly. ({len(first)} searches.)")
     return Table(title, frame, describe_scale(darts_searches(record, preset)), final["run_id"].tolist(), note)

@@ -643,7 +643,8 @@ def exact_table(record: pd.DataFrame, preset: str) -> Table:
         if group["seed"].nunique() > 1:
             firsts = [d.split()[0] for d in group["digests"]]
             different.append(f"{experiment}: {group['seed'].nunique()} seeds, {len(set(firsts))} distinct digests")
-    note = "A digest is the sha256 of the shared weights (searches) or of the event log (ASHA)."
+    note = ("A digest is the sha256 of the shared weights (RSWS searches), of the architecture weights (DARTS) or of "
+            "the event log (ASHA).")
     if different:
         note += " Different seeds: " + "; ".join(different) + "."
     runs = runs[runs["run_id"].isin(repeated)] if repeated else runs.iloc[0:0]
