@@ -203,6 +203,25 @@ def _cmd_genotype_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record_check(args: argparse.Namespace) -> int:
+    from randnas import tracking
+    from randnas.record import check_store
+
+    store = Path(args.store or tracking.find_project_root() / "mlruns").resolve()
+    if not store.is_dir():
+        print(f"randnas: error: no file store at {store}; give --store", file=sys.stderr)
+        return 2
+    runs, problems = check_store(store)
+    for problem in problems:
+        print(f"damaged: {problem}")
+    if problems:
+        print(f"randnas: {len(problems)} damaged file(s) in {store}: restore each from git (git checkout -- FILE) or "
+              "delete its run's folder and rerun the plan entry", file=sys.stderr)
+        return 1
+    print(f"ok: {runs} runs in {store} read back whole")
+    return 0
+
+
 def _cmd_asha_rungs(args: argparse.Namespace) -> int:
     from randnas.search.asha.rule import rung_resources
 
@@ -308,6 +327,9 @@ def build_parser() -> argparse.ArgumentParser:
     scrub = record_commands.add_parser("scrub", help="rewrite absolute paths of the recording machine in executed notebooks and params")
     scrub.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
     scrub.set_defaults(handler=_cmd_record_scrub)
+    check_record = record_commands.add_parser("check", help="name every damaged file of the record (meta.yaml, metric files)")
+    check_record.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
+    check_record.set_defaults(handler=_cmd_record_check)
 
     asha = commands.add_parser("asha", help="asynchronous successive halving")
     asha_commands = asha.add_subparsers(dest="asha_command", required=True)

@@ -101,3 +101,63 @@ def private_paths(paths: list[Path]) -> Iterator[tuple[Path, str]]:
             if any(f'"{prefix}' in line or line.startswith(prefix) or f" {prefix}" in line or f"'{prefix}" in line
                    for prefix in PRIVATE_PREFIXES):
                 yield path, line.strip()[:200]
+
+
+# ---- integrity --------------------------------------------------------------------------------------
+
+EXPERIMENT_KEYS = ("experiment_id", "name")
+RUN_KEYS = ("run_id", "experiment_id", "status")
+
+
+def _meta_problem(meta: Path, keys: tuple[str, ...]) -> str | None:
+    import yaml
+
+    try:
+        data = yaml.safe_load(meta.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = type(error).__name__
+        return f"{meta}: not readable as YAML ({reason})"
+    if not isinstance(data, dict):
+        return f"{meta}: empty or not a mapping"
+    missing = [key for key in keys if key not in data]
+    return f"{meta}: lacks {', '.join(missing)}" if missing else None
+
+
+def _metric_problem(path: Path) -> str | None:
+    """MLflow's file store keeps one `timestamp value step` line per logged value."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError:
+        return f"{path}: not text"
+    for number, line in enumerate(lines, 1):
+        fields = line.split()
+        try:
+            if len(fields) != 3:
+                raise ValueError
+            int(fields[0]), float(fields[1]), int(fields[2])
+        except ValueError:
+            return f"{path}: line {number} is not 'timestamp value step'"
+    return None if lines else f"{path}: empty"
+
+
+def check_store(store: Path) -> tuple[int, list[str]]:
+    """(runs checked, problems) of a file store: every experiment's and run's meta.yaml parses and has its keys,
+    every run has its params/metrics/tags folders' files readable and every metric file well formed. Each problem
+    names the file; what to do is the same for all: `git checkout -- <file>` for a committed run, else delete the
+    run's folder and rerun its plan entry (the runner then trains it again)."""
+    problems, runs = [], 0
+    for experiment in sorted(p for p in store.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        meta = experiment / "meta.yaml"
+        if not meta.is_file():
+            continue
+        if (problem := _meta_problem(meta, EXPERIMENT_KEYS)) is not None:
+            problems.append(problem)
+        for run in sorted(p for p in experiment.iterdir() if p.is_dir() and (p / "meta.yaml").is_file()):
+            runs += 1
+            if (problem := _meta_problem(run / "meta.yaml", RUN_KEYS)) is not None:
+                problems.append(problem)
+            metrics = run / "metrics"
+            for path in sorted(metrics.rglob("*")) if metrics.is_dir() else ():
+                if path.is_file() and (problem := _metric_problem(path)) is not None:
+                    problems.append(problem)
+    return runs, problems

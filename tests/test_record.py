@@ -56,3 +56,32 @@ def test_private_paths_finds_them(tmp_path):
     (tmp_path / "a.json").write_text('{"input_path": "/home/me/randnas/notebooks/x.ipynb"}')
     (tmp_path / "b.json").write_text('{"input_path": "notebooks/x.ipynb"}')
     assert [p.name for p, _ in private_paths(sorted(tmp_path.iterdir()))] == ["a.json"]
+
+
+def test_the_committed_record_reads_back_whole():
+    from randnas.record import check_store
+
+    runs, problems = check_store(REPO / "mlruns")
+    assert runs > 0 and problems == []
+
+
+def test_record_check_names_each_damaged_file(store, capsys):
+    from randnas import tracking
+    from randnas.cli import main
+
+    tags = {tracking.TAG_PLAN_KEY: "p/check"}
+    with tracking.tracked_run("toy/check", "a", tags=tags) as first:
+        first.metrics({"loss": 1.0}, step=1)
+    with tracking.tracked_run("toy/check", "b", tags={}) as second:
+        second.metrics({"loss": 2.0}, step=1)
+    assert main(["record", "check", "--store", str(store)]) == 0
+    run_a, run_b = (next(store.glob(f"*/{run.run_id}")) for run in (first, second))
+    (run_a / "meta.yaml").write_text("")  # a full disk while MLflow rewrote it
+    (run_b / "metrics" / "loss").write_text("1700000000000 2.0 1\nnot a metric line\n")
+    (run_a.parent / "meta.yaml").write_bytes(b"name: \xff\xfe\n")  # not UTF-8
+    assert main(["record", "check", "--store", str(store)]) == 1
+    out = capsys.readouterr()
+    assert f"damaged: {run_a / 'meta.yaml'}: empty or not a mapping" in out.out
+    assert f"damaged: {run_b / 'metrics' / 'loss'}: line 2 is not 'timestamp value step'" in out.out
+    assert f"damaged: {run_a.parent / 'meta.yaml'}: not readable as YAML (UnicodeDecodeError)" in out.out
+    assert "3 damaged file(s)" in out.err and "git checkout -- FILE" in out.err
