@@ -96,7 +96,6 @@ def _free_port(port: int) -> bool:
 
 def _cmd_ui(args: argparse.Namespace) -> int:
     from randnas import tracking
-    from randnas.backends import die_with_parent
 
     if not _free_port(args.port):
         print(f"randnas: error: port {args.port} on 127.0.0.1 is in use; choose another with --port", file=sys.stderr)
@@ -106,8 +105,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C or kill stops it)")
     # the server runs in its own process group (MLflow starts workers of its own), and that whole group
     # is stopped with this command: Ctrl-C or `kill` of `randnas ui` never leaves a server serving
-    server = subprocess.Popen(command, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}, start_new_session=True,
-                              preexec_fn=die_with_parent)  # noqa: PLW1509 (no threads yet); a SIGKILL here takes the server too
+    server = subprocess.Popen(command, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}, start_new_session=True)
     try:
         with _sigterm_as_interrupt():
             return server.wait()
