@@ -17,10 +17,10 @@ from randnas.spaces.rnn import RnnGenotype, rnn_genotype_from_dict, sample_rnn_g
 
 SEARCH_EXPERIMENTS = {"cnn": "cnn/rsws", "rnn": "rnn/rsws", "nb201": "nb201/rsws"}
 ASHA_EXPERIMENTS = {"cnn": "cnn/asha", "ptb": "rnn/asha"}
-DARTS_EXPERIMENTS = {"cnn": "cnn/darts", "nb201": "nb201/darts"}
+DARTS_EXPERIMENTS = {"cnn": "cnn/darts", "rnn": "rnn/darts", "nb201": "nb201/darts"}
 CNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["cnn"]
 RNN_SEARCH_EXPERIMENT = SEARCH_EXPERIMENTS["rnn"]
-GENOTYPE_ARTIFACT = "genotype.json"
+GENOTYPE_ARTIFACT = tracking.GENOTYPE_ARTIFACT
 TAG_SETTING = "randnas.setting"
 FROM_DICT = {"cnn": cnn_genotype_from_dict, "rnn": rnn_genotype_from_dict, "nb201": nb201_cell_from_dict}
 SAMPLERS = {"cnn": sample_cnn_genotype, "rnn": sample_rnn_genotype, "nb201": sample_nb201_cell}

@@ -22,7 +22,7 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -38,6 +38,7 @@ TAG_DATASET_SHA256 = "randnas.dataset_sha256"
 TAG_PLAN_KEY = "randnas.plan_key"
 TAG_FINGERPRINT_PREFIX = "randnas.fp."
 TAG_DIGEST = "randnas.digest"
+GENOTYPE_ARTIFACT = "genotype.json"  # the cell a run found or trained, as a dict
 TAG_GIT_COMMIT = "randnas.fp.git_commit"
 TAG_GIT_DIRTY = "randnas.fp.git_dirty"
 TAG_RESUMED_PREFIX = "randnas.resumed_at."  # + git_commit / git_dirty of the process that resumed the run
@@ -323,6 +324,27 @@ class RunLog:
             client.log_batch(child_id, metrics=entries[start:start + 1000])
         client.set_terminated(child_id, FINISHED)
         return child_id
+
+
+def darts_epoch_logger(run: RunLog, search: Any,
+                       more_metrics: Callable[[str], Mapping[str, float]] | None = None) -> Callable[[int, dict], None]:
+    """The per-epoch callback of a DARTS search: the epoch's metrics (with `more_metrics` of the derived
+    cell's text, e.g. a benchmark lookup), and the derived cell and op weights as `darts/epoch-NNN.json`."""
+
+    def log_epoch(epoch: int, metrics: dict) -> None:
+        genotype = search.genotypes[-1]
+        run.metrics({**metrics, **(more_metrics(genotype) if more_metrics else {})}, step=epoch)
+        run.json({"epoch": epoch, "genotype": genotype, **search.alphas[-1]}, f"darts/epoch-{epoch:03d}.json")
+
+    return log_epoch
+
+
+def log_darts_result(run: RunLog, result: Any, genotype_text: str | None = None) -> None:
+    """A DARTS search's final cell (the stage-2 pick), its cell after every epoch, and its digests."""
+    run.json(result.genotype.to_dict(), GENOTYPE_ARTIFACT)
+    run.json({"genotypes": result.genotypes}, "darts/genotypes.json")
+    run.tags({TAG_DIGEST: result.architecture_digest, "randnas.weights_digest": result.weights_digest,
+              "randnas.genotype": genotype_text or result.genotype.to_darts()})
 
 
 def run_tags(

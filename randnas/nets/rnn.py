@@ -16,13 +16,14 @@ and nodes that read the same predecessor share one matrix product over their sta
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import nn
 
-from randnas.spaces.rnn import RNN_NODES, RnnGenotype
+from randnas.spaces.rnn import RNN_EDGES, RNN_NODES, RNN_SEARCH_OPS, RnnGenotype
 
 # DARTS initialises the cell's matrices and the tied embedding/decoder alike: uniform(-0.04, 0.04)
 INIT_RANGE = 0.04
@@ -75,7 +76,12 @@ def node_groups(genotype: RnnGenotype) -> list[tuple[int, list[int]]]:
     return sorted(groups.items())
 
 
+NodeStates = Callable[[torch.Tensor, torch.Tensor | None], list[torch.Tensor]]
+
+
 class DartsCell(nn.Module):
+    """The cell of one genotype; `forward`'s `architecture` is an `RnnGenotype`."""
+
     def __init__(self, hidden: int, dropouth: float, dropoutx: float) -> None:
         super().__init__()
         self.hidden = hidden
@@ -84,7 +90,27 @@ class DartsCell(nn.Module):
         self.w0 = nn.Parameter(torch.empty(2 * hidden, 2 * hidden).uniform_(-INIT_RANGE, INIT_RANGE))
         self.ws = nn.Parameter(torch.empty(RNN_NODES, hidden, 2 * hidden).uniform_(-INIT_RANGE, INIT_RANGE))
 
-    def forward(self, inputs: torch.Tensor, h: torch.Tensor, genotype: RnnGenotype) -> torch.Tensor:
+    def node_states(self, genotype: RnnGenotype) -> NodeStates:
+        """(s0, h_mask) -> the states of nodes 1..8 under `genotype`."""
+        groups = node_groups(genotype)
+        # stacked node weights per predecessor group: (H, 2H * group size)
+        group_weights = [torch.cat([self.ws[i] for i in nodes], dim=1) if len(nodes) > 1 else self.ws[nodes[0]] for _, nodes in groups]
+        activations = [ACTIVATIONS[name] for name, _ in genotype.recurrent]
+
+        def states_of(s0: torch.Tensor, h_mask: torch.Tensor | None) -> list[torch.Tensor]:
+            states: list[torch.Tensor | None] = [s0] + [None] * RNN_NODES
+            for (predecessor, nodes), weights in zip(groups, group_weights):
+                s_prev = states[predecessor]
+                s_in = s_prev * h_mask if h_mask is not None else s_prev
+                chunks = (s_in @ weights).split(self.hidden, dim=-1)  # c, h for each node of the group
+                for k, position in enumerate(nodes):
+                    c, pre = chunks[2 * k], chunks[2 * k + 1]
+                    states[position + 1] = s_prev + torch.sigmoid(c) * (activations[position](pre) - s_prev)
+            return states[1:]
+
+        return states_of
+
+    def forward(self, inputs: torch.Tensor, h: torch.Tensor, architecture: Any) -> torch.Tensor:
         """inputs (T, B, H), h (B, H) -> hidden states (T, B, H)."""
         steps, batch, _ = inputs.shape
         if self.training:
@@ -95,26 +121,49 @@ class DartsCell(nn.Module):
             h_mask = None
         w0_x, w0_h = self.w0[: self.hidden], self.w0[self.hidden :]
         x_part = (inputs.reshape(steps * batch, self.hidden) @ w0_x).view(steps, batch, 2 * self.hidden)
-        groups = node_groups(genotype)
-        # stacked node weights per predecessor group: (H, 2H * group size)
-        group_weights = [torch.cat([self.ws[i] for i in nodes], dim=1) if len(nodes) > 1 else self.ws[nodes[0]] for _, nodes in groups]
-        activations = [ACTIVATIONS[name] for name, _ in genotype.recurrent]
+        node_states = self.node_states(architecture)
         outputs = []
         for t in range(steps):
             h_in = h * h_mask if h_mask is not None else h
             c0, h0 = (x_part[t] + h_in @ w0_h).split(self.hidden, dim=-1)
             s0 = h + torch.sigmoid(c0) * (torch.tanh(h0) - h)
-            states: list[torch.Tensor | None] = [s0] + [None] * RNN_NODES
-            for (predecessor, nodes), weights in zip(groups, group_weights):
-                s_prev = states[predecessor]
-                s_in = s_prev * h_mask if h_mask is not None else s_prev
-                chunks = (s_in @ weights).split(self.hidden, dim=-1)  # c, h for each node of the group
-                for k, position in enumerate(nodes):
-                    c, pre = chunks[2 * k], chunks[2 * k + 1]
-                    states[position + 1] = s_prev + torch.sigmoid(c) * (activations[position](pre) - s_prev)
-            h = torch.stack(states[1:], dim=0).mean(dim=0)
+            h = torch.stack(node_states(s0, h_mask), dim=0).mean(dim=0)
             outputs.append(h)
         return torch.stack(outputs)
+
+
+class MixedDartsCell(DartsCell):
+    """DARTS' search cell, the continuous relaxation: node i sums, over every predecessor j < i and every
+    op, weight (j, op) times the node's update through that op (`none` adds nothing), and s0 and every
+    node pass a batch normalisation without affine parameters, as DARTS' search cell does.
+    `forward`'s `architecture` is the op weights, (36 edges, 5 ops), edges ordered by node then predecessor."""
+
+    def __init__(self, hidden: int, dropouth: float, dropoutx: float) -> None:
+        super().__init__(hidden, dropouth, dropoutx)
+        self.bn = nn.BatchNorm1d(hidden, affine=False)
+
+    def node_states(self, op_weights: torch.Tensor) -> NodeStates:
+        if tuple(op_weights.shape) != (RNN_EDGES, len(RNN_SEARCH_OPS)):
+            raise ValueError(f"op weights of shape {tuple(op_weights.shape)}; the relaxed cell needs ({RNN_EDGES}, {len(RNN_SEARCH_OPS)})")
+        functions = [(k, ACTIVATIONS[op]) for k, op in enumerate(RNN_SEARCH_OPS) if op != "none"]
+
+        def states_of(s0: torch.Tensor, h_mask: torch.Tensor | None) -> list[torch.Tensor]:
+            states = self.bn(s0).unsqueeze(0)  # (nodes so far, B, H)
+            offset = 0
+            for node in range(RNN_NODES):
+                s_in = states * h_mask if h_mask is not None else states
+                c, pre = (s_in @ self.ws[node]).split(self.hidden, dim=-1)  # each (node + 1, B, H)
+                c = torch.sigmoid(c)
+                weights = op_weights[offset : offset + node + 1]
+                s = torch.zeros_like(s0)
+                for k, function in functions:
+                    update = states + c * (function(pre) - states)
+                    s = s + (weights[:, k].view(-1, 1, 1) * update).sum(dim=0)
+                states = torch.cat([states, self.bn(s).unsqueeze(0)])
+                offset += node + 1
+            return list(states[1:])
+
+        return states_of
 
 
 def embedded_dropout(embedding: nn.Embedding, words: torch.Tensor, drop: float) -> torch.Tensor:
@@ -140,13 +189,15 @@ class LmOutput:
 
 
 class RnnLanguageModel(nn.Module):
-    """Embedding -> DARTS cell -> tied decoder. `genotype` is an argument of `forward`."""
+    """Embedding -> DARTS cell -> tied decoder. The architecture (a genotype) is an argument of `forward`."""
+
+    cell_type: type[DartsCell] = DartsCell
 
     def __init__(self, config: RnnModelConfig) -> None:
         super().__init__()
         self.config = config
         self.encoder = nn.Embedding(config.vocab_size, config.hidden)
-        self.cell = DartsCell(config.hidden, config.dropouth, config.dropoutx)
+        self.cell = self.cell_type(config.hidden, config.dropouth, config.dropoutx)
         self.decoder = nn.Linear(config.hidden, config.vocab_size)
         nn.init.uniform_(self.encoder.weight, -INIT_RANGE, INIT_RANGE)
         nn.init.zeros_(self.decoder.bias)
@@ -155,8 +206,9 @@ class RnnLanguageModel(nn.Module):
     def init_hidden(self, batch: int) -> torch.Tensor:
         return self.encoder.weight.new_zeros(batch, self.config.hidden)
 
-    def forward(self, words: torch.Tensor, hidden: torch.Tensor, genotype: RnnGenotype) -> LmOutput:
-        """words (T, B) -> log-probabilities (T, B, V)."""
+    def forward(self, words: torch.Tensor, hidden: torch.Tensor, genotype: Any) -> LmOutput:
+        """words (T, B) -> log-probabilities (T, B, V); `genotype` is what the cell takes (an `RnnGenotype`,
+        or the op weights for the relaxed cell)."""
         config = self.config
         emb = embedded_dropout(self.encoder, words, config.dropoute if self.training else 0.0)
         emb = locked_dropout(emb, config.dropouti if self.training else 0.0)
@@ -164,6 +216,12 @@ class RnnLanguageModel(nn.Module):
         out = locked_dropout(raw, config.dropout if self.training else 0.0)
         logits = self.decoder(out)
         return LmOutput(torch.log_softmax(logits, dim=-1), raw[-1], raw)
+
+
+class RnnSuperNetwork(RnnLanguageModel):
+    """DARTS' recurrent search model: the language model with the relaxed cell; `forward` takes op weights."""
+
+    cell_type = MixedDartsCell
 
 
 def count_rnn_parameters(model: nn.Module) -> int:

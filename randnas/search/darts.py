@@ -185,19 +185,40 @@ def _grads(loss: torch.Tensor, tensors: Sequence[torch.Tensor]) -> list[torch.Te
     return [torch.zeros_like(t) if g is None else g for t, g in zip(tensors, grads, strict=True)]
 
 
-def first_order_gradient(net: nn.Module, architecture: nn.Module, valid: Batch) -> list[torch.Tensor]:
+WeightsLoss = Callable[[dict[str, torch.Tensor] | None], torch.Tensor]
+"""A minibatch's loss with the given weights in place of the net's own (None: the net's own)."""
+
+
+def clip_coefficient(grads: Sequence[torch.Tensor], max_norm: float | None) -> float:
+    """The factor gradient clipping multiplies `grads` by (1 when they are within `max_norm`, or no clipping)."""
+    if max_norm is None:
+        return 1.0
+    norm = float(torch.cat([g.flatten() for g in grads]).norm())
+    return min(1.0, max_norm / (norm + 1e-6))
+
+
+def first_order_gradient_of(valid_loss: WeightsLoss, alphas: Sequence[torch.Tensor]) -> list[torch.Tensor]:
     """d L_valid(w, alpha) / d alpha at the current weights."""
-    return _grads(mixed_loss(net, architecture, valid), list(architecture.parameters()))
+    return _grads(valid_loss(None), list(alphas))
 
 
-def virtual_step(net: nn.Module, architecture: nn.Module, train: Batch, xi: float,
-                 optimizer: torch.optim.SGD) -> dict[str, torch.Tensor]:
-    """w' = w - xi (momentum * buffer + grad_w L_train + weight decay * w): the weights one SGD step ahead
-    (without gradient clipping, as DARTS' architect computes it; with Nesterov momentum, torch SGD's step)."""
+def first_order_gradient(net: nn.Module, architecture: nn.Module, valid: Batch) -> list[torch.Tensor]:
+    """The CNN's first-order architecture gradient on a validation minibatch."""
+    return first_order_gradient_of(lambda weights: mixed_loss(net, architecture, valid, weights), architecture.parameters())
+
+
+def virtual_weights(net: nn.Module, train_loss: WeightsLoss, xi: float, optimizer: torch.optim.SGD,
+                    grad_clip: float | None = None) -> tuple[dict[str, torch.Tensor], float]:
+    """w' = w - xi (momentum * buffer + c grad_w L_train + weight decay * w): the weights one SGD step ahead,
+    and c, the clipping factor of the training gradient (1 without `grad_clip`: DARTS' CNN architect does not
+    clip there, its RNN architect does); with Nesterov momentum, torch SGD's step."""
     group = optimizer.param_groups[0]
     momentum, decay, nesterov = group["momentum"], group["weight_decay"], group.get("nesterov", False)
     named = dict(net.named_parameters())
-    grads = _grads(mixed_loss(net, architecture, train), list(named.values()))
+    grads = _grads(train_loss(None), list(named.values()))
+    coefficient = clip_coefficient(grads, grad_clip)
+    if coefficient != 1.0:
+        grads = [g * coefficient for g in grads]
     ahead = {}
     for (name, weight), grad in zip(named.items(), grads, strict=True):
         buffer = optimizer.state.get(weight, {}).get("momentum_buffer")
@@ -208,18 +229,29 @@ def virtual_step(net: nn.Module, architecture: nn.Module, train: Batch, xi: floa
         else:
             update = moment + grad + decay * weight
         ahead[name] = (weight - xi * update).detach().requires_grad_()
-    return ahead
+    return ahead, coefficient
 
 
-def second_order_gradient(net: nn.Module, architecture: nn.Module, train: Batch, valid: Batch,
-                          xi: float, optimizer: torch.optim.SGD, epsilon: float = HVP_EPSILON) -> list[torch.Tensor]:
-    """DARTS' unrolled architecture gradient: d L_valid(w', alpha) / d alpha - xi * H v, where v is
-    grad_w' L_valid(w', alpha) and H v = d^2 L_train / d alpha d w . v by central differences with the
-    weights moved by `epsilon` in all (DARTS: 0.01; the estimate is exact as it goes to 0)."""
-    alphas = list(architecture.parameters())
-    ahead = virtual_step(net, architecture, train, xi, optimizer)
-    grads = _grads(mixed_loss(net, architecture, valid, ahead), alphas + list(ahead.values()))
+def virtual_step(net: nn.Module, architecture: nn.Module, train: Batch, xi: float,
+                 optimizer: torch.optim.SGD) -> dict[str, torch.Tensor]:
+    """The CNN's virtual step (no clipping, as DARTS' architect computes it)."""
+    return virtual_weights(net, lambda weights: mixed_loss(net, architecture, train, weights), xi, optimizer)[0]
+
+
+def unrolled_gradient(net: nn.Module, alphas: Sequence[torch.Tensor], train_loss: WeightsLoss, valid_loss: WeightsLoss,
+                      xi: float, optimizer: torch.optim.SGD, epsilon: float = HVP_EPSILON,
+                      grad_clip: float | None = None) -> list[torch.Tensor]:
+    """DARTS' unrolled architecture gradient: d L_valid(w', alpha) / d alpha - xi c H v, where v is
+    grad_w' L_valid(w', alpha) (clipped to `grad_clip` where DARTS clips it, the RNN) and
+    H v = d^2 L_train / d alpha d w . v by central differences with the weights moved by `epsilon` in all
+    (DARTS: 0.01; the estimate is exact as it goes to 0)."""
+    alphas = list(alphas)
+    ahead, coefficient = virtual_weights(net, train_loss, xi, optimizer, grad_clip)
+    grads = _grads(valid_loss(ahead), alphas + list(ahead.values()))
     direct, v = grads[: len(alphas)], grads[len(alphas):]
+    v_coefficient = clip_coefficient(v, grad_clip)
+    if v_coefficient != 1.0:
+        v = [g * v_coefficient for g in v]
     norm = torch.cat([g.flatten() for g in v]).norm()
     if xi == 0.0 or float(norm) == 0.0:
         return direct
@@ -229,15 +261,23 @@ def second_order_gradient(net: nn.Module, architecture: nn.Module, train: Batch,
     with torch.no_grad():
         for w, d in zip(weights, v, strict=True):
             w.add_(d, alpha=float(step))
-    plus = _grads(mixed_loss(net, architecture, train), alphas)
+    plus = _grads(train_loss(None), alphas)
     with torch.no_grad():
         for w, s, d in zip(weights, saved, v, strict=True):
             w.copy_(s).sub_(d, alpha=float(step))
-    minus = _grads(mixed_loss(net, architecture, train), alphas)
+    minus = _grads(train_loss(None), alphas)
     with torch.no_grad():
         for w, s in zip(weights, saved, strict=True):
             w.copy_(s)
-    return [g - xi * (p - m) / (2 * step) for g, p, m in zip(direct, plus, minus, strict=True)]
+    scale = xi * coefficient
+    return [g - scale * (p - m) / (2 * step) for g, p, m in zip(direct, plus, minus, strict=True)]
+
+
+def second_order_gradient(net: nn.Module, architecture: nn.Module, train: Batch, valid: Batch,
+                          xi: float, optimizer: torch.optim.SGD, epsilon: float = HVP_EPSILON) -> list[torch.Tensor]:
+    """The CNN's unrolled architecture gradient on a training and a validation minibatch."""
+    loss_on = lambda batch: lambda weights: mixed_loss(net, architecture, batch, weights)
+    return unrolled_gradient(net, list(architecture.parameters()), loss_on(train), loss_on(valid), xi, optimizer, epsilon)
 
 
 @dataclass
@@ -263,19 +303,63 @@ def cnn_alpha_metrics(normal: torch.Tensor, reduce: torch.Tensor) -> dict[str, f
     return metrics
 
 
-class DartsSearch(EpochTrainer):
-    """DARTS' bilevel search for one seed on any space whose supernet has `forward_mixed(x, *op_weights)`:
-    `architecture` holds the alphas (`weights()` gives the op weights, `cells` names them), `derive` turns
-    op weights into the space's cell, `alpha_metrics` into per-edge metrics. `run()` resumes from
-    `checkpoint_dir` when it holds a checkpoint."""
+class BilevelSearch(EpochTrainer):
+    """What every DARTS search shares: the net and the alphas (`architecture`: `weights()` gives the op
+    weights, `cells` names them), the derived cell and op weights recorded after each epoch, apply an
+    architecture gradient, checkpoint, resume and report. `derive` turns op weights into the space's cell,
+    `alpha_metrics` into per-edge metrics; a subclass trains one epoch."""
 
-    def __init__(self, config, data: ImageData, device: str, net: nn.Module, architecture: nn.Module,
+    def __init__(self, config, device: str, net: nn.Module, architecture: nn.Module,
                  derive: Callable[..., Any], alpha_metrics: Callable[..., dict[str, float]]) -> None:
         self.config = config
         self.device = select_device(device)
         self.net = net.to(self.device)
         self.architecture = architecture.to(self.device)
         self.derive, self.alpha_metrics = derive, alpha_metrics
+        self.genotypes: list[str] = []
+        self.alphas: list[dict] = []
+
+    def apply_architecture_gradient(self, grads: Sequence[torch.Tensor]) -> None:
+        self.arch_optimizer.zero_grad(set_to_none=True)
+        for alpha, grad in zip(self.architecture.parameters(), grads, strict=True):
+            alpha.grad = grad.detach()
+        self.arch_optimizer.step()
+
+    def op_weights(self) -> tuple[torch.Tensor, ...]:
+        return tuple(w.detach().cpu() for w in self.architecture.weights())
+
+    def record_epoch(self) -> dict[str, float]:
+        """Keep this epoch's derived cell and op weights; the op weights as metrics."""
+        op_weights = self.op_weights()
+        self.genotypes.append(self.derive(*op_weights).to_darts())
+        self.alphas.append({cell: w.tolist() for cell, w in zip(self.architecture.cells, op_weights, strict=True)})
+        return self.alpha_metrics(*op_weights)
+
+    def extra_state(self) -> dict:
+        return {"genotypes": self.genotypes, "alphas": self.alphas}
+
+    def restore_extra_state(self, extra) -> None:
+        self.genotypes, self.alphas = list(extra["genotypes"]), list(extra["alphas"])
+
+    def run(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> DartsResult:
+        """Search (resuming from `checkpoint_dir` when it holds a checkpoint); the final derived cell."""
+        history = self.train_epochs(self.config.epochs, checkpoint_dir, on_epoch)
+        return DartsResult(
+            genotype=self.derive(*self.op_weights()),
+            genotypes=list(self.genotypes),
+            alphas=list(self.alphas),
+            architecture_digest=state_dict_digest(self.architecture.state_dict()),
+            weights_digest=state_dict_digest(self.net.state_dict()),
+            history=history,
+        )
+
+
+class DartsSearch(BilevelSearch):
+    """DARTS' bilevel search for one seed on an image space whose supernet has `forward_mixed(x, *op_weights)`."""
+
+    def __init__(self, config, data: ImageData, device: str, net: nn.Module, architecture: nn.Module,
+                 derive: Callable[..., Any], alpha_metrics: Callable[..., dict[str, float]]) -> None:
+        super().__init__(config, device, net, architecture, derive, alpha_metrics)
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=config.lr, momentum=config.momentum,
                                          weight_decay=config.weight_decay, nesterov=getattr(config, "nesterov", False))
         self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, config.epochs, eta_min=config.lr_min)
@@ -285,8 +369,6 @@ class DartsSearch(EpochTrainer):
         # DARTS' search data: the training set's two halves in index order, both augmented, no cutout
         self.train_set = data.dataset("search-train", augment=True)
         self.valid_set = data.dataset("search-valid", augment=True)
-        self.genotypes: list[str] = []
-        self.alphas: list[dict] = []
 
     def loader(self, dataset) -> DataLoader:
         # single-process loading: worker processes would break exact reproducibility
@@ -298,10 +380,7 @@ class DartsSearch(EpochTrainer):
             grads = second_order_gradient(self.net, self.architecture, train, valid, xi, self.optimizer)
         else:
             grads = first_order_gradient(self.net, self.architecture, valid)
-        self.arch_optimizer.zero_grad(set_to_none=True)
-        for alpha, grad in zip(self.architecture.parameters(), grads, strict=True):
-            alpha.grad = grad.detach()
-        self.arch_optimizer.step()
+        self.apply_architecture_gradient(grads)
 
     def weight_step(self, train: Batch) -> tuple[float, int]:
         images, labels = train
@@ -314,9 +393,6 @@ class DartsSearch(EpochTrainer):
         nn.utils.clip_grad_norm_(self.net.parameters(), self.config.grad_clip)
         self.optimizer.step()
         return float(loss.detach()), int((logits.argmax(1) == labels).sum())
-
-    def op_weights(self) -> tuple[torch.Tensor, ...]:
-        return tuple(w.detach().cpu() for w in self.architecture.weights())
 
     def train_one_epoch(self, epoch: int) -> dict:
         lr = self.optimizer.param_groups[0]["lr"]  # xi of the second-order step: the current weight lr
@@ -331,32 +407,12 @@ class DartsSearch(EpochTrainer):
             loss, hits = self.weight_step(train)
             loss_sum, correct, seen = loss_sum + loss * len(labels), correct + hits, seen + len(labels)
         self.scheduler.step()
-        op_weights = self.op_weights()
-        self.genotypes.append(self.derive(*op_weights).to_darts())
-        self.alphas.append({cell: w.tolist() for cell, w in zip(self.architecture.cells, op_weights, strict=True)})
-        return {"lr": lr, "train/loss": loss_sum / seen, "train/acc": correct / seen, **self.alpha_metrics(*op_weights)}
+        return {"lr": lr, "train/loss": loss_sum / seen, "train/acc": correct / seen, **self.record_epoch()}
 
     def checkpointed(self) -> tuple[dict, dict]:
         modules = {"model": self.net, "architecture": self.architecture, "optimizer": self.optimizer,
                    "arch_optimizer": self.arch_optimizer, "scheduler": self.scheduler}
         return modules, {}
-
-    def extra_state(self) -> dict:
-        return {"genotypes": self.genotypes, "alphas": self.alphas}
-
-    def restore_extra_state(self, extra) -> None:
-        self.genotypes, self.alphas = list(extra["genotypes"]), list(extra["alphas"])
-
-    def run(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> DartsResult:
-        history = self.train_epochs(self.config.epochs, checkpoint_dir, on_epoch)
-        return DartsResult(
-            genotype=self.derive(*self.op_weights()),
-            genotypes=list(self.genotypes),
-            alphas=list(self.alphas),
-            architecture_digest=state_dict_digest(self.architecture.state_dict()),
-            weights_digest=state_dict_digest(self.net.state_dict()),
-            history=history,
-        )
 
 
 def alpha_generator(seed: int) -> torch.Generator:

@@ -18,6 +18,9 @@ from randnas.spaces.common import GenotypeError, edge_list, parse_genotype_call
 # continuous relaxation and no cell can use it, so a genotype picks among these four.
 RNN_ACTIVATIONS: tuple[str, ...] = ("tanh", "relu", "sigmoid", "identity")
 RNN_NODES = 8
+# DARTS' continuous relaxation weighs every op, `none` included, on every (predecessor, node) edge
+RNN_SEARCH_OPS: tuple[str, ...] = ("none", *RNN_ACTIVATIONS)
+RNN_EDGES = sum(node for node in range(1, RNN_NODES + 1))  # node i reads any of nodes 0..i-1: 36
 RNN_CONCAT: tuple[int, ...] = tuple(range(1, RNN_NODES + 1))
 RNN_FIELDS = ("recurrent", "concat")
 
