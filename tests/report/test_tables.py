@@ -18,7 +18,7 @@ DIGITS = type("D", (), {"name": "digits", "label": "digits (toy)", "checksum": "
 def log_train(experiment, spec, error_curve, preset="smoke", setting="random1", search_seed=0, seed=0, extra_metrics=None,
               tags=None):
     extra = {"randnas.genotype_spec": spec, "randnas.device": "CPU (2 threads)", **(tags or {})}
-    if spec in ("rsws", "best-rsws", "darts"):
+    if spec in ("rsws", "best-rsws", "darts", "best-darts"):
         extra.update({"randnas.search_setting": setting, "randnas.search_seed": search_seed})
     tags = tracking.run_tags(seed=seed, preset=preset, benchmark="cifar10", datasets=[DIGITS],
                              plan_key=f"t/{experiment}/{spec}/{setting}/{search_seed}/{seed}/{len(tags or {})}", extra=extra)
@@ -229,6 +229,35 @@ def test_table6_and_table8_read_ptb_stage3_runs(store):
     # the paper's epochs 300 ... 3600 scaled to 6: epochs 1, 1, 3, 4, 6, best validation so far
     assert [mine[f"@{e}"] for e in paper.TABLE8_EPOCHS] == ["480.0", "480.0", "350.0", "330.0", "310.0"]
     assert table8.run_ids == [ours] and stage2 not in table8.run_ids
+
+
+def test_table7s_reproduced_darts_row_holds_our_second_order_ptb_searches(store):
+    tags = lambda setting, seed: tracking.run_tags(seed=seed, preset="smoke", benchmark="ptb", datasets=[DIGITS],
+                                                   plan_key=f"default/ptb-darts/smoke/{setting}-{seed}",
+                                                   extra={"randnas.repeat": 1, "randnas.setting": setting})
+    for setting, seed in (("darts-second", 0), ("darts-second", 1), ("darts-first", 0)):
+        with tracking.tracked_run("rnn/darts", "darts", tags=tags(setting, seed),
+                                  config={"epochs": 3, "hidden": 16, "batch_size": 16, "grad_clip": 0.25}):
+            pass
+    log_train("rnn/train", "darts", [400, 300.0], setting="darts-second", search_seed=0)
+    log_train("rnn/train", "darts", [420, 310.0], setting="darts-second", search_seed=1)
+    log_train("rnn/train", "darts", [500, 350.0], setting="darts-first", search_seed=0)
+    rows = tables.stage2_table(tables.load_record(store), "ptb", "smoke").frame.set_index("setting")
+    darts = rows.loc["Reproduced DARTS"]
+    assert (darts["ours: trials"], darts["ours: best"]) == ("300.00, 310.00", "300.00")  # best validation perplexity
+    assert darts["paper: trials"] == "64.5, 67.7, 64.0, 67.7" and darts["ours: hidden"] == "16" and darts["ours: batch"] == "16"
+    assert rows.loc["DARTS first order (this project's runs; no such row in the paper)", "ours: trials"] == "350.00"
+    assert rows.loc["DARTS [Liu et al.] (their 4 searches)", "ours: trials"] == "not run: the paper's own searches"
+
+
+def test_table8s_darts_row_prefers_our_own_darts_searchs_pick_over_the_published_cell(store):
+    published = stage3([300, 290.0], spec="DARTS_V2", experiment="rnn/train")
+    frame = tables.load_record(store)
+    labels = lambda table: table.frame[table.frame["method"] == "DARTS"]["source"].tolist()
+    assert labels(tables.ranking_table(frame, "ptb", "smoke")) == ["paper", f"ours: the published DARTS_V2 cell ({published[:8]})"]
+    ours = stage3([280, 270.0], search_seed=2, spec="best-darts", setting="darts-second", experiment="rnn/train")
+    table8 = tables.ranking_table(tables.load_record(store), "ptb", "smoke")
+    assert labels(table8) == ["paper", f"ours: our DARTS search's pick ({ours[:8]})"] and published not in table8.run_ids
 
 
 def test_exact_table_puts_repeats_side_by_side(record):
