@@ -36,6 +36,8 @@ CAPS: dict[str, tuple[dict, dict]] = {
     "surrogate-asha": ({}, {"seeds": 2, "budgets": [2.0], "etas": [3]}),
     "cnn-darts": (STEPS, {}),
     "cnn-darts-stage2": (STEPS, {}),
+    "ptb-darts": ({**STEPS, "eval_max_chunks": 2}, {}),
+    "ptb-darts-stage2": ({**STEPS, "max_eval_chunks": 2}, {}),
 }
 CIFAR10 = ("cifar10", "cifar10-jpeg")  # either copy (randnas.data.images.CIFAR10_SUBFOLDERS)
 # per entry prefix: the folders it needs under the data root, each a choice among alternatives

@@ -11,6 +11,7 @@ from randnas import plans
 from randnas.search.asha.search import AshaConfig
 from randnas.search.cnn import cnn_setting
 from randnas.search.darts import DartsCnnConfig, darts_cnn_setting, darts_nb201_setting
+from randnas.search.darts_rnn import DartsRnnConfig, darts_rnn_setting
 from randnas.search.rnn import rnn_setting
 from randnas.train.cnn import CnnTrainConfig
 from randnas.train.ptb import PtbTrainConfig
@@ -24,6 +25,7 @@ BUILDERS = {
     "asha_search.ipynb": lambda p: AshaConfig(**{k: p[k] for k in ASHA_PARAMETERS}),
     "darts_search.ipynb": lambda p: darts_cnn_setting(p["setting"], **p["overrides"]),
     "nb201_darts.ipynb": lambda p: darts_nb201_setting(p["setting"], **p["overrides"]),
+    "ptb_darts_search.ipynb": lambda p: darts_rnn_setting(p["setting"], **p["overrides"]),
 }
 ASHA_PARAMETERS = ("benchmark", "r", "R", "eta", "layout", "early_stopping", "max_trials", "workers", "backend",
                    "clock", "objective", "gpus_per_worker", "train")
@@ -50,6 +52,7 @@ def test_paper_preset_expands_the_papers_tables(paper_jobs):
     assert counts["ptb-random-baseline"] == 8 and counts["ptb-random-stage3"] == 1
     # the paper's reproduced DARTS: 4 second-order searches, each pick through stage 2, the best with 10 seeds
     assert counts["cnn-darts"] == counts["cnn-darts-stage2"] == 4 and counts["cnn-darts-stage3"] == 10
+    assert counts["ptb-darts"] == counts["ptb-darts-stage2"] == 4 and counts["ptb-darts-stage3"] == 1
 
 
 def test_paper_stage3_jobs_select_among_the_runs_the_stage2_jobs_train(paper_jobs):
@@ -89,6 +92,8 @@ def test_every_paper_job_builds_its_configuration_at_paper_scale(paper_jobs):
             assert (config.epochs, config.channels, config.layers) == (100 if job.entry == "cnn-random-baseline" else 600, 36, 20)
         if isinstance(config, DartsCnnConfig):  # the paper's reproduced DARTS: second order at DARTS' own settings
             assert (config.order, config.epochs, config.channels, config.layers, config.batch_size) == ("second", 50, 16, 8, 64)
+        if isinstance(config, DartsRnnConfig):  # DARTS' recurrent search: 300 units, batch 256, 50 epochs, second order
+            assert (config.order, config.epochs, config.hidden, config.batch_size, config.arch_lr) == ("second", 50, 300, 256, 3e-3)
         if isinstance(config, PtbTrainConfig):
             assert (config.epochs, config.hidden) == (3600 if job.parameters.get("stage") == 3 else 300, 850)
         if isinstance(config, AshaConfig):  # the paper's ASHA: r = 1, R = 300, eta = 4 on the evaluation network
