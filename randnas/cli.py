@@ -220,6 +220,21 @@ def _cmd_record_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record_adopt(args: argparse.Namespace) -> int:
+    from randnas import tracking
+
+    tracking.open_store(args.store)
+    for run_id in args.run_ids:
+        try:
+            name = tracking.adopt_run(run_id)
+        except KeyError:
+            print(f"randnas: error: no run {run_id!r} in the record; copy its id from the MLflow UI or the notebook's output",
+                  file=sys.stderr)
+            return 2
+        print(f"adopted {run_id} ({name}): the book counts it from the next `make book`")
+    return 0
+
+
 def _cmd_asha_rungs(args: argparse.Namespace) -> int:
     from randnas.search.asha.rule import rung_resources
 
@@ -328,6 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     check_record = record_commands.add_parser("check", help="name every damaged file of the record (meta.yaml, metric files)")
     check_record.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
     check_record.set_defaults(handler=_cmd_record_check)
+    adopt = record_commands.add_parser("adopt", help="take hand runs (notebooks run outside a plan) into the book's tables")
+    adopt.add_argument("run_ids", nargs="+", help="MLflow run ids")
+    adopt.add_argument("--store", default=None, help="the tracking store (default: ./mlruns)")
+    adopt.set_defaults(handler=_cmd_record_adopt)
 
     asha = commands.add_parser("asha", help="asynchronous successive halving")
     asha_commands = asha.add_subparsers(dest="asha_command", required=True)

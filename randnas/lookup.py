@@ -75,7 +75,7 @@ def best_stage2_pick(space: str, kind: str, preset: str, search_setting: str, se
     found: dict[int, list[tuple[float, str]]] = {}
     for run in tracking.find_runs(TRAIN_EXPERIMENTS[space], status=tracking.FINISHED):
         tags = run.data.tags
-        if (tags.get(tracking.TAG_PRESET) != preset or tags.get("randnas.genotype_spec") != kind
+        if not tracking.usable_as_input(run) or (tags.get(tracking.TAG_PRESET) != preset or tags.get("randnas.genotype_spec") != kind
                 or tags.get(TAG_STAGE, "2") != "2" or metric not in run.data.metrics):
             continue
         if kind in SEARCH_PICKS and tags.get("randnas.search_setting") != search_setting:
@@ -101,8 +101,8 @@ def asha_pick_run(space: str, preset: str, search_seed: int) -> str:
     experiment = ASHA_EXPERIMENTS[ASHA_SPACE[space]]
     for run in tracking.find_runs(experiment, status=tracking.FINISHED):
         tags = run.data.tags
-        if "mlflow.parentRunId" in tags:
-            continue  # a trial's child run
+        if "mlflow.parentRunId" in tags or not tracking.usable_as_input(run):
+            continue  # a trial's child run, or a hand run a plan job may not read
         if tags.get(tracking.TAG_PRESET) == preset and tags.get(tracking.TAG_SEED) == str(search_seed):
             return run.info.run_id
     raise GenotypeError(f"no FINISHED {experiment} search with preset {preset!r} and seed {search_seed}: run that search first")

@@ -43,6 +43,9 @@ TAG_GIT_COMMIT = "randnas.fp.git_commit"
 TAG_GIT_DIRTY = "randnas.fp.git_dirty"
 TAG_RESUMED_PREFIX = "randnas.resumed_at."  # + git_commit / git_dirty of the process that resumed the run
 TAG_CHILD_KEY = "randnas.child"
+# a run opened outside a plan (a notebook run by hand): the book and plan jobs leave it out until adopted
+TAG_HAND_RUN = "randnas.hand_run"
+TAG_ADOPTED = "randnas.adopted"
 CONFIG_ARTIFACT = "config.json"
 DEFER_PORTABLE_ENV = "RANDNAS_DEFER_PORTABLE"
 SOURCE_TAG = "mlflow.source.name"
@@ -383,6 +386,17 @@ def run_tags(
     return tags
 
 
+def counted(tags: Mapping[str, str]) -> bool:
+    """Whether the book counts a run: every plan run, a hand run only once adopted (`randnas record adopt`)."""
+    return tags.get(TAG_HAND_RUN) != "true" or tags.get(TAG_ADOPTED) == "true"
+
+
+def usable_as_input(run: Any) -> bool:
+    """Whether a lookup may read `run` (a search's pick, a stage-2 result): inside a plan job only counted
+    runs, so a plan's results never rest on a hand run; a hand run may read anything."""
+    return not os.environ.get(LOCK_HELD_ENV) or counted(run.data.tags)
+
+
 def unfinished_run_id(experiment: str, plan_key: str) -> str | None:
     """The newest FAILED, KILLED or RUNNING run of a plan entry, which a rerun resumes."""
     if not plan_key:
@@ -429,6 +443,10 @@ def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], con
             for key in (TAG_GIT_COMMIT, TAG_GIT_DIRTY):
                 if key in run.data.tags and key in tags:
                     tags[key.replace(TAG_FINGERPRINT_PREFIX, TAG_RESUMED_PREFIX)] = tags.pop(key)
+        if not tags.get(TAG_PLAN_KEY) and not resume_id:
+            tags[TAG_HAND_RUN] = "true"
+            print(f"hand run {run.info.run_id} (no plan key): the book's tables and plan jobs leave it out; "
+                  f"`randnas record adopt {run.info.run_id}` takes it in")
         mlflow.set_tags({**tags, **({SOURCE_TAG: source} if source else {})})
         if config is not None:
             # a resumed run logs whatever its first attempt could not (a full disk, a kill mid-start), so a
@@ -523,6 +541,19 @@ def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
     return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))]
 
 
+def adopt_run(run_id: str) -> str:
+    """Take a hand run into the book (tag it adopted); its run name. Raises KeyError for an unknown id."""
+    from mlflow.exceptions import MlflowException
+
+    client = _mlflow().MlflowClient()
+    try:
+        run = client.get_run(run_id)
+    except MlflowException:
+        raise KeyError(run_id) from None
+    client.set_tag(run_id, TAG_ADOPTED, "true")
+    return run.info.run_name
+
+
 def mark_unfinished(plan_key: str, status: str = FAILED) -> list[str]:
     """End every RUNNING run of a plan entry (its process died without closing it) as `status`."""
     client = _mlflow().MlflowClient()
@@ -554,6 +585,8 @@ def newest_finished_run(experiment: str, tags: Mapping[str, str], store: str | P
     params, where it logged them, equal `params`), else None."""
     open_store(store)
     for run in find_runs(experiment, status=FINISHED):
+        if not usable_as_input(run):
+            continue
         if all(run.data.tags.get(key) == str(value) for key, value in tags.items()) and all(
             run.data.params.get(key, str(value)) == str(value) for key, value in (params or {}).items()
         ):

@@ -49,11 +49,13 @@ class Table:
 
 
 def load_record(store: str | Path | None = None) -> pd.DataFrame:
-    """FINISHED top-level runs (ASHA's per-trial children are left out) with their duration in hours."""
+    """FINISHED top-level runs (ASHA's per-trial children are left out) with their duration in hours; hand
+    runs (a notebook run outside a plan) only once adopted."""
     table = tracking.runs_table(store)
     if table.empty:
         return table
-    table = table[(table["status"] == tracking.FINISHED) & (table["parent_run"].fillna("") == "")].copy()
+    hand = (_column(table, "hand_run").fillna("") == "true") & (_column(table, "adopted").fillna("") != "true")
+    table = table[(table["status"] == tracking.FINISHED) & (table["parent_run"].fillna("") == "") & ~hand].copy()
     table["hours"] = (table["end"] - table["start"]).dt.total_seconds() / 3600.0
     return table.reset_index(drop=True)
 
