@@ -235,6 +235,19 @@ def _cmd_record_adopt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record_manifest(args: argparse.Namespace) -> int:
+    from randnas import tracking
+
+    tracking.open_store(args.store)
+    written = 0
+    for run in tracking.find_runs(status=tracking.FINISHED):
+        if "mlflow.parentRunId" not in run.data.tags and not tracking.artifact_exists(run.info.run_id, tracking.MANIFEST_ARTIFACT):
+            tracking.write_manifest(run.info.run_id)
+            written += 1
+    print(f"wrote the manifest of {written} FINISHED run(s) that had none; `randnas record check` now finds their deleted or cut files")
+    return 0
+
+
 def _cmd_asha_rungs(args: argparse.Namespace) -> int:
     from randnas.search.asha.rule import rung_resources
 
@@ -343,6 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
     check_record = record_commands.add_parser("check", help="name every damaged file of the record (meta.yaml, metric files)")
     check_record.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
     check_record.set_defaults(handler=_cmd_record_check)
+    manifest = record_commands.add_parser("manifest", help="write what each FINISHED run holds, for runs recorded before manifests")
+    manifest.add_argument("--store", default=None, help="the tracking store (default: ./mlruns)")
+    manifest.set_defaults(handler=_cmd_record_manifest)
     adopt = record_commands.add_parser("adopt", help="take hand runs (notebooks run outside a plan) into the book's tables")
     adopt.add_argument("run_ids", nargs="+", help="MLflow run ids")
     adopt.add_argument("--store", default=None, help="the tracking store (default: ./mlruns)")

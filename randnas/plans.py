@@ -450,6 +450,11 @@ def _execute_job_locked(job: Job, root: Path, store_uri: str, force: bool, log: 
     output = root / job.output
     tracking.open_store(store_uri)  # the record this job belongs to, whatever this process used before
     finished = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
+    if finished and not force and (damage := _damage(store_uri, finished[0])):
+        # a damaged run is not done: it is set aside (MLflow-deleted, its files kept) and the job trained again
+        (log or print)(f"damaged  {job.plan_key}: run {finished[0].info.run_id} ({damage}); set aside, training again")
+        tracking.delete_run(finished[0].info.run_id)
+        finished = []
     if finished and not force:
         if output.is_file():
             return JobResult(job, "skipped", finished[0].info.run_id)
@@ -516,6 +521,16 @@ def label_executed_copy(path: Path, job: Job) -> None:
             cell.source = f"{first} [{job.parameters['preset']}: {job.name}]" + (f"\n{rest}" if rest else "")
             break
     nbformat.write(notebook, path)
+
+
+def _damage(store_uri: str, run: Any) -> str:
+    """The first damaged file of a run in a file store ("" when whole, or for a tracking server)."""
+    from randnas import tracking
+    from randnas.record import run_problems
+
+    folder = tracking.run_folder(store_uri, run.info.experiment_id, run.info.run_id)
+    problems = run_problems(folder) if folder is not None else []
+    return problems[0] + (f" and {len(problems) - 1} more" if len(problems) > 1 else "") if problems else ""
 
 
 def _restore_notebook(run_id: str, output: Path) -> None:

@@ -39,6 +39,7 @@ TAG_PLAN_KEY = "randnas.plan_key"
 TAG_FINGERPRINT_PREFIX = "randnas.fp."
 TAG_DIGEST = "randnas.digest"
 GENOTYPE_ARTIFACT = "genotype.json"  # the cell a run found or trained, as a dict
+MANIFEST_ARTIFACT = "manifest.json"  # what a FINISHED run logged, for `randnas record check`
 TAG_GIT_COMMIT = "randnas.fp.git_commit"
 TAG_GIT_DIRTY = "randnas.fp.git_dirty"
 TAG_RESUMED_PREFIX = "randnas.resumed_at."  # + git_commit / git_dirty of the process that resumed the run
@@ -457,6 +458,7 @@ def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], con
             if not resume_id or not artifact_exists(run.info.run_id, CONFIG_ARTIFACT):
                 RunLog(run.info.run_id, False).json(config, CONFIG_ARTIFACT)
         yield RunLog(run.info.run_id, resumed=resume_id is not None)
+        write_manifest(run.info.run_id)
         status = FINISHED
     except KeyboardInterrupt:
         status = KILLED
@@ -464,6 +466,21 @@ def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], con
     finally:
         mlflow.end_run(status=status)
         make_store_portable(mlflow.get_tracking_uri())
+
+
+def run_folder(uri: str, experiment_id: str, run_id: str) -> Path | None:
+    """The folder of a run in a file store (None for a tracking server)."""
+    store = file_store_path(uri)
+    return None if store is None else store / experiment_id / run_id
+
+
+def write_manifest(run_id: str) -> None:
+    """Log what the run holds (each metric with its number of values, each param) as its last artifact, so a
+    later deleted or truncated file is found (`randnas record check`, the plan runner, the book)."""
+    client = _mlflow().MlflowClient()
+    data = client.get_run(run_id).data
+    metrics = {key: len(client.get_metric_history(run_id, key)) for key in sorted(data.metrics)}
+    client.log_dict(run_id, {"metrics": metrics, "params": sorted(data.params)}, MANIFEST_ARTIFACT)
 
 
 # ---- reading the record --------------------------------------------------------------------------
@@ -522,6 +539,7 @@ def runs_table(store: str | Path | None = None):
     for run in find_runs():
         row = {
             "experiment": experiments.get(run.info.experiment_id, run.info.experiment_id),
+            "experiment_id": run.info.experiment_id,
             "run_name": run.info.run_name,
             "run_id": run.info.run_id,
             "status": run.info.status,
@@ -539,6 +557,11 @@ def runs_table(store: str | Path | None = None):
 def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
     client = _mlflow().MlflowClient()
     return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))]
+
+
+def delete_run(run_id: str) -> None:
+    """MLflow's delete: the run's files stay, every search leaves it out."""
+    _mlflow().MlflowClient().delete_run(run_id)
 
 
 def adopt_run(run_id: str) -> str:

@@ -421,3 +421,19 @@ def test_sigkill_of_the_runner_leaves_no_kernel_or_pool_worker_alive(project, st
     for pid in survivors:
         os.kill(pid, signal.SIGKILL)
     assert survivors == []
+
+
+def test_a_job_whose_run_lost_a_metric_file_is_not_done_it_is_set_aside_and_trained_again(project, store):
+    from randnas.record import check_store
+
+    job = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke")[0]
+    first = plans.execute_job(job, project, str(store))
+    assert first.status == "ran" and check_store(store)[1] == []
+    metric = next(store.glob(f"*/{first.detail}/metrics/valid/value"))
+    metric.unlink()  # deleted by accident, or lost with a full disk
+    assert check_store(store)[1] == [f"{metric}: missing (the run logged metric 'valid/value')"]
+    again = plans.execute_job(job, project, str(store))
+    assert again.status == "ran" and again.detail != first.detail
+    assert [run.info.run_id for run in tracking.find_runs("toy/plans")] == [again.detail]  # the damaged run is set aside
+    assert check_store(store)[1] == []  # ... and no longer counted; its files stay on disk
+    assert metric.parent.parent.parent.is_dir()

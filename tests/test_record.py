@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from randnas.record import DATA_ROOT_WORDS, private_paths, scrub_notebook
 from tests.conftest import REPO
 
@@ -85,3 +87,28 @@ def test_record_check_names_each_damaged_file(store, capsys):
     assert f"damaged: {run_b / 'metrics' / 'loss'}: line 2 is not 'timestamp value step'" in out.out
     assert f"damaged: {run_a.parent / 'meta.yaml'}: not readable as YAML (UnicodeDecodeError)" in out.out
     assert "3 damaged file(s)" in out.err and "git checkout -- FILE" in out.err
+
+
+def test_the_book_stops_on_a_damaged_run_it_would_render_naming_the_file(store):
+    from types import SimpleNamespace
+
+    from randnas import tracking
+    from randnas.record import RecordDamaged
+    from randnas.report import tables
+
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+    tags = tracking.run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy], plan_key="p/book")
+    with tracking.tracked_run("toy/book", "a", tags=tags, config={"epochs": 2}) as run:
+        run.metrics({"test/error": 5.0}, step=1)
+        run.metrics({"test/error": 4.0}, step=2)
+    assert len(tables.load_record(store)) == 1
+    metric = next(store.glob(f"*/{run.run_id}/metrics/test/error"))
+    metric.write_text(metric.read_text().splitlines()[0] + "\n")  # cut short: the mean would change silently
+    with pytest.raises(RecordDamaged, match=r"1 damaged file\(s\) in runs the book uses: .*test/error: fewer values than the 2"):
+        tables.load_record(store)
+    param = next(store.glob(f"*/{run.run_id}/params/epochs"))
+    metric.unlink()
+    param.unlink()
+    with pytest.raises(RecordDamaged, match=r"2 damaged file\(s\).*missing \(the run logged metric 'test/error'\).*"
+                                            r"missing \(the run logged param 'epochs'\)"):
+        tables.load_record(store)

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from randnas import lookup, paper, tracking
+from randnas.record import check_runs
 from randnas.search.asha.trials import OBJECTIVE_WORDS
 
 TRAIN_EXPERIMENTS = {"cnn": "cnn/train", "ptb": "rnn/train"}
@@ -50,12 +51,16 @@ class Table:
 
 def load_record(store: str | Path | None = None) -> pd.DataFrame:
     """FINISHED top-level runs (ASHA's per-trial children are left out) with their duration in hours; hand
-    runs (a notebook run outside a plan) only once adopted."""
+    runs (a notebook run outside a plan) only once adopted. Raises RecordDamaged if one of them has a damaged file."""
     table = tracking.runs_table(store)
     if table.empty:
         return table
     hand = (_column(table, "hand_run").fillna("") == "true") & (_column(table, "adopted").fillna("") != "true")
     table = table[(table["status"] == tracking.FINISHED) & (table["parent_run"].fillna("") == "") & ~hand].copy()
+    # a damaged run stops the book with the file's name, rather than changing a table without a word
+    uri = tracking.open_store(store)
+    folders = [tracking.run_folder(uri, e, r) for e, r in zip(table["experiment_id"], table["run_id"], strict=True)]
+    check_runs([folder for folder in folders if folder is not None])
     table["hours"] = (table["end"] - table["start"]).dt.total_seconds() / 3600.0
     return table.reset_index(drop=True)
 
