@@ -26,7 +26,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for job in plans.expand(plan, args.preset, overrides, data_root=args.data_root, only=args.only or ()):
             done = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
             missing = "" if done else "".join(f"  (needs <data root>/{folder})" for folder in job.missing_data())
-            print(f"{'done' if done else 'todo'}  {job.plan_key}  -> {job.output}{missing}")
+            stale = plans.stale_reason(root, job, done[0]) if done else ""
+            print(f"{'done' if done else 'todo'}  {job.plan_key}  -> {job.output}{missing}" + (f"  (stale: {stale})" if stale else ""))
         return 0
     options = {"address": args.ray_address, "cpus_per_job": args.cpus_per_job, "gpus_per_job": args.gpus_per_job}
     try:

@@ -548,6 +548,7 @@ def runs_table(store: str | Path | None = None):
             "parent_run": run.data.tags.get("mlflow.parentRunId", ""),
         }
         row.update({k.removeprefix(TAG_PREFIX): v for k, v in run.data.tags.items() if k.startswith(TAG_PREFIX) and not k.startswith(TAG_FINGERPRINT_PREFIX)})
+        row.update({"git_commit": run.data.tags.get(TAG_GIT_COMMIT, ""), "git_dirty": run.data.tags.get(TAG_GIT_DIRTY, "")})
         row.update({f"metric:{k}": v for k, v in run.data.metrics.items()})
         row.update({f"param:{k}": v for k, v in run.data.params.items()})
         rows.append(row)

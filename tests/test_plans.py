@@ -437,3 +437,28 @@ def test_a_job_whose_run_lost_a_metric_file_is_not_done_it_is_set_aside_and_trai
     assert [run.info.run_id for run in tracking.find_runs("toy/plans")] == [again.detail]  # the damaged run is set aside
     assert check_store(store)[1] == []  # ... and no longer counted; its files stay on disk
     assert metric.parent.parent.parent.is_dir()
+
+
+def test_dry_run_says_which_finished_runs_the_code_has_moved_past(tmp_path):
+    from types import SimpleNamespace
+
+    repo = tmp_path / "repo"
+    (repo / "randnas").mkdir(parents=True)
+    (repo / "randnas" / "a.py").write_text("x = 1\n")
+    notebook = write_notebook(repo / "notebooks" / "toy.ipynb")
+    git = lambda *args: subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    git("init", "-q")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one", "--allow-empty")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "two")
+    first = git("rev-parse", "HEAD")
+    job = plans.Job("p/toy", "toy", "seed-1", notebook, {}, Path("book/runs/x.ipynb"))
+    run = lambda commit, dirty="false": SimpleNamespace(data=SimpleNamespace(tags={tracking.TAG_GIT_COMMIT: commit,
+                                                                                    tracking.TAG_GIT_DIRTY: dirty}))
+    assert plans.stale_reason(repo, job, run(first)) == ""
+    assert plans.stale_reason(repo, job, run(first, "true")) == "made from a work tree with uncommitted changes"
+    (repo / "randnas" / "a.py").write_text("x = 2\n")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "three")
+    assert plans.stale_reason(repo, job, run(first)) == f"randnas changed since its commit {first[:8]}"
+    assert plans.stale_reason(repo, job, run("f" * 40)) == "its commit ffffffff is not in this checkout's history"
+    assert plans.stale_reason(repo, job, run("unknown")) == "made outside a git checkout"

@@ -123,6 +123,9 @@ def describe_scale(runs: pd.DataFrame) -> str:
         parts.append(f"epochs capped at {', '.join(str(int(v)) for v in sorted(set(capped)))} minibatches{where}")
     parts.append(f"device: {values('device')}")
     parts.append(f"{len(runs)} run(s)")
+    dirty = int((_column(runs, "git_dirty") == "true").sum())
+    if dirty:  # such a run's code is not any commit's: it cannot be rerun exactly from the history
+        parts.append(f"{dirty} of them from a work tree with uncommitted changes")
     return "; ".join(parts)
 
 

@@ -322,3 +322,10 @@ def test_scale_says_when_epochs_are_capped():
     assert tables.describe_scale(runs) == ("preset cpu; data: CIFAR-10; epochs capped at 130 minibatches in 1 of 2 runs; "
                                            "device: CPU; 2 run(s)")
     assert "capped" not in tables.describe_scale(runs.iloc[1:])
+
+
+def test_scale_flags_runs_made_from_a_work_tree_with_uncommitted_changes():
+    runs = pd.DataFrame({"preset": ["cpu"] * 3, "dataset_label": ["PTB"] * 3, "device": ["CPU"] * 3,
+                         "git_dirty": ["true", "false", "true"]})
+    assert tables.describe_scale(runs).endswith("3 run(s); 2 of them from a work tree with uncommitted changes")
+    assert "uncommitted" not in tables.describe_scale(runs.assign(git_dirty="false"))
