@@ -185,9 +185,9 @@ def is_deleted(run: Path) -> bool:
         return False
 
 
-def check_runs(folders: list[Path]) -> None:
-    """Raise RecordDamaged naming every damaged file of these run folders."""
-    problems = [problem for folder in folders for problem in run_problems(folder)]
+def check_runs(folders: list[Path], known: list[str] | None = None) -> None:
+    """Raise RecordDamaged naming every damaged file of these run folders (and the `known` problems)."""
+    problems = [*(known or []), *(problem for folder in folders for problem in run_problems(folder))]
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
         raise RecordDamaged(f"{len(problems)} damaged file(s) in runs the book uses: {shown}. Restore each from git "

@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import sys
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -162,7 +163,10 @@ def make_portable(store: Path) -> int:
     anchor = store.parent
     changed = 0
     for meta in store.rglob("meta.yaml"):
-        text = meta.read_text()
+        try:
+            text = meta.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue  # a damaged file is named by every reader (damaged_meta_files), not rewritten here
 
         def relative(match: re.Match) -> str:
             target = Path(unquote(match.group(2)))
@@ -429,7 +433,7 @@ def tracked_run(
 def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], config: Any, store: str | Path | None) -> Iterator[RunLog]:
     mlflow = _mlflow()
     open_store(store)
-    mlflow.set_experiment(experiment)
+    _set_experiment(experiment)
     # under the job's lock, a RUNNING run of this plan key has no live writer: it is resumed
     resume_id = unfinished_run_id(experiment, tags.get(TAG_PLAN_KEY, ""))
     run = mlflow.start_run(run_id=resume_id) if resume_id else mlflow.start_run(run_name=run_name)
@@ -501,10 +505,113 @@ def filter_literal(value: str) -> str:
     raise ValueError(f"{value!r} holds both kinds of quote, which an MLflow search filter cannot express; rename it")
 
 
+_WARNED: set[Path] = set()
+
+
+def _meta_damage(meta: Path, key: str) -> str:
+    """Why MLflow could not read this meta.yaml ("" if it can): a cheap check, run on every read of the record."""
+    try:
+        text = meta.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return "not UTF-8"
+    except OSError as error:
+        return error.strerror or "unreadable"
+    return "" if f"{key}:" in text else "empty or cut short"
+
+
+def damaged_meta_files(store: Path) -> dict[Path, str]:
+    """Every experiment and run meta.yaml of a file store MLflow could not read, with why."""
+    damaged = {}
+    for experiment in sorted(p for p in store.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        if not (experiment / "meta.yaml").is_file():
+            continue
+        if problem := _meta_damage(experiment / "meta.yaml", "experiment_id"):
+            damaged[experiment / "meta.yaml"] = problem
+            continue
+        for run in experiment.iterdir():
+            if run.is_dir() and (run / "meta.yaml").is_file() and (problem := _meta_damage(run / "meta.yaml", "run_id")):
+                damaged[run / "meta.yaml"] = problem
+    for path, problem in damaged.items():
+        if path not in _WARNED:  # once per file and process
+            _WARNED.add(path)
+            print(f"randnas: warning: skipping {path} ({problem}); restore it with `git checkout -- {path}` or delete "
+                  "its folder (`randnas record check` lists every damaged file)", file=sys.stderr)
+    return damaged
+
+
+def _current_damage() -> tuple[Path | None, dict[Path, str]]:
+    store = file_store_path(_mlflow().get_tracking_uri())
+    if store is None or not store.is_dir():
+        return None, {}
+    return store, damaged_meta_files(store)
+
+
+def experiment_names() -> dict[str, str]:
+    """Experiment id -> name, leaving out an experiment whose meta.yaml is damaged."""
+    store, damaged = _current_damage()
+    client = _mlflow().MlflowClient()
+    if not damaged:
+        return {e.experiment_id: e.name for e in client.search_experiments()}
+    names = {}
+    for meta in sorted(store.glob("*/meta.yaml")):
+        if meta not in damaged and not meta.parent.name.startswith("."):
+            experiment = client.get_experiment(meta.parent.name)
+            if experiment.lifecycle_stage == "active":
+                names[experiment.experiment_id] = experiment.name
+    return names
+
+
+class RecordUnreadable(RuntimeError):
+    """A damaged experiment meta.yaml keeps MLflow from creating a new experiment."""
+
+
+def _set_experiment(name: str) -> None:
+    """mlflow.set_experiment, past a damaged meta.yaml of another experiment where it can be."""
+    mlflow = _mlflow()
+    store, damaged = _current_damage()
+    if not damaged:
+        mlflow.set_experiment(name)
+        return
+    found = [i for i, known in experiment_names().items() if known == name]
+    if found:
+        mlflow.set_experiment(experiment_id=found[0])
+        return
+    unreadable = [path for path in damaged if path.parent.parent == store]
+    if not unreadable:
+        mlflow.set_experiment(name)
+        return
+    raise RecordUnreadable(f"cannot create experiment {name!r} while {unreadable[0]} is damaged ({damaged[unreadable[0]]}): "
+                           f"restore it with `git checkout -- {unreadable[0]}` or delete its folder")
+
+
+def _tolerant_runs(store: Path, damaged: Mapping[Path, str], experiment_ids: Sequence[str], plan_key: str | None,
+                   status: str | None) -> list:
+    """find_runs where some meta.yaml is damaged: the readable runs one by one, filtered and ordered alike."""
+    client = _mlflow().MlflowClient()
+    runs = []
+    for experiment_id in experiment_ids:
+        for folder in (store / experiment_id).iterdir():
+            meta = folder / "meta.yaml"
+            if not meta.is_file() or meta in damaged or folder.name in ("tags", "datasets", "traces", "models"):
+                continue
+            run = client.get_run(folder.name)
+            if run.info.lifecycle_stage != "active" or (status is not None and run.info.status != status):
+                continue
+            if plan_key is None or run.data.tags.get(TAG_PLAN_KEY) == plan_key:
+                runs.append(run)
+    return sorted(runs, key=lambda run: run.info.start_time or 0, reverse=True)
+
+
 def find_runs(experiment: str | None = None, *, plan_key: str | None = None, status: str | None = None) -> list:
-    """Runs newest first, optionally of one experiment, one plan entry and one status."""
+    """Runs newest first, optionally of one experiment, one plan entry and one status. A damaged meta.yaml
+    (an unreadable run or experiment) is skipped with a warning naming it, so it stops nothing else."""
     mlflow = _mlflow()
     client = mlflow.MlflowClient()
+    store, damaged = _current_damage()
+    if damaged:
+        names = experiment_names()
+        ids = [i for i, name in names.items() if experiment is None or name == experiment]
+        return _tolerant_runs(store, damaged, ids, plan_key, status)
     if experiment is None:
         experiment_ids = [e.experiment_id for e in client.search_experiments()]
     else:
@@ -531,10 +638,8 @@ def runs_table(store: str | Path | None = None):
     a child), the randnas tags (without their prefix), `metric:` and `param:` columns."""
     import pandas as pd
 
-    mlflow = _mlflow()
     open_store(store)
-    client = mlflow.MlflowClient()
-    experiments = {e.experiment_id: e.name for e in client.search_experiments()}
+    experiments = experiment_names()
     rows = []
     for run in find_runs():
         row = {

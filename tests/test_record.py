@@ -112,3 +112,33 @@ def test_the_book_stops_on_a_damaged_run_it_would_render_naming_the_file(store):
     with pytest.raises(RecordDamaged, match=r"2 damaged file\(s\).*missing \(the run logged metric 'test/error'\).*"
                                             r"missing \(the run logged param 'epochs'\)"):
         tables.load_record(store)
+
+
+@pytest.mark.parametrize("damage", ["run-empty", "run-bytes", "experiment-empty", "experiment-bytes"])
+def test_a_damaged_meta_yaml_stops_nothing_unrelated_and_the_book_names_it(store, damage, capsys):
+    from types import SimpleNamespace
+
+    from randnas import tracking
+    from randnas.record import RecordDamaged
+    from randnas.report import tables
+
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+
+    def log(experiment, key):
+        tags = tracking.run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy], plan_key=key)
+        with tracking.tracked_run(experiment, "r", tags=tags) as run:
+            run.metrics({"m": 1.0}, step=1)
+        return run.run_id
+
+    damaged_run, other = log("toy/a", "p/a"), log("toy/b", "p/b")
+    folder = next(store.glob(f"*/{damaged_run}"))
+    meta = folder / "meta.yaml" if damage.startswith("run") else folder.parent / "meta.yaml"
+    meta.write_bytes(b"" if damage.endswith("empty") else b"name: \xff\xfe\n")
+    # unrelated reads and writes go on, each naming the damaged file once
+    assert [run.info.run_id for run in tracking.find_runs("toy/b")] == [other]
+    assert damaged_run not in {run.info.run_id for run in tracking.find_runs()}
+    assert log("toy/b", "p/b2") in {run.info.run_id for run in tracking.find_runs("toy/b")}
+    assert f"skipping {meta}" in capsys.readouterr().err
+    # the book, which renders every run, stops with the file's name
+    with pytest.raises(RecordDamaged, match=f"{meta}: "):
+        tables.load_record(store)

@@ -60,7 +60,9 @@ def load_record(store: str | Path | None = None) -> pd.DataFrame:
     # a damaged run stops the book with the file's name, rather than changing a table without a word
     uri = tracking.open_store(store)
     folders = [tracking.run_folder(uri, e, r) for e, r in zip(table["experiment_id"], table["run_id"], strict=True)]
-    check_runs([folder for folder in folders if folder is not None])
+    folder = tracking.file_store_path(uri)
+    unreadable = tracking.damaged_meta_files(folder) if folder is not None else {}
+    check_runs([folder for folder in folders if folder is not None], [f"{path}: {why}" for path, why in unreadable.items()])
     table["hours"] = (table["end"] - table["start"]).dt.total_seconds() / 3600.0
     return table.reset_index(drop=True)
 
