@@ -382,11 +382,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     from randnas.plans import PlanError
     from randnas.spaces import GenotypeError
     from randnas.surrogate.nb301 import SurrogateError
+    from randnas.tracking import RecordUnreadable, StoreUnreachable
 
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (PlanError, DataError, GenotypeError, SurrogateError, SettingError) as error:
+    except (PlanError, DataError, GenotypeError, SurrogateError, SettingError, StoreUnreachable, RecordUnreadable) as error:
         # what a person asked for cannot be done: one line; anything else is a bug and keeps its traceback
         print(f"randnas: error: {error}", file=sys.stderr)
         return 2

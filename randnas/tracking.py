@@ -100,6 +100,29 @@ def default_store() -> str:
     return os.environ.get(STORE_ENV) or str(find_project_root() / "mlruns")
 
 
+class StoreUnreachable(RuntimeError):
+    """A tracking server that does not answer: said at once, not after MLflow's minutes of retries."""
+
+
+REACH_TIMEOUT_S = 5.0
+
+
+def check_reachable(uri: str) -> None:
+    """Raise StoreUnreachable unless an http(s) tracking server accepts a connection within a few seconds."""
+    import socket
+
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        return  # a database URI is opened by MLflow itself
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        socket.create_connection((parsed.hostname, port), timeout=REACH_TIMEOUT_S).close()
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise StoreUnreachable(f"cannot reach the tracking server {uri} ({reason}); start it (`make ui`, or "
+                               f"`mlflow server` on that address) or unset {STORE_ENV} to use ./mlruns") from None
+
+
 def open_store(store: str | Path | None = None) -> str:
     """Point MLflow at `store` (a folder, a file URI or a server URI) and make a file store usable.
 
@@ -113,6 +136,7 @@ def open_store(store: str | Path | None = None) -> str:
     uri = str(store) if store is not None else default_store()
     folder = file_store_path(uri)
     if folder is None:
+        check_reachable(uri)
         mlflow.set_tracking_uri(uri)
         return uri
     folder = folder.resolve()
@@ -570,7 +594,19 @@ def _set_experiment(name: str) -> None:
     mlflow = _mlflow()
     store, damaged = _current_damage()
     if not damaged:
-        mlflow.set_experiment(name)
+        if store is None:
+            mlflow.set_experiment(name)
+            return
+        import fcntl
+
+        # MLflow's file store checks the name, then creates: two processes starting jobs of a new experiment
+        # at once (parallel plan jobs) would both create it. One at a time per store, waiting, not failing.
+        folder = _checkpoint_root() / ".locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = folder / ("experiments-" + hashlib.sha256(str(store.resolve()).encode()).hexdigest()[:16] + ".lock")
+        with open(lock, "a+") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            mlflow.set_experiment(name)
         return
     found = [i for i, known in experiment_names().items() if known == name]
     if found:

@@ -161,13 +161,18 @@ def test_make_portable_rewrites_only_paths_inside_the_store(tmp_path):
 
 
 def test_tracking_server_uri_is_used_as_is(tmp_path, monkeypatch):
+    import socket
+
     previous = mlflow.get_tracking_uri()
     monkeypatch.chdir(tmp_path)
+    listener = socket.create_server(("127.0.0.1", 0))  # something that accepts connections, as a server would
+    uri = f"http://127.0.0.1:{listener.getsockname()[1]}"
     try:
-        assert tracking.open_store("http://127.0.0.1:5999") == "http://127.0.0.1:5999"
-        assert mlflow.get_tracking_uri() == "http://127.0.0.1:5999"  # MLflow now talks to the server
+        assert tracking.open_store(uri) == uri
+        assert mlflow.get_tracking_uri() == uri  # MLflow now talks to the server
         assert Path.cwd() == tmp_path and list(tmp_path.iterdir()) == []  # no folder made, no directory change
     finally:
+        listener.close()
         mlflow.set_tracking_uri(previous)
     assert tracking.file_store_path("http://127.0.0.1:5999") is None
     assert tracking.file_store_path("file:///a/b") == Path("/a/b")
@@ -270,3 +275,41 @@ def test_a_job_another_process_is_running_is_refused_before_the_record_is_touche
     with tracking.tracked_run("toy/family", "after", tags=toy_tags(key)) as run:
         pass
     assert mlflow.get_run(run.run_id).info.status == tracking.FINISHED
+
+
+def test_an_unreachable_tracking_server_fails_within_seconds_with_one_line(tmp_path):
+    import socket
+    import subprocess
+    import sys
+
+    with socket.create_server(("127.0.0.1", 0)) as probe:
+        port = probe.getsockname()[1]  # free once closed: nothing listens there
+    done = subprocess.run([sys.executable, "-m", "randnas.cli", "run", "plans/default.yaml", "--preset", "smoke",
+                           "--dry-run", "--store", f"http://127.0.0.1:{port}"], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[1], check=False)
+    assert done.returncode == 2, done.stderr
+    # one line from the connection probe, before MLflow's own client (which retried for 257 s) is ever asked
+    assert done.stderr.strip().splitlines() == [
+        (f"randnas: error: cannot reach the tracking server http://127.0.0.1:{port} (Connection refused); start it "
+         "(`make ui`, or `mlflow server` on that address) or unset MLFLOW_TRACKING_URI to use ./mlruns")]
+
+
+def _open_experiment(store: str, name: str, start: float) -> str:
+    import time
+
+    tracking.open_store(store)
+    time.sleep(max(0.0, start - time.time()))  # all processes ask at once
+    tracking._set_experiment(name)
+    return mlflow.get_experiment_by_name(name).experiment_id
+
+
+def test_processes_opening_a_new_experiment_at_once_create_it_once(store):
+    import multiprocessing
+    import time
+
+    start = time.time() + 3.0
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        ids = pool.starmap(_open_experiment, [(str(store), "toy/race", start)] * 4)
+    tracking.open_store(store)
+    assert len(set(ids)) == 1
+    assert [e.name for e in mlflow.MlflowClient().search_experiments()].count("toy/race") == 1
