@@ -157,6 +157,7 @@ def test_headless_chromium_screenshot_of_the_first_page(built_book):
 
 
 TABLE_PAGES = {
+    "claims": ["Claims ledger"],
     "tables-cifar10": ["Table 1: comparison", "Table 2: test error (%) after stage 2", "Table 3: ranking",
                        "Reference: the published DARTS_V2 cell"],
     "tables-ptb": ["Table 6: comparison", "Table 7: validation perplexity after stage 2",
@@ -213,3 +214,15 @@ def test_table_pages_show_the_numbers_the_builders_compute_from_the_record(book_
                             assert html.escape(str(value), quote=False) in text, f"{page}, {preset}: {column} {value!r} is not on the page"
                             checked += 1
     assert checked >= 10, "the committed record should fill some of our columns"
+
+
+def test_the_claims_ledger_page_shows_every_claim_with_its_verdict(book_build):
+    import html
+
+    from randnas.report import claims, tables
+
+    text = html.unescape((book_build.html / "book" / "claims.html").read_text())
+    ledger = claims.ledger(tables.load_record(book_build.record))
+    for row in ledger.frame.itertuples():
+        assert row.claim in text and row.evidence in text and row.verdict in claims.VERDICTS
+    assert ledger.note in text

@@ -1,0 +1,207 @@
+"""The claims ledger: each claim of the paper, the largest scale at which this project tested it, the evidence
+from the record, and a verdict from a fixed vocabulary given by one rule (`verdict`), not by prose.
+
+The rule. No run: *not run*. Only toy data (`smoke`, 8x8 digits and Python docs): *machinery only*, whatever
+the numbers say. Runs that cannot decide the claim (fewer than `MIN_RUNS` per side of a comparison, or a
+number of the paper's scale measured on a smaller model): *machinery only* too. A decided claim at `cpu`
+scale: *small-scale trend*, the direction in the evidence, except a claim that does not depend on scale
+(exact reproducibility: a repeat is identical or it is not), which is *reproduced* or *contradicts the
+paper* there. At `paper` scale: *contradicts the paper* when the direction is opposite, *reproduced* when
+the number also falls within the paper's interval, else *consistent with the paper*.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from randnas import paper
+from randnas.report import tables
+from randnas.report.tables import Table
+
+VERDICTS = ("not run", "machinery only", "small-scale trend", "consistent with the paper", "contradicts the paper",
+            "reproduced")
+MIN_RUNS = 2  # per side of a comparison: one trial has no spread, so it cannot say "no worse"
+CONFIDENCE = 0.95
+BOOTSTRAP_RESAMPLES = 2000
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What the record says about one claim at the largest preset that has evidence for it."""
+
+    preset: str | None  # None: no run bears on the claim
+    agrees: bool | None = None  # our result points the claim's way; None: the runs cannot decide it
+    matches: bool | None = None  # at paper scale, our number within the paper's interval
+    evidence: str = ""
+    run_ids: tuple[str, ...] = field(default_factory=tuple)
+
+
+def verdict(finding: Finding, scale_free: bool = False) -> str:
+    """The ledger's rule (module docstring); every verdict in VERDICTS is reachable."""
+    if finding.preset is None:
+        return "not run"
+    if finding.preset == "smoke" or finding.agrees is None:
+        return "machinery only"
+    if finding.preset != "paper":
+        if scale_free:
+            return "reproduced" if finding.agrees else "contradicts the paper"
+        return "small-scale trend"
+    if not finding.agrees:
+        return "contradicts the paper"
+    return "reproduced" if finding.matches else "consistent with the paper"
+
+
+def direction(finding: Finding) -> str:
+    """Which way our runs point, whatever the verdict makes of it."""
+    return {True: "with the paper", False: "against the paper", None: ""}[finding.agrees]
+
+
+def difference_interval(ours: list[float], theirs: list[float], seed: int = 0) -> tuple[float, float, float]:
+    """mean(ours) - mean(theirs) with its bootstrap 95 % interval (scipy, percentile method, fixed seed)."""
+    result = stats.bootstrap((np.asarray(ours), np.asarray(theirs)), lambda a, b, axis: a.mean(axis) - b.mean(axis),
+                             n_resamples=BOOTSTRAP_RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
+                             vectorized=True, random_state=np.random.default_rng(seed))
+    return float(np.mean(ours) - np.mean(theirs)), float(result.confidence_interval.low), float(result.confidence_interval.high)
+
+
+def _largest_first(record: pd.DataFrame) -> list[str]:
+    return list(reversed(tables.presets_in(record)))
+
+
+# ---- the claims ---------------------------------------------------------------------------------------
+
+
+def exact_finding(record: pd.DataFrame) -> Finding:
+    """Same seed twice -> the same digest, at the largest preset with a repeated job."""
+    for preset in _largest_first(record):
+        table = tables.exact_table(record, preset)
+        if table.empty:
+            continue
+        same = int((table.frame["identical"] == "yes").sum())
+        kinds = ", ".join(sorted(set(table.frame["experiment"])))
+        return Finding(preset, agrees=same == len(table.frame),
+                       evidence=f"{same} of {len(table.frame)} repeated jobs gave identical digests ({kinds})",
+                       run_ids=tuple(table.run_ids))
+    return Finding(None)
+
+
+def _stage2_trials(record: pd.DataFrame, benchmark: str, preset: str, spec: str, setting: str | None = None) -> tuple[list[float], list[str]]:
+    """One value per trial (a search's pick, its mean over training seeds), stage 2."""
+    runs = tables.training_runs(record, benchmark, preset, 2, genotype_spec=spec)
+    if setting is not None and not runs.empty:
+        runs = runs[tables._column(runs, "search_setting") == setting]
+    if runs.empty:
+        return [], []
+    values = runs[tables.STAGE2_METRIC[benchmark]].astype(float).groupby(runs["search_seed"].astype(str)).mean()
+    return values.tolist(), runs["run_id"].tolist()
+
+
+def rsws_vs_darts_finding(record: pd.DataFrame, benchmark: str) -> Finding:
+    """RSWS is competitive with DARTS: its stage-2 trials are not worse than reproduced (second-order) DARTS'."""
+    unit = "test error (%)" if benchmark == "cnn" else "validation perplexity"
+    for preset in _largest_first(record):
+        rsws, rsws_ids = _stage2_trials(record, benchmark, preset, "rsws")
+        darts, darts_ids = _stage2_trials(record, benchmark, preset, "darts", tables.PAPER_DARTS_SETTING)
+        if not rsws and not darts:
+            continue
+        ids = tuple(rsws_ids + darts_ids)
+        text = (f"stage-2 {unit}: RSWS trials {tables._mean_std(rsws)}; our second-order DARTS trials "
+                f"{tables._mean_std(darts) or 'none'}")
+        if len(rsws) < MIN_RUNS or len(darts) < MIN_RUNS:
+            return Finding(preset, None, evidence=text + f"; too few trials to conclude (need {MIN_RUNS} a side)", run_ids=ids)
+        diff, low, high = difference_interval(rsws, darts)
+        # competitive = not worse: the interval of RSWS - DARTS reaches zero or below
+        return Finding(preset, agrees=low <= 0.0, run_ids=ids,
+                       evidence=text + f"; RSWS - DARTS {diff:+.2f}, 95 % bootstrap interval [{low:+.2f}, {high:+.2f}]")
+    return Finding(None)
+
+
+def ranking_finding(record: pd.DataFrame) -> Finding:
+    """Short stage-2 training ranks trials differently from long training (Table 3: why stage 2 is 600 epochs)."""
+    for preset in _largest_first(record):
+        table = tables.ranking_table(record, "cnn", preset)
+        if table.empty:
+            continue
+        trials = "DARTS" if "DARTS" in table.title else "RSWS"
+        if len(table.frame) < MIN_RUNS:
+            return Finding(preset, None, evidence=f"{len(table.frame)} {trials} trial(s): too few to rank", run_ids=tuple(table.run_ids))
+        tau = tables.kendall_tau(table.frame["ours: short error"], table.frame["ours: long error"])
+        return Finding(preset, agrees=tau < 1.0, run_ids=tuple(table.run_ids),
+                       evidence=f"Kendall tau {tau:.2f} between the short and long rankings of {len(table.frame)} {trials} trials "
+                                f"(1 = the same order; the paper's {tables.kendall_tau(pd.Series(paper.TABLE3['short']), pd.Series(paper.TABLE3['long'])):.2f})")
+    return Finding(None)
+
+
+def stage3_number_finding(record: pd.DataFrame, benchmark: str) -> Finding:
+    """The headline number of RSWS after stage 3 (CIFAR-10 test error 2.85 +- 0.08, PTB test perplexity 55.5):
+    comparable only at paper scale; smaller presets show the pipeline only."""
+    metric, unit = ("metric:test/error", "test error (%)") if benchmark == "cnn" else ("metric:test/ppl", "test perplexity")
+    for preset in _largest_first(record):
+        runs = tables.training_runs(record, benchmark, preset, 3, genotype_spec="best-rsws")
+        if runs.empty:
+            continue
+        values = runs[metric].astype(float).tolist()
+        text = f"stage-3 {unit} of our RSWS pick: {tables._mean_std(values)}"
+        if preset != "paper":
+            return Finding(preset, None, evidence=text + " (a smaller model and budget: not comparable with the paper's number)",
+                           run_ids=tuple(runs["run_id"]))
+        mean = float(np.mean(values))
+        if benchmark == "cnn":
+            target, spread = 2.85, 0.08
+            return Finding(preset, agrees=mean <= target + 2 * spread, matches=abs(mean - target) <= spread,
+                           evidence=text, run_ids=tuple(runs["run_id"]))
+        return Finding(preset, agrees=mean <= 55.5 + 1.0, matches=abs(mean - 55.5) <= 1.0, evidence=text, run_ids=tuple(runs["run_id"]))
+    return Finding(None)
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    text: str  # the paper's claim, in a line
+    paper: str  # the paper's evidence
+    finding: Callable[[pd.DataFrame], Finding]
+    scale_free: bool = False
+
+
+CLAIMS = (
+    Claim("rsws-cnn", "RSWS reaches state-of-the-art error on CIFAR-10", "Table 1: 2.85 ± 0.08 % test error (best 2.71)",
+          lambda record: stage3_number_finding(record, "cnn")),
+    Claim("rsws-ptb", "RSWS reaches state-of-the-art perplexity on PTB", "Table 6: 55.5 test perplexity",
+          lambda record: stage3_number_finding(record, "ptb")),
+    Claim("rsws-vs-darts-cnn", "RSWS is competitive with DARTS (CIFAR-10)",
+          "Table 2: Random (5) trials 3.03 average vs reproduced DARTS 2.94",
+          lambda record: rsws_vs_darts_finding(record, "cnn")),
+    Claim("rsws-vs-darts-ptb", "RSWS is competitive with DARTS (PTB)",
+          "Table 7: Random (4) trials 64.7 average vs reproduced DARTS 66.0",
+          lambda record: rsws_vs_darts_finding(record, "ptb")),
+    Claim("short-vs-long", "Rankings after short stage-2 training differ from long (so stage 2 trains 600 epochs)",
+          "Table 3: 4 DARTS trials reordered between 100 and 600 epochs", ranking_finding),
+    Claim("exact", "With the code, the seeds and the same hardware and software, a NAS result is exactly reproducible",
+          "Section 5: the authors' own runs repeat; none of 12 papers could be", exact_finding, scale_free=True),
+)
+
+
+def ledger(record: pd.DataFrame) -> Table:
+    rows, ids = [], []
+    for claim in CLAIMS:
+        finding = claim.finding(record)
+        rows.append({"claim": claim.text, "paper": claim.paper, "largest scale tested": finding.preset or "none",
+                     "evidence": finding.evidence or "no run bears on it", "direction": direction(finding),
+                     "verdict": verdict(finding, claim.scale_free),
+                     "runs": " ".join(run_id[:8] for run_id in finding.run_ids)})
+        ids += list(finding.run_ids)
+    present = tables.presets_in(record)
+    never = [preset for preset in tables.PRESET_ORDER if preset not in present]
+    note = ("Verdicts come from one rule (randnas.report.claims.verdict): toy data (smoke) is machinery only; a claim the "
+            "runs cannot decide is machinery only; cpu scale shows a small-scale trend (exact reproducibility, which does "
+            "not depend on scale, is reproduced or contradicted there); only paper scale can reproduce or contradict a "
+            f"number. Comparisons need {MIN_RUNS} trials a side and carry a 95 % bootstrap interval. "
+            + (f"Presets never run: {', '.join(never)}." if never else "Every preset has runs."))
+    used = record[record["run_id"].isin(ids)] if ids else record.iloc[0:0]
+    return Table("Claims ledger", pd.DataFrame(rows), tables.describe_scale(used),
+                 list(dict.fromkeys(ids)), note)

@@ -1,0 +1,75 @@
+"""The claims ledger: its verdict rule (each verdict reachable), the bootstrap interval of a comparison, and
+findings computed from a synthetic record."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from randnas.report import claims, tables
+from tests.report.test_tables import log_search, log_train
+
+
+@pytest.mark.parametrize(("finding", "scale_free", "expected"), [
+    (claims.Finding(None), False, "not run"),
+    (claims.Finding("smoke", agrees=True), False, "machinery only"),
+    (claims.Finding("smoke", agrees=True), True, "machinery only"),  # toy data decides nothing, even exactness
+    (claims.Finding("cpu", agrees=None), False, "machinery only"),  # too few runs to decide
+    (claims.Finding("cpu", agrees=False), False, "small-scale trend"),
+    (claims.Finding("cpu", agrees=True), True, "reproduced"),
+    (claims.Finding("cpu", agrees=False), True, "contradicts the paper"),
+    (claims.Finding("paper", agrees=False), False, "contradicts the paper"),
+    (claims.Finding("paper", agrees=True, matches=False), False, "consistent with the paper"),
+    (claims.Finding("paper", agrees=True, matches=True), False, "reproduced"),
+])
+def test_the_verdict_rule(finding, scale_free, expected):
+    assert claims.verdict(finding, scale_free) == expected
+
+
+def test_every_verdict_is_reachable():
+    findings = [claims.Finding(None), claims.Finding("smoke", True), claims.Finding("cpu", True),
+                claims.Finding("paper", True), claims.Finding("paper", False), claims.Finding("paper", True, True)]
+    assert {claims.verdict(f) for f in findings} == set(claims.VERDICTS)
+
+
+def test_the_difference_interval_is_scipys_bootstrap_of_the_difference_of_means():
+    ours, theirs = [2.9, 3.1, 3.0, 2.8], [3.3, 3.4, 3.2]
+    diff, low, high = claims.difference_interval(ours, theirs)
+    reference = stats.bootstrap((np.array(ours), np.array(theirs)), lambda a, b, axis: a.mean(axis) - b.mean(axis),
+                                n_resamples=claims.BOOTSTRAP_RESAMPLES, method="percentile", vectorized=True,
+                                random_state=np.random.default_rng(0)).confidence_interval
+    assert diff == pytest.approx(np.mean(ours) - np.mean(theirs))
+    assert (low, high) == (pytest.approx(reference.low), pytest.approx(reference.high)) and low < diff < high < 0
+
+
+def test_an_empty_record_runs_nothing(store):
+    ledger = claims.ledger(tables.load_record(store))
+    assert set(ledger.frame["verdict"]) == {"not run"} and "Presets never run: smoke, cpu, paper." in ledger.note
+
+
+def test_exact_reproducibility_at_cpu_scale_is_reproduced_or_contradicted(store):
+    log_search("smoke", 0, 1, "aa" * 32)
+    log_search("smoke", 0, 2, "bb" * 32)  # smoke differs, but cpu is the largest scale tested
+    log_search("cpu", 1, 1, "cc" * 32, plan_name="seed-1")
+    log_search("cpu", 1, 2, "cc" * 32, plan_name="seed-1_repeat-2")
+    finding = claims.exact_finding(tables.load_record(store))
+    assert (finding.preset, finding.agrees) == ("cpu", True) and claims.verdict(finding, scale_free=True) == "reproduced"
+    log_search("cpu", 2, 1, "dd" * 32, plan_name="seed-2")
+    log_search("cpu", 2, 2, "ee" * 32, plan_name="seed-2_repeat-2")
+    finding = claims.exact_finding(tables.load_record(store))
+    assert finding.evidence.startswith("1 of 2 repeated jobs gave identical digests")
+    assert claims.verdict(finding, scale_free=True) == "contradicts the paper"
+
+
+def test_rsws_against_darts_needs_two_trials_a_side_and_reads_the_interval(store):
+    for seed, error in ((0, 3.0), (1, 3.2)):
+        log_train("cnn/train", "rsws", [50, error], preset="cpu", search_seed=seed)
+    log_train("cnn/train", "darts", [50, 3.1], preset="cpu", setting="darts-second", search_seed=0)
+    finding = claims.rsws_vs_darts_finding(tables.load_record(store), "cnn")
+    assert finding.preset == "cpu" and finding.agrees is None and "too few trials to conclude" in finding.evidence
+    log_train("cnn/train", "darts", [50, 3.3], preset="cpu", setting="darts-second", search_seed=1)
+    log_train("cnn/train", "darts", [50, 1.0], preset="cpu", setting="darts-first", search_seed=0)  # not the paper's DARTS
+    finding = claims.rsws_vs_darts_finding(tables.load_record(store), "cnn")
+    assert finding.agrees is True and "RSWS - DARTS -0.10" in finding.evidence
+    assert claims.verdict(finding) == "small-scale trend" and claims.direction(finding) == "with the paper"
