@@ -58,6 +58,22 @@ def mean_interval(values: Sequence[float]) -> Estimate:
     return Estimate(float(data.mean()), float(result.confidence_interval.low), float(result.confidence_interval.high), int(data.size))
 
 
+def difference_interval(a: Sequence[float], b: Sequence[float]) -> Estimate:
+    """mean(a) - mean(b) of two independent samples and its percentile-bootstrap 95 % interval; n is the
+    smaller sample's size (the interval is only as good as it)."""
+    x = np.asarray([v for v in a if math.isfinite(v)], dtype=float)
+    y = np.asarray([v for v in b if math.isfinite(v)], dtype=float)
+    n = int(min(x.size, y.size))
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0)
+    value = float(x.mean() - y.mean())
+    if n < 2:
+        return Estimate(value, math.nan, math.nan, n)
+    result = stats.bootstrap((x, y), lambda u, v, axis: u.mean(axis) - v.mean(axis), confidence_level=CONFIDENCE,
+                             n_resamples=RESAMPLES, method="percentile", vectorized=True, rng=_rng(x.size + y.size))
+    return Estimate(value, float(result.confidence_interval.low), float(result.confidence_interval.high), n)
+
+
 def kendall_interval(x: Sequence[float], y: Sequence[float]) -> Estimate:
     """Kendall's tau of paired values, its p-value, and a paired percentile-bootstrap 95 % interval."""
     return _rank_interval(x, y, stats.kendalltau)

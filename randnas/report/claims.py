@@ -2,32 +2,32 @@
 from the record, and a verdict from a fixed vocabulary given by one rule (`verdict`), not by prose.
 
 The rule. No run: *not run*. Only toy data (`smoke`, 8x8 digits and Python docs): *machinery only*, whatever
-the numbers say. Runs that cannot decide the claim (fewer than `MIN_RUNS` per side of a comparison, or a
-number of the paper's scale measured on a smaller model): *machinery only* too. A decided claim at `cpu`
-scale: *small-scale trend*, the direction in the evidence, except a claim that does not depend on scale
-(exact reproducibility: a repeat is identical or it is not), which is *reproduced* or *contradicts the
-paper* there. At `paper` scale: *contradicts the paper* when the direction is opposite, *reproduced* when
-the number also falls within the paper's interval, else *consistent with the paper*.
+the numbers say. Runs that cannot decide the claim (an interval from fewer than
+`randnas.statistics.MIN_FOR_INTERVAL` values, one that straddles the claim's boundary, or a number of the
+paper's scale measured on a smaller model): *machinery only* too. A decided claim at `cpu` scale:
+*small-scale trend*, the direction in the evidence, except a claim that does not depend on scale (exact
+reproducibility: a repeat is identical or it is not), which is *reproduced* or *contradicts the paper*
+there. At `paper` scale, or on evidence at full fidelity (NAS-Bench-301's predictions of full trainings):
+*contradicts the paper* when the direction is opposite, *reproduced* when the number also falls within the
+paper's interval, else *consistent with the paper*.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from randnas import paper
-from randnas.report import tables
+from randnas.report import nb201, surrogate, tables
 from randnas.report.tables import Table
+from randnas.statistics import MIN_FOR_INTERVAL, difference_interval, kendall_interval
 
 VERDICTS = ("not run", "machinery only", "small-scale trend", "consistent with the paper", "contradicts the paper",
             "reproduced")
-MIN_RUNS = 2  # per side of a comparison: one trial has no spread, so it cannot say "no worse"
-CONFIDENCE = 0.95
-BOOTSTRAP_RESAMPLES = 2000
 
 
 @dataclass(frozen=True)
@@ -41,13 +41,13 @@ class Finding:
     run_ids: tuple[str, ...] = field(default_factory=tuple)
 
 
-def verdict(finding: Finding, scale_free: bool = False) -> str:
+def verdict(finding: Finding, scale_free: bool = False, full_fidelity: bool = False) -> str:
     """The ledger's rule (module docstring); every verdict in VERDICTS is reachable."""
     if finding.preset is None:
         return "not run"
     if finding.preset == "smoke" or finding.agrees is None:
         return "machinery only"
-    if finding.preset != "paper":
+    if finding.preset != "paper" and not full_fidelity:
         if scale_free:
             return "reproduced" if finding.agrees else "contradicts the paper"
         return "small-scale trend"
@@ -59,14 +59,6 @@ def verdict(finding: Finding, scale_free: bool = False) -> str:
 def direction(finding: Finding) -> str:
     """Which way our runs point, whatever the verdict makes of it."""
     return {True: "with the paper", False: "against the paper", None: ""}[finding.agrees]
-
-
-def difference_interval(ours: list[float], theirs: list[float], seed: int = 0) -> tuple[float, float, float]:
-    """mean(ours) - mean(theirs) with its bootstrap 95 % interval (scipy, percentile method, fixed seed)."""
-    result = stats.bootstrap((np.asarray(ours), np.asarray(theirs)), lambda a, b, axis: a.mean(axis) - b.mean(axis),
-                             n_resamples=BOOTSTRAP_RESAMPLES, confidence_level=CONFIDENCE, method="percentile",
-                             vectorized=True, random_state=np.random.default_rng(seed))
-    return float(np.mean(ours) - np.mean(theirs)), float(result.confidence_interval.low), float(result.confidence_interval.high)
 
 
 def _largest_first(record: pd.DataFrame) -> list[str]:
@@ -112,12 +104,11 @@ def rsws_vs_darts_finding(record: pd.DataFrame, benchmark: str) -> Finding:
         ids = tuple(rsws_ids + darts_ids)
         text = (f"stage-2 {unit}: RSWS trials {tables._mean_std(rsws)}; our second-order DARTS trials "
                 f"{tables._mean_std(darts) or 'none'}")
-        if len(rsws) < MIN_RUNS or len(darts) < MIN_RUNS:
-            return Finding(preset, None, evidence=text + f"; too few trials to conclude (need {MIN_RUNS} a side)", run_ids=ids)
-        diff, low, high = difference_interval(rsws, darts)
+        gap = difference_interval(rsws, darts)
+        if not gap.enough:
+            return Finding(preset, None, evidence=text + f"; RSWS - DARTS {gap.text()}", run_ids=ids)
         # competitive = not worse: the interval of RSWS - DARTS reaches zero or below
-        return Finding(preset, agrees=low <= 0.0, run_ids=ids,
-                       evidence=text + f"; RSWS - DARTS {diff:+.2f}, 95 % bootstrap interval [{low:+.2f}, {high:+.2f}]")
+        return Finding(preset, agrees=gap.low <= 0.0, run_ids=ids, evidence=text + f"; RSWS - DARTS {gap.text()}")
     return Finding(None)
 
 
@@ -128,12 +119,15 @@ def ranking_finding(record: pd.DataFrame) -> Finding:
         if table.empty:
             continue
         trials = "DARTS" if "DARTS" in table.title else "RSWS"
-        if len(table.frame) < MIN_RUNS:
-            return Finding(preset, None, evidence=f"{len(table.frame)} {trials} trial(s): too few to rank", run_ids=tuple(table.run_ids))
-        tau = tables.kendall_tau(table.frame["ours: short error"], table.frame["ours: long error"])
-        return Finding(preset, agrees=tau < 1.0, run_ids=tuple(table.run_ids),
-                       evidence=f"Kendall tau {tau:.2f} between the short and long rankings of {len(table.frame)} {trials} trials "
-                                f"(1 = the same order; the paper's {tables.kendall_tau(pd.Series(paper.TABLE3['short']), pd.Series(paper.TABLE3['long'])):.2f})")
+        paper_tau = tables.kendall_tau(pd.Series(paper.TABLE3["short"]), pd.Series(paper.TABLE3["long"]))
+        text = f"{len(table.frame)} {trials} trial(s) ranked after short and long stage-2 training"
+        if len(table.frame) < MIN_FOR_INTERVAL:
+            return Finding(preset, None, evidence=text + f": too few to conclude (paper: 4 trials, tau {paper_tau:.2f})",
+                           run_ids=tuple(table.run_ids))
+        tau = kendall_interval(table.frame["ours: short error"], table.frame["ours: long error"])
+        # the rankings differ unless the interval lies at 1 (the same order) or wholly above the paper's tau
+        return Finding(preset, agrees=tau.low < 1.0, run_ids=tuple(table.run_ids),
+                       evidence=text + f": Kendall tau {tau.text()} (1 = the same order; the paper's {paper_tau:.2f})")
     return Finding(None)
 
 
@@ -159,13 +153,70 @@ def stage3_number_finding(record: pd.DataFrame, benchmark: str) -> Finding:
     return Finding(None)
 
 
+def nb201_ranking_finding(record: pd.DataFrame) -> Finding:
+    """Beyond the paper: shared weights rank cells as stand-alone training does (RSWS's premise), tested against
+    NAS-Bench-201's real accuracies: Kendall tau over one search's scored cells at its last scoring epoch."""
+    for preset in _largest_first(record):
+        rows = nb201.independent(nb201.ranking_rows(record, preset))
+        rows = rows[rows["mode"] == "single"] if not rows.empty else rows
+        if rows.empty:
+            continue
+        last = rows[rows["epoch"] == rows["epoch"].max()]
+        values = [float(v) for v in last["kendall_tau"]]
+        runs = tables.select(record, nb201.EXPERIMENT, preset)
+        scored = [kendall_interval(*_scores(run_id)) for run_id in last["run_id"]]
+        decided = [tau for tau in scored if tau.enough]
+        text = (f"Kendall tau of shared-weight scores against NAS-Bench-201 accuracy after epoch {int(last['epoch'].iloc[0])}, "
+                f"per search: " + "; ".join(tau.text(3) for tau in scored))
+        if not decided:
+            return Finding(preset, None, evidence=text, run_ids=tuple(runs["run_id"]))
+        # a direction: some search's interval wholly on one side of zero, and none wholly on the other
+        above, below = any(tau.low > 0 for tau in decided), any(tau.high < 0 for tau in decided)
+        agrees = True if above and not below else False if below and not above else None
+        return Finding(preset, agrees=agrees, evidence=text + f" (mean {np.mean(values):.3f})", run_ids=tuple(runs["run_id"]))
+    return Finding(None)
+
+
+def _scores(run_id: str) -> tuple[pd.Series, pd.Series]:
+    cells = nb201.scored(run_id)
+    last = max(nb201.score_epochs(cells))
+    return cells[f"score_epoch_{last}"], cells["true_accuracy"]
+
+
+INTERVAL = re.compile(r"^(-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\] \(n=(\d+)\)")
+
+
+def surrogate_asha_finding(record: pd.DataFrame) -> Finding:
+    """Beyond the paper: at equal (simulated) GPU-hours, early stopping (ASHA) finds cells at least as good as
+    random search trained to full length, on NAS-Bench-301's surrogate (one worker: no parallel hand-over)."""
+    for preset in _largest_first(record):
+        table = surrogate.comparison_table(record, preset)
+        if table.empty:
+            continue
+        rows = table.frame[(table.frame["workers"] == 1) & table.frame["method"].str.startswith("ASHA")]
+        gaps = [(row["GPU-hours"], row["method"].split(" (")[0], INTERVAL.match(str(row["minus random search (points)"])))
+                for _, row in rows.iterrows()]
+        gaps = [(hours, method, match) for hours, method, match in gaps if match]
+        if not gaps:
+            continue
+        text = "ASHA minus random search, accuracy points at the deadline: " + "; ".join(
+            f"{method} at {hours:g} h {match.group(0)}" for hours, method, match in gaps)
+        enough = [m for _, _, m in gaps if int(m.group(4)) >= MIN_FOR_INTERVAL]
+        if not enough:
+            return Finding(preset, None, evidence=text, run_ids=tuple(table.run_ids))
+        # at least as good: no interval lies wholly below zero
+        return Finding(preset, agrees=all(float(m.group(3)) >= 0 for m in enough), evidence=text, run_ids=tuple(table.run_ids))
+    return Finding(None)
+
+
 @dataclass(frozen=True)
 class Claim:
     key: str
     text: str  # the paper's claim, in a line
     paper: str  # the paper's evidence
     finding: Callable[[pd.DataFrame], Finding]
-    scale_free: bool = False
+    scale_free: bool = False  # decidable at any real-data scale (exact reproducibility)
+    full_fidelity: bool = False  # its evidence is of full trainings at every preset (the surrogate's predictions)
 
 
 CLAIMS = (
@@ -183,6 +234,11 @@ CLAIMS = (
           "Table 3: 4 DARTS trials reordered between 100 and 600 epochs", ranking_finding),
     Claim("exact", "With the code, the seeds and the same hardware and software, a NAS result is exactly reproducible",
           "Section 5: the authors' own runs repeat; none of 12 papers could be", exact_finding, scale_free=True),
+    Claim("nb201-ranking", "Beyond the paper: shared weights rank cells as stand-alone training does (RSWS's premise)",
+          "Section 3.2 assumes it; tested here against NAS-Bench-201's real accuracies", nb201_ranking_finding),
+    Claim("surrogate-asha", "Beyond the paper: at equal GPU-hours ASHA does at least as well as random search",
+          "Tables 1 and 6: ASHA a strong baseline; tested here on the NAS-Bench-301 surrogate", surrogate_asha_finding,
+          full_fidelity=True),
 )
 
 
@@ -192,15 +248,16 @@ def ledger(record: pd.DataFrame) -> Table:
         finding = claim.finding(record)
         rows.append({"claim": claim.text, "paper": claim.paper, "largest scale tested": finding.preset or "none",
                      "evidence": finding.evidence or "no run bears on it", "direction": direction(finding),
-                     "verdict": verdict(finding, claim.scale_free),
+                     "verdict": verdict(finding, claim.scale_free, claim.full_fidelity),
                      "runs": " ".join(run_id[:8] for run_id in finding.run_ids)})
         ids += list(finding.run_ids)
     present = tables.presets_in(record)
     never = [preset for preset in tables.PRESET_ORDER if preset not in present]
     note = ("Verdicts come from one rule (randnas.report.claims.verdict): toy data (smoke) is machinery only; a claim the "
             "runs cannot decide is machinery only; cpu scale shows a small-scale trend (exact reproducibility, which does "
-            "not depend on scale, is reproduced or contradicted there); only paper scale can reproduce or contradict a "
-            f"number. Comparisons need {MIN_RUNS} trials a side and carry a 95 % bootstrap interval. "
+            "not depend on scale, is reproduced or contradicted there); only paper scale, or full-fidelity evidence (the "
+            "surrogate's predictions of full trainings), can reproduce or contradict a number. Intervals are 95 % bootstrap "
+            f"intervals; fewer than {MIN_FOR_INTERVAL} values are too few to conclude. "
             + (f"Presets never run: {', '.join(never)}." if never else "Every preset has runs."))
     used = record[record["run_id"].isin(ids)] if ids else record.iloc[0:0]
     return Table("Claims ledger", pd.DataFrame(rows), tables.describe_scale(used),

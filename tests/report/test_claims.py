@@ -8,6 +8,7 @@ import pytest
 from scipy import stats
 
 from randnas.report import claims, tables
+from randnas.statistics import difference_interval
 from tests.report.test_tables import log_search, log_train
 
 
@@ -34,13 +35,13 @@ def test_every_verdict_is_reachable():
 
 
 def test_the_difference_interval_is_scipys_bootstrap_of_the_difference_of_means():
-    ours, theirs = [2.9, 3.1, 3.0, 2.8], [3.3, 3.4, 3.2]
-    diff, low, high = claims.difference_interval(ours, theirs)
+    ours, theirs = [2.9, 3.1, 3.0, 2.8, 2.95], [3.3, 3.4, 3.2, 3.35, 3.25]
+    gap = difference_interval(ours, theirs)
     reference = stats.bootstrap((np.array(ours), np.array(theirs)), lambda a, b, axis: a.mean(axis) - b.mean(axis),
-                                n_resamples=claims.BOOTSTRAP_RESAMPLES, method="percentile", vectorized=True,
-                                random_state=np.random.default_rng(0)).confidence_interval
-    assert diff == pytest.approx(np.mean(ours) - np.mean(theirs))
-    assert (low, high) == (pytest.approx(reference.low), pytest.approx(reference.high)) and low < diff < high < 0
+                                n_resamples=2000, method="percentile", vectorized=True, rng=np.random.default_rng(10)).confidence_interval
+    assert gap.value == pytest.approx(np.mean(ours) - np.mean(theirs)) and gap.n == 5 and gap.enough
+    assert (gap.low, gap.high) == (pytest.approx(reference.low), pytest.approx(reference.high)) and gap.low < gap.value < gap.high < 0
+    assert "too few to conclude" in difference_interval(ours[:2], theirs).text()
 
 
 def test_an_empty_record_runs_nothing(store):
@@ -62,14 +63,23 @@ def test_exact_reproducibility_at_cpu_scale_is_reproduced_or_contradicted(store)
     assert claims.verdict(finding, scale_free=True) == "contradicts the paper"
 
 
-def test_rsws_against_darts_needs_two_trials_a_side_and_reads_the_interval(store):
-    for seed, error in ((0, 3.0), (1, 3.2)):
+def test_rsws_against_darts_needs_enough_trials_a_side_and_reads_the_interval(store):
+    for seed, error in enumerate((3.0, 3.2, 2.9, 3.1, 3.05)):
         log_train("cnn/train", "rsws", [50, error], preset="cpu", search_seed=seed)
-    log_train("cnn/train", "darts", [50, 3.1], preset="cpu", setting="darts-second", search_seed=0)
+    for seed, error in enumerate((3.1, 3.3)):
+        log_train("cnn/train", "darts", [50, error], preset="cpu", setting="darts-second", search_seed=seed)
     finding = claims.rsws_vs_darts_finding(tables.load_record(store), "cnn")
-    assert finding.preset == "cpu" and finding.agrees is None and "too few trials to conclude" in finding.evidence
-    log_train("cnn/train", "darts", [50, 3.3], preset="cpu", setting="darts-second", search_seed=1)
+    assert finding.preset == "cpu" and finding.agrees is None and "too few to conclude" in finding.evidence
+    for seed, error in enumerate((3.2, 3.25, 3.15), start=2):
+        log_train("cnn/train", "darts", [50, error], preset="cpu", setting="darts-second", search_seed=seed)
     log_train("cnn/train", "darts", [50, 1.0], preset="cpu", setting="darts-first", search_seed=0)  # not the paper's DARTS
     finding = claims.rsws_vs_darts_finding(tables.load_record(store), "cnn")
-    assert finding.agrees is True and "RSWS - DARTS -0.10" in finding.evidence
+    assert finding.agrees is True and "RSWS - DARTS -0.15 [" in finding.evidence
     assert claims.verdict(finding) == "small-scale trend" and claims.direction(finding) == "with the paper"
+
+
+def test_full_fidelity_evidence_is_judged_as_paper_scale():
+    finding = claims.Finding("cpu", agrees=True)
+    assert claims.verdict(finding) == "small-scale trend"
+    assert claims.verdict(finding, full_fidelity=True) == "consistent with the paper"
+    assert claims.verdict(claims.Finding("cpu", agrees=False), full_fidelity=True) == "contradicts the paper"
