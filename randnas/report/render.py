@@ -4,8 +4,9 @@ MLflow run ids it was computed from (open them with `randnas ui`)."""
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Sequence
 
-from randnas.report.tables import Table
+from randnas.report.tables import PRESET_ORDER, Table
 
 
 def table_html(table: Table) -> str:
@@ -30,3 +31,39 @@ def show(table: Table) -> None:
     from IPython.display import HTML, display
 
     display(HTML(table_html(table)))
+
+
+def largest_first(presets: Sequence[str]) -> list[str]:
+    """Presets ordered from the largest scale down (paper, cpu, smoke, then any other)."""
+    rank = {preset: i for i, preset in enumerate(reversed(PRESET_ORDER))}
+    return sorted(presets, key=lambda preset: (rank.get(preset, len(rank)), preset))
+
+
+def without_paper(table: Table) -> Table:
+    """The table with the paper's columns and rows taken out (for toy-data numbers, which must not stand beside them)."""
+    frame = table.frame.drop(columns=[c for c in table.frame if str(c).startswith("paper")])
+    if "source" in frame:
+        frame = frame[frame["source"] != "paper"]
+    return Table(table.title, frame, table.scale, table.run_ids, table.note)
+
+
+SMOKE_SUMMARY = ("Preset <code>smoke</code>: toy data (8x8 digits, Python docs), machinery only. Folded, and without "
+                 "the paper's columns, because a larger preset has runs; unfold to see.")
+
+
+def show_by_preset(presets: Sequence[str], build: Callable[[str], Table | Sequence[Table]]) -> None:
+    """Each preset's table(s), the largest preset first. The toy `smoke` preset is folded away, without the
+    paper's numbers, when a larger preset has runs, so no toy number fills an 'ours' column beside the paper's."""
+    from IPython.display import HTML, Markdown, display
+
+    folded = any(preset != "smoke" for preset in presets)
+    for preset in largest_first(presets):
+        built = build(preset)
+        found = [built] if isinstance(built, Table) else list(built)
+        if preset == "smoke" and folded:
+            inner = "\n".join(table_html(without_paper(table)) for table in found)
+            display(HTML(f"<details><summary>{SMOKE_SUMMARY}</summary>\n{inner}\n</details>"))
+            continue
+        display(Markdown(f"### Preset `{preset}`"))
+        for table in found:
+            show(table)
