@@ -19,6 +19,7 @@ from scipy import stats
 from randnas import lookup, paper, tracking
 from randnas.record import check_runs
 from randnas.search.asha.trials import OBJECTIVE_WORDS
+from randnas.statistics import MIN_FOR_INTERVAL, kendall_interval, mean_interval
 
 TRAIN_EXPERIMENTS = {"cnn": "cnn/train", "ptb": "rnn/train"}
 SEARCH_EXPERIMENTS = {"cnn": lookup.SEARCH_EXPERIMENTS["cnn"], "ptb": lookup.SEARCH_EXPERIMENTS["rnn"]}
@@ -136,12 +137,18 @@ def _fmt(value: float | None, digits: int = 2) -> str:
 
 
 def _mean_std(values: list[float], digits: int = 2) -> str:
-    """Mean ± sample standard deviation (ddof=1), with n: the form every average in the book takes."""
+    """Mean ± sample standard deviation (ddof=1) as the paper reports it, with n and the bootstrap 95 %
+    interval of the mean (from MIN_FOR_INTERVAL runs on; below, "too few for an interval"): the form every
+    average in the book takes."""
     if not values:
         return ""
     if len(values) == 1:
         return f"{values[0]:.{digits}f} (n=1)"
-    return f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f} (n={len(values)})"
+    head = f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
+    estimate = mean_interval(values)
+    if not estimate.enough:
+        return f"{head} (n={len(values)}, too few for an interval)"
+    return f"{head} (n={len(values)}; 95 % interval of the mean [{estimate.low:.{digits}f}, {estimate.high:.{digits}f}])"
 
 
 def stage_of(runs: pd.DataFrame) -> pd.Series:
@@ -158,7 +165,8 @@ def training_runs(record: pd.DataFrame, benchmark: str, preset: str, stage: int,
     return runs[stage_of(runs) == str(stage)] if not runs.empty else runs
 
 
-STD_NOTE = "± is the sample standard deviation (ddof=1) over the n runs shown."
+STD_NOTE = ("± is the sample standard deviation (ddof=1) over the n runs shown, as the paper reports it; the "
+            f"interval is the percentile-bootstrap 95 % interval of the mean (scipy), given from {MIN_FOR_INTERVAL} runs on.")
 
 
 # ---- Tables 2 and 7: stage-2 results of the search settings ---------------------------------------
@@ -537,9 +545,11 @@ def ranking_table(record: pd.DataFrame, benchmark: str, preset: str, history=tra
     if len(frame) >= 2:
         frame["rank short"] = frame["ours: short error"].rank(method="min").astype(int)
         frame["rank long"] = frame["ours: long error"].rank(method="min").astype(int)
-        tau = kendall_tau(frame["ours: short error"], frame["ours: long error"])
+        tau = kendall_interval(frame["ours: short error"], frame["ours: long error"])
         paper_tau = kendall_tau(pd.Series(short), pd.Series(long))
-        note += f" Kendall tau between the short and long rankings: ours {tau:.3f} over {len(frame)} trials; paper's {paper_tau:.3f}."
+        ours = tau.text(3) if math.isfinite(tau.value) else f"undefined (n={tau.n}: a tie or fewer than 3 trials)"
+        note += (f" Kendall tau between the short and long rankings, with its p-value and bootstrap 95 % interval: ours "
+                 f"{ours}; the paper's {paper_tau:.3f} (4 trials).")
     stage3 = training_runs(record, benchmark, preset, 3, genotype_spec=f"best-{kind}")
     if not stage3.empty:
         values = stage3["metric:test/error"].astype(float).tolist()

@@ -70,7 +70,7 @@ def test_stage2_table_best_and_average_beside_the_papers(record):
     random1 = table.frame.set_index("setting").loc["Random (1)"]
     assert random1["ours: trials"] == "5.00, 4.00, 6.00"  # ordered by search seed
     assert random1["ours: best"] == "4.00"
-    assert random1["ours: average"] == f"{np.mean([5, 4, 6]):.2f} ± {np.std([5, 4, 6], ddof=1):.2f} (n=3)"
+    assert random1["ours: average"] == f"{np.mean([5, 4, 6]):.2f} ± {np.std([5, 4, 6], ddof=1):.2f} (n=3, too few for an interval)"
     assert random1["paper: trials"] == "3.25, 4.00, 2.98, 3.58" and random1["paper: best"] == "2.98"
     assert (random1["paper: epochs"], random1["paper: clip"], random1["paper: archs evaluated"]) == ("50", "5", "1000")
     # the reproduced-DARTS row keeps the paper's numbers and says why ours is empty; DARTS_V2 is no trial of it
@@ -157,7 +157,7 @@ def test_ranking_table_ranks_our_trials_and_kendall_tau(record):
     assert table.frame["rank short"].tolist() == stats.rankdata(short, method="min").astype(int).tolist()
     tau = stats.kendalltau(short, long).statistic
     paper_tau = stats.kendalltau(paper.TABLE3["short"], paper.TABLE3["long"]).statistic
-    assert f"ours {tau:.3f} over 3 trials; paper's {paper_tau:.3f}" in table.note
+    assert f"ours {tau:.3f} (n=3, too few to conclude); the paper's {paper_tau:.3f} (4 trials)" in table.note
     assert "average 2.78 ± 0.12" in table.note  # the paper's 10-seed columns
 
 
@@ -170,7 +170,7 @@ def test_table1_rsws_row_is_stage3_of_the_final_protocol_only(record, store):
     log_train("cnn/train", "rsws", [1, 0.5], setting="random2", search_seed=5)  # another setting's stage 2
     stage3([9, 1.0], search_run=2, seeds="3,4,5", search_seed=4)  # another independent run (Table 4's)
     row = tables.comparison_table(tables.load_record(store), "cnn", "smoke").frame.set_index("method").loc["Random search WS"]
-    assert row["ours: best"] == "3.00" and row["ours: average"] == f"3.13 ± {np.std([3, 3, 3.4], ddof=1):.2f} (n=3)"
+    assert row["ours: best"] == "3.00" and row["ours: average"] == f"3.13 ± {np.std([3, 3, 3.4], ddof=1):.2f} (n=3, too few for an interval)"
     assert set(row["runs"].split()) == {p[:8] for p in picked}
     assert row["ours: other quantity"] == "" and "trial 1 (best of search seeds 0, 1, 2" in row["ours: protocol"]
 
@@ -186,7 +186,7 @@ def test_table1_asha_row_is_the_asha_picks_stage3_else_labelled_as_the_search(re
     stage3([9, 8.0], spec="asha", search_seed=0, seed=1, parent=asha)
     table = tables.comparison_table(tables.load_record(store), "cnn", "smoke")
     row = table.frame.set_index("method").loc["ASHA baseline"]
-    assert row["ours: best"] == "7.00" and row["ours: average"].startswith("7.50 ± 0.71 (n=2)") and asha in table.run_ids
+    assert row["ours: best"] == "7.00" and row["ours: average"].startswith("7.50 ± 0.71 (n=2, too few") and asha in table.run_ids
 
 
 def test_table1_random_baseline_is_the_best_brief_cell_trained_with_seeds(record, store):
@@ -205,10 +205,10 @@ def test_table4_groups_stage3_runs_by_independent_run(record, store):
     for seed, error in enumerate((2.0, 2.4, 2.2)):
         stage3([9, error], seed=seed, search_run=2, seeds="3,4,5", search_seed=4)
     table = tables.broad_table(tables.load_record(store), "cnn", "smoke").frame.set_index("run")
-    assert table.loc["Run 1", "ours: mean ± std"] == f"3.10 ± {np.std([3, 3.2], ddof=1):.2f} (n=2)"
-    assert table.loc["Run 2", "ours: mean ± std"] == "2.20 ± 0.20 (n=3)" and table.loc["Run 2", "ours: pick"] == "search seed 4"
+    assert table.loc["Run 1", "ours: mean ± std"] == f"3.10 ± {np.std([3, 3.2], ddof=1):.2f} (n=2, too few for an interval)"
+    assert table.loc["Run 2", "ours: mean ± std"] == "2.20 ± 0.20 (n=3, too few for an interval)" and table.loc["Run 2", "ours: pick"] == "search seed 4"
     assert table.loc["Run 1", "paper: mean ± std (10 seeds)"] == "2.85 ± 0.08" and table.loc["Run 3", "ours: mean ± std"] == ""
-    assert table.loc["Average over runs", "ours: mean ± std"] == f"2.65 ± {np.std([3.1, 2.2], ddof=1):.2f} (n=2)"
+    assert table.loc["Average over runs", "ours: mean ± std"] == f"2.65 ± {np.std([3.1, 2.2], ddof=1):.2f} (n=2, too few for an interval)"
 
 
 def test_broad_table_for_ptb_shows_no_cnn_paper_numbers(record):
@@ -329,3 +329,13 @@ def test_scale_flags_runs_made_from_a_work_tree_with_uncommitted_changes():
                          "git_dirty": ["true", "false", "true"]})
     assert tables.describe_scale(runs).endswith("3 run(s); 2 of them from a work tree with uncommitted changes")
     assert "uncommitted" not in tables.describe_scale(runs.assign(git_dirty="false"))
+
+
+def test_an_average_of_enough_runs_carries_its_bootstrap_interval():
+    from randnas.statistics import mean_interval
+
+    values = [3.0, 3.2, 2.9, 3.1, 3.4]
+    estimate = mean_interval(values)
+    assert tables._mean_std(values) == (f"3.12 ± {np.std(values, ddof=1):.2f} (n=5; 95 % interval of the mean "
+                                        f"[{estimate.low:.2f}, {estimate.high:.2f}])")
+    assert estimate.low < 3.12 < estimate.high and "nan" not in tables._mean_std([1.0, 1.0, 1.0, 1.0, 1.0])
