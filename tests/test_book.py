@@ -5,6 +5,7 @@ table page (screenshots under _build/screenshots/)."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -176,6 +177,9 @@ def test_every_table_page_shows_its_tables_from_the_committed_record(built_book,
         assert title in text, f"{page}: no {title!r}"
     assert 'class="dataframe randnas-table"' in text, f"{page}: no table rendered from the record"
     assert "Traceback (most recent call last)" not in text, page
+    for table in re.findall(r"<table.*?</table>", text, flags=re.DOTALL):
+        assert "Genotype(" not in table, f"{page}: a raw genotype string in a table (name cells by hash, draw them)"
+        assert not re.search(r">\s*nan\s*<", table), f"{page}: a raw nan in a table"
 
 
 @pytest.mark.parametrize("page", sorted(TABLE_PAGES))

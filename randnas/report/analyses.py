@@ -4,6 +4,7 @@ against the `dense` supernet."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tempfile
 from pathlib import Path
@@ -87,6 +88,13 @@ def best_of_n(record: pd.DataFrame, preset: str) -> Table:
                  "from these distributions; compare a method's gain with their spread.")
 
 
+def cell_hash(text: object) -> str:
+    """A cell's short name in a table: the first 8 hex digits of the sha256 of its DARTS text ("" if none)."""
+    if not isinstance(text, str) or not text:
+        return ""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def single_vs_dense(record: pd.DataFrame, preset: str) -> Table:
     """Searches of the same setting and seed in both supernet modes: cost, score, pick."""
     runs = select(record, SEARCH_EXPERIMENTS["cnn"], preset)
@@ -98,11 +106,14 @@ def single_vs_dense(record: pd.DataFrame, preset: str) -> Table:
     both = runs[[key in keys for key in zip(runs["setting"], runs["seed"])]]
     both = both.loc[~both.duplicated(subset=["param:mode", "setting", "seed"])]
     frame = both.reindex(columns=["param:mode", "setting", "seed", "hours", "metric:selection/best_score", "digest", "genotype", "run_id"])
-    frame = frame.rename(columns={"param:mode": "mode", "metric:selection/best_score": "selection best score"})
+    frame["genotype"] = frame["genotype"].map(cell_hash)
+    frame = frame.rename(columns={"param:mode": "mode", "metric:selection/best_score": "selection best score",
+                                  "genotype": "picked cell (hash)"})
     return Table("single (the paper's algorithm) against dense (the released code's supernet)", frame.round(4),
                  describe_scale(both), both["run_id"].tolist(),
                  "Same setting and seed. The two modes compute the same outputs for the same weights, but dense also "
                  "updates the unselected operations (zero gradients with momentum and weight decay, BatchNorm statistics), "
-                 "so training diverges. hours = each run's wall time, including whatever else its machine ran; the controlled "
+                 "so training diverges. The picked cell is named by a short hash of its DARTS text (equal hashes, equal "
+                 "cells); the search's run page draws it. hours = each run's wall time, including whatever else its machine ran; the controlled "
                  "step-time and memory comparison is benchmarks/results/cnn_stage1_cpu.json (2-core CPU) and "
                  "cnn_stage1_cuda.json (an H200 GPU).")

@@ -339,3 +339,12 @@ def test_an_average_of_enough_runs_carries_its_bootstrap_interval():
     assert tables._mean_std(values) == (f"3.12 ± {np.std(values, ddof=1):.2f} (n=5; 95 % interval of the mean "
                                         f"[{estimate.low:.2f}, {estimate.high:.2f}])")
     assert estimate.low < 3.12 < estimate.high and "nan" not in tables._mean_std([1.0, 1.0, 1.0, 1.0, 1.0])
+
+
+def test_a_cell_is_named_by_a_short_hash_in_tables():
+    from randnas.report.analyses import cell_hash
+    from randnas.spaces.named import get_genotype
+
+    text = get_genotype("cnn", "DARTS_V2").to_darts()
+    assert cell_hash(text) == __import__("hashlib").sha256(text.encode()).hexdigest()[:8]
+    assert cell_hash(float("nan")) == "" and cell_hash(None) == ""
