@@ -3,10 +3,62 @@ MLflow run ids it was computed from (open them with `randnas ui`)."""
 
 from __future__ import annotations
 
+import functools
 import html
+import os
 from collections.abc import Callable, Sequence
 
+import pandas as pd
+import yaml
+
+from randnas import tracking
 from randnas.report.tables import PRESET_ORDER, Table
+
+DEFAULT_MLFLOW_UI = "http://127.0.0.1:5000"  # where `make ui` serves the record
+UI_ENV = "RANDNAS_MLFLOW_UI"
+
+
+def mlflow_ui_base() -> str:
+    """The MLflow UI the book links to: $RANDNAS_MLFLOW_UI, else `randnas: mlflow_ui:` in _config.yml, else `make ui`'s address."""
+    if os.environ.get(UI_ENV):
+        return os.environ[UI_ENV].rstrip("/")
+    config = tracking.find_project_root() / "_config.yml"
+    if config.is_file():
+        settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+        base = (settings.get("randnas") or {}).get("mlflow_ui")
+        if base:
+            return str(base).rstrip("/")
+    return DEFAULT_MLFLOW_UI
+
+
+@functools.lru_cache(maxsize=4)
+def _experiments_of_runs(uri: str) -> dict[str, str]:
+    return {run.info.run_id: run.info.experiment_id for run in tracking.find_runs()}
+
+
+def run_url(run_id: str) -> str:
+    """The run's page in the MLflow UI."""
+    from mlflow import get_tracking_uri
+
+    experiment = _experiments_of_runs(get_tracking_uri()).get(run_id, "0")
+    return f"{mlflow_ui_base()}/#/experiments/{experiment}/runs/{run_id}"
+
+
+def run_link(run_id: str, label: str | None = None) -> str:
+    return f'<a href="{html.escape(run_url(run_id))}" title="open run {run_id} in the MLflow UI"><code>{html.escape(label or run_id)}</code></a>'
+
+
+def _frame_html(table: Table) -> str:
+    """The table's frame as HTML, each cell escaped; short run ids in a `runs` column link to the MLflow UI."""
+    frame = table.frame.copy()
+    full = {run_id[:8]: run_id for run_id in table.run_ids}
+    for column in frame.columns:
+        if column == "runs":
+            frame[column] = frame[column].map(lambda cell: " ".join(
+                run_link(full[short], short) if short in full else html.escape(short) for short in str(cell).split()))
+        elif not pd.api.types.is_numeric_dtype(frame[column]):  # text is escaped here; numbers are formatted by pandas
+            frame[column] = frame[column].map(lambda cell: cell if not isinstance(cell, str) else html.escape(cell, quote=False))
+    return frame.to_html(index=False, classes="randnas-table", na_rep="", escape=False)
 
 
 def table_html(table: Table) -> str:
@@ -18,12 +70,13 @@ def table_html(table: Table) -> str:
     else:
         # a table wider than the page scrolls inside its own box instead of being cut off
         parts.append('<div class="randnas-table-scroll" style="overflow-x: auto; max-width: 100%;">'
-                     + table.frame.to_html(index=False, classes="randnas-table", na_rep="", escape=True) + "</div>")
+                     + _frame_html(table) + "</div>")
     if table.note:
         parts.append(f"<p>{html.escape(table.note)}</p>")
     if table.run_ids:
-        ids = " ".join(f"<code>{html.escape(run_id)}</code>" for run_id in table.run_ids)
-        parts.append(f"<details><summary>MLflow runs ({len(table.run_ids)})</summary><p>{ids}</p></details>")
+        ids = " ".join(run_link(run_id) for run_id in table.run_ids)
+        parts.append(f"<details><summary>MLflow runs ({len(table.run_ids)}; each opens in the MLflow UI, "
+                     f"<code>make ui</code>)</summary><p>{ids}</p></details>")
     return "\n".join(parts)
 
 

@@ -1,24 +1,41 @@
-"""The list of every run in the record (the book's "Runs" page)."""
+"""The list of every run in the record (the book's "Runs" page): one row per run, ASHA's per-trial child runs
+folded into their search's row, each row linked to its executed notebook in the book and to the MLflow UI."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
 
 from randnas import tracking
 
-RUN_COLUMNS = ["experiment", "run_name", "status", "preset", "dataset_label", "seed", "start", "run_id"]
+RUN_COLUMNS = ["experiment", "run_name", "status", "preset", "dataset_label", "seed", "start", "run_id", "trials", "page"]
+
+
+def book_page(plan_key: str) -> str:
+    """The executed notebook's page in the book for a plan job ("" for a run outside a plan), relative to book/."""
+    parts = plan_key.split("@")[0].split("/")
+    if len(parts) != 4:
+        return ""
+    _, entry, preset, name = parts
+    return f"runs/{preset}/{entry}/{name}.html"
 
 
 def runs_overview(store: str | Path | None = None) -> pd.DataFrame:
-    """One row per run, newest first, with what a reader needs to find it in the MLflow UI."""
+    """One row per top-level run, newest first within each experiment; `trials` counts an ASHA search's
+    child runs (one per trial), which get no rows of their own."""
     table = tracking.runs_table(store)
     if table.empty:
         return pd.DataFrame(columns=RUN_COLUMNS)
     for column in RUN_COLUMNS:
         if column not in table:
             table[column] = ""
+    children = table["parent_run"].fillna("")
+    counts = children[children != ""].value_counts()
+    table = table[children == ""].copy()
+    table["trials"] = table["run_id"].map(counts).fillna(0).astype(int)
+    table["page"] = table["plan_key"].fillna("").map(book_page)
     return table[RUN_COLUMNS].sort_values(["experiment", "start"], ascending=[True, False]).reset_index(drop=True)
 
 
@@ -27,3 +44,23 @@ def runs_per_experiment(overview: pd.DataFrame) -> pd.DataFrame:
     if overview.empty:
         return pd.DataFrame()
     return overview.pivot_table(index="experiment", columns="status", values="run_id", aggfunc="count", fill_value=0)
+
+
+def runs_index_html(overview: pd.DataFrame, book_root: Path | None = None) -> str:
+    """The overview as an HTML table: each run's page in the book (where its notebook is rendered) and its
+    page in the MLflow UI."""
+    from randnas.report.render import run_link
+
+    root = book_root or tracking.find_project_root() / "book"
+    rows = []
+    for run in overview.itertuples():
+        page = run.page if run.page and (root / run.page).with_suffix(".ipynb").is_file() else ""
+        notebook = f'<a href="{html.escape(page)}">notebook</a>' if page else ""
+        cells = [run.experiment, run.run_name, run.status, run.preset, run.dataset_label, run.seed,
+                 str(run.start)[:16], run.trials or ""]
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+                    + f"<td>{notebook}</td><td>{run_link(run.run_id, run.run_id[:8])}</td></tr>")
+    head = "".join(f"<th>{name}</th>" for name in ("experiment", "run", "status", "preset", "data", "seed", "started",
+                                                     "ASHA trials", "in the book", "MLflow"))
+    return ('<div class="randnas-table-scroll" style="overflow-x: auto; max-width: 100%;"><table class="randnas-table">'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")

@@ -47,3 +47,28 @@ def test_smoke_alone_is_shown_as_it_is(shown):
     render.show_by_preset(["smoke"], build)
     texts = [getattr(item, "data", "") for item in shown]
     assert texts[0] == "### Preset `smoke`" and "2.71" in texts[1]
+
+
+def test_run_ids_link_to_their_runs_in_the_mlflow_ui(store, monkeypatch):
+    from types import SimpleNamespace
+
+    from randnas import tracking
+
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+    tags = tracking.run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy], plan_key="p/link")
+    with tracking.tracked_run("toy/links", "r", tags=tags) as run:
+        pass
+    experiment = mlflow_experiment_id(run.run_id)
+    render._experiments_of_runs.cache_clear()
+    assert render.mlflow_ui_base() == "http://127.0.0.1:5000"  # the repository's _config.yml
+    monkeypatch.setenv(render.UI_ENV, "https://mlflow.example.org/")
+    html = render.table_html(Table("t", pd.DataFrame({"ours": ["a<b"], "runs": [run.run_id[:8]]}), "s", [run.run_id]))
+    url = f"https://mlflow.example.org/#/experiments/{experiment}/runs/{run.run_id}"
+    assert html.count(f'href="{url}"') == 2  # in the table's runs column and in the list under it
+    assert "a&lt;b" in html
+
+
+def mlflow_experiment_id(run_id):
+    import mlflow
+
+    return mlflow.get_run(run_id).info.experiment_id
