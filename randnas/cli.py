@@ -236,16 +236,25 @@ def _cmd_record_adopt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_record_manifest(args: argparse.Namespace) -> int:
-    from randnas import tracking
+def _cmd_record_upgrade(args: argparse.Namespace) -> int:
+    from randnas import plans, tracking
 
     tracking.open_store(args.store)
-    written = 0
+    manifests = pages = 0
     for run in tracking.find_runs(status=tracking.FINISHED):
-        if "mlflow.parentRunId" not in run.data.tags and not tracking.artifact_exists(run.info.run_id, tracking.MANIFEST_ARTIFACT):
+        if "mlflow.parentRunId" in run.data.tags:
+            continue
+        if not tracking.artifact_exists(run.info.run_id, tracking.MANIFEST_ARTIFACT):
             tracking.write_manifest(run.info.run_id)
-            written += 1
-    print(f"wrote the manifest of {written} FINISHED run(s) that had none; `randnas record check` now finds their deleted or cut files")
+            manifests += 1
+        plan_key = run.data.tags.get(tracking.TAG_PLAN_KEY, "")
+        page = plans.book_output(plan_key)
+        if page and "randnas.book_page" not in run.data.tags:
+            tracking.set_run_tags(run.info.run_id, {"randnas.book_page": page,
+                                                    "mlflow.note.content": f"Rendered in the book at {page} (plan job {plan_key})."})
+            pages += 1
+    kinds = tracking.declare_experiment_kinds()
+    print(f"manifests written: {manifests}; book pages named: {pages}; experiments declared machine-learning ones: {kinds}")
     return 0
 
 
@@ -357,9 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     check_record = record_commands.add_parser("check", help="name every damaged file of the record (meta.yaml, metric files)")
     check_record.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
     check_record.set_defaults(handler=_cmd_record_check)
-    manifest = record_commands.add_parser("manifest", help="write what each FINISHED run holds, for runs recorded before manifests")
-    manifest.add_argument("--store", default=None, help="the tracking store (default: ./mlruns)")
-    manifest.set_defaults(handler=_cmd_record_manifest)
+    upgrade = record_commands.add_parser("upgrade", help="bring a record made by an older randnas up to date (run manifests, "
+                                         "book-page descriptions, experiment kinds)")
+    upgrade.add_argument("--store", default=None, help="the tracking store (default: ./mlruns)")
+    upgrade.set_defaults(handler=_cmd_record_upgrade)
     adopt = record_commands.add_parser("adopt", help="take hand runs (notebooks run outside a plan) into the book's tables")
     adopt.add_argument("run_ids", nargs="+", help="MLflow run ids")
     adopt.add_argument("--store", default=None, help="the tracking store (default: ./mlruns)")

@@ -500,6 +500,10 @@ def _execute_job_locked(job: Job, root: Path, store_uri: str, force: bool, log: 
             label_executed_copy(partial, job)
             scrub_notebook(partial, root, output=job.output.as_posix())  # no paths of this machine in the record
             tracking.log_artifact_to_run(runs[0].info.run_id, partial, artifact_path="notebook")
+            page = book_output(job.plan_key) or job.output.with_suffix(".html").as_posix()
+            # the run's description in the MLflow UI says where the book renders it
+            tracking.set_run_tags(runs[0].info.run_id, {"randnas.book_page": page,
+                                                        "mlflow.note.content": f"Rendered in the book at {page} (plan job {job.plan_key})."})
             shutil.move(str(partial), output)
             return JobResult(job, "ran", runs[0].info.run_id)
     finally:
@@ -559,6 +563,15 @@ def stale_reason(root: Path, job: Job, run: Any) -> str:
     if tags.get(tracking.TAG_GIT_DIRTY) == "true":
         reasons.append("made from a work tree with uncommitted changes")
     return "; ".join(reasons)
+
+
+def book_output(plan_key: str) -> str:
+    """Where the book renders a plan job's executed notebook ("" for a key that is not a plan job's)."""
+    parts = plan_key.split("@")[0].split("/")
+    if len(parts) != 4:
+        return ""
+    _, entry, preset, name = parts
+    return f"book/runs/{preset}/{entry}/{name}.html"
 
 
 def _damage(store_uri: str, run: Any) -> str:

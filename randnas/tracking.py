@@ -415,6 +415,13 @@ def run_tags(
     return tags
 
 
+def plan_run_name(tags: Mapping[str, str], fallback: str) -> str:
+    """A plan job's run is named `<preset>/<entry>/<job>` (unique per experiment, and it says the scale); a run
+    outside a plan keeps the name its notebook gives."""
+    parts = tags.get(TAG_PLAN_KEY, "").split("@")[0].split("/")
+    return "/".join(parts[2:3] + parts[1:2] + parts[3:4]) if len(parts) == 4 else fallback
+
+
 def counted(tags: Mapping[str, str]) -> bool:
     """Whether the book counts a run: every plan run, a hand run only once adopted (`randnas record adopt`)."""
     return tags.get(TAG_HAND_RUN) != "true" or tags.get(TAG_ADOPTED) == "true"
@@ -460,7 +467,7 @@ def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], con
     _set_experiment(experiment)
     # under the job's lock, a RUNNING run of this plan key has no live writer: it is resumed
     resume_id = unfinished_run_id(experiment, tags.get(TAG_PLAN_KEY, ""))
-    run = mlflow.start_run(run_id=resume_id) if resume_id else mlflow.start_run(run_name=run_name)
+    run = mlflow.start_run(run_id=resume_id) if resume_id else mlflow.start_run(run_name=plan_run_name(tags, run_name))
     status = FAILED
     try:
         # MLflow records the launching script's absolute path; the record keeps its name only, so a
@@ -589,14 +596,24 @@ class RecordUnreadable(RuntimeError):
     """A damaged experiment meta.yaml keeps MLflow from creating a new experiment."""
 
 
+# MLflow 3's UI opens an experiment of no declared kind on its (empty) Traces page; this kind opens it on its runs
+EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
+
+
 def _set_experiment(name: str) -> None:
-    """mlflow.set_experiment, past a damaged meta.yaml of another experiment where it can be."""
+    """mlflow.set_experiment (past a damaged meta.yaml of another experiment where it can be), the experiment
+    declared a machine-learning one so the MLflow UI opens it on its runs."""
+    experiment = _open_experiment(name)
+    if experiment.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+        _mlflow().MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+
+
+def _open_experiment(name: str):
     mlflow = _mlflow()
     store, damaged = _current_damage()
     if not damaged:
         if store is None:
-            mlflow.set_experiment(name)
-            return
+            return mlflow.set_experiment(name)
         import fcntl
 
         # MLflow's file store checks the name, then creates: two processes starting jobs of a new experiment
@@ -606,18 +623,26 @@ def _set_experiment(name: str) -> None:
         lock = folder / ("experiments-" + hashlib.sha256(str(store.resolve()).encode()).hexdigest()[:16] + ".lock")
         with open(lock, "a+") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
-            mlflow.set_experiment(name)
-        return
+            return mlflow.set_experiment(name)
     found = [i for i, known in experiment_names().items() if known == name]
     if found:
-        mlflow.set_experiment(experiment_id=found[0])
-        return
+        return mlflow.set_experiment(experiment_id=found[0])
     unreadable = [path for path in damaged if path.parent.parent == store]
     if not unreadable:
-        mlflow.set_experiment(name)
-        return
+        return mlflow.set_experiment(name)
     raise RecordUnreadable(f"cannot create experiment {name!r} while {unreadable[0]} is damaged ({damaged[unreadable[0]]}): "
                            f"restore it with `git checkout -- {unreadable[0]}` or delete its folder")
+
+
+def declare_experiment_kinds() -> int:
+    """Declare every experiment of the current store a machine-learning one (records made before randnas did it)."""
+    client = _mlflow().MlflowClient()
+    changed = 0
+    for experiment_id in experiment_names():
+        if client.get_experiment(experiment_id).tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+            changed += 1
+    return changed
 
 
 def _tolerant_runs(store: Path, damaged: Mapping[Path, str], experiment_ids: Sequence[str], plan_key: str | None,
@@ -699,6 +724,12 @@ def runs_table(store: str | Path | None = None):
 def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
     client = _mlflow().MlflowClient()
     return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))]
+
+
+def set_run_tags(run_id: str, tags: Mapping[str, str]) -> None:
+    client = _mlflow().MlflowClient()
+    for key, value in tags.items():
+        client.set_tag(run_id, key, value)
 
 
 def delete_run(run_id: str) -> None:

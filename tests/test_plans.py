@@ -210,8 +210,10 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "skipped"]
     runs = tracking.find_runs("toy/plans")
     assert len(runs) == 2 and {run.info.status for run in runs} == {tracking.FINISHED}
-    # every run carries its executed notebook
+    # every run carries its executed notebook, and says where the book renders it
     client = mlflow.MlflowClient()
+    assert {run.data.tags["randnas.book_page"] for run in runs} == {"book/runs/smoke/toy/seed-1.html", "book/runs/smoke/toy/seed-2.html"}
+    assert all(run.data.tags["mlflow.note.content"].startswith("Rendered in the book at book/runs/smoke/toy/") for run in runs)
     assert next(f.path for f in client.list_artifacts(runs[0].info.run_id, "notebook")).startswith("notebook/seed-")
     # a lost executed copy comes back from the record instead of a rerun
     (project / "book/runs/smoke/toy/seed-2.ipynb").unlink()

@@ -313,3 +313,21 @@ def test_processes_opening_a_new_experiment_at_once_create_it_once(store):
     tracking.open_store(store)
     assert len(set(ids)) == 1
     assert [e.name for e in mlflow.MlflowClient().search_experiments()].count("toy/race") == 1
+
+
+def test_every_experiment_is_declared_a_machine_learning_one_so_the_ui_opens_its_runs(store):
+    with tracking.tracked_run("toy/kind", "r", tags=toy_tags("p/kind")):
+        pass
+    experiment = mlflow.get_experiment_by_name("toy/kind")
+    assert experiment.tags[tracking.EXPERIMENT_KIND_TAG] == "custom_model_development"
+    mlflow.MlflowClient().delete_experiment_tag(experiment.experiment_id, tracking.EXPERIMENT_KIND_TAG)  # an older record
+    assert tracking.declare_experiment_kinds() == 1 and tracking.declare_experiment_kinds() == 0
+
+
+def test_a_plan_runs_name_says_its_preset_entry_and_job_a_hand_run_keeps_its_own(store):
+    with tracking.tracked_run("toy/names", "seed0-r1", tags=toy_tags("default/cnn-rsws/cpu/seed-0_repeat-2@ab12")) as run:
+        pass
+    assert mlflow.get_run(run.run_id).info.run_name == "cpu/cnn-rsws/seed-0_repeat-2"
+    with tracking.tracked_run("toy/names", "seed0-r1", tags=toy_tags("")) as hand:
+        pass
+    assert mlflow.get_run(hand.run_id).info.run_name == "seed0-r1"

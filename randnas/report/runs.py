@@ -15,11 +15,9 @@ RUN_COLUMNS = ["experiment", "run_name", "status", "preset", "dataset_label", "s
 
 def book_page(plan_key: str) -> str:
     """The executed notebook's page in the book for a plan job ("" for a run outside a plan), relative to book/."""
-    parts = plan_key.split("@")[0].split("/")
-    if len(parts) != 4:
-        return ""
-    _, entry, preset, name = parts
-    return f"runs/{preset}/{entry}/{name}.html"
+    from randnas.plans import book_output
+
+    return book_output(plan_key).removeprefix("book/")
 
 
 def runs_overview(store: str | Path | None = None) -> pd.DataFrame:
