@@ -254,7 +254,10 @@ def _cmd_record_upgrade(args: argparse.Namespace) -> int:
                                                     "mlflow.note.content": f"Rendered in the book at {page} (plan job {plan_key})."})
             pages += 1
     kinds = tracking.declare_experiment_kinds()
-    print(f"manifests written: {manifests}; book pages named: {pages}; experiments declared machine-learning ones: {kinds}")
+    root = tracking.find_project_root()
+    titles = plans.relabel_executed_copies(root / "plans" / "default.yaml", root) if (root / "plans" / "default.yaml").is_file() else 0
+    print(f"manifests written: {manifests}; book pages named: {pages}; experiments declared machine-learning ones: {kinds}; "
+          f"executed copies retitled: {titles}")
     return 0
 
 

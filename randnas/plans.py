@@ -88,6 +88,7 @@ class Job:
     output: Path
     requires: tuple[str, ...] = ()  # folders under the data root the notebook needs whatever the preset
     after: tuple[str, ...] = ()  # entries whose runs it reads
+    axes: tuple[tuple[str, Any], ...] = field(default=(), hash=False)  # what tells it from the entry's other jobs
 
     def missing_data(self) -> list[str]:
         """The required folders absent from this job's data root (the argument, else $RANDNAS_DATA, else ./data)."""
@@ -306,6 +307,7 @@ def expand(
                     output=runs_dir / preset / entry.key / f"{name}.ipynb",
                     requires=entry.requires,
                     after=entry.after,
+                    axes=tuple((key, value) for key, value in [*point.items(), *fixed_overrides.items()]),
                 )
             )
     return jobs
@@ -514,15 +516,60 @@ def _execute_job_locked(job: Job, root: Path, store_uri: str, force: bool, log: 
         tracking.make_store_portable(store_uri)
 
 
+# what each notebook is, in a word or three: the sidebar names an executed copy by it, its job and its preset
+NOTEBOOK_LABELS = {
+    "datasets.ipynb": "Datasets", "rsws_search.ipynb": "CNN RSWS search", "ptb_rsws_search.ipynb": "PTB RSWS search",
+    "train_from_scratch.ipynb": "CNN training", "ptb_train_from_scratch.ipynb": "PTB training",
+    "asha_search.ipynb": "{benchmark} ASHA search", "darts_search.ipynb": "CNN DARTS search", "ptb_darts_search.ipynb": "PTB DARTS search",
+    "sw_ranking.ipynb": "Shared-weight ranking", "nb201_rsws.ipynb": "NAS-Bench-201 RSWS search",
+    "nb201_darts.ipynb": "NAS-Bench-201 DARTS search", "nb201_best_of_n.ipynb": "NAS-Bench-201 best of N",
+    "surrogate_asha.ipynb": "Surrogate: ASHA against random search",
+}
+
+
+def job_title(job: Job) -> str:
+    """How the book names an executed copy: what it is, what tells it from its siblings, and its preset,
+    e.g. "CNN DARTS search: setting darts-second, seed 0, repeat 2 (cpu)"."""
+    what = NOTEBOOK_LABELS.get(job.notebook.name, job.notebook.stem.replace("_", " "))
+    what = what.replace("{benchmark}", str(job.parameters.get("benchmark", "")).upper()).strip()
+    which = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in job.axes if not isinstance(value, (dict, list)))
+    return f"{what}{': ' + which if which else ''} ({job.parameters['preset']})"
+
+
+def relabel_executed_copies(plan_path: Path, root: Path) -> int:
+    """Give executed copies titled the old way ("<title> [<preset>: <job>]") their `job_title`; how many changed."""
+    import nbformat
+
+    plan = load_plan(plan_path, root=root)
+    changed = 0
+    for preset in PRESETS:
+        for job in expand(plan, preset):
+            path = root / job.output
+            if not path.is_file():
+                continue
+            notebook = nbformat.read(path, as_version=4)
+            heading = next((cell for cell in notebook.cells if cell.cell_type == "markdown" and cell.source.startswith("# ")), None)
+            suffix = f" [{preset}: {job.name}]"
+            if heading is None or not heading.source.partition("\n")[0].endswith(suffix):
+                continue
+            first, _, rest = heading.source.partition("\n")
+            heading.source = first.removesuffix(suffix) + (f"\n{rest}" if rest else "")
+            nbformat.write(notebook, path)
+            label_executed_copy(path, job)
+            changed += 1
+    return changed
+
+
 def label_executed_copy(path: Path, job: Job) -> None:
-    """Add the preset and job name to the executed copy's title, so the book's contents tell copies apart."""
+    """Title the executed copy by what it is (`job_title`), the notebook's own title beneath it, so the book's
+    contents tell copies apart in words rather than plan keys."""
     import nbformat
 
     notebook = nbformat.read(path, as_version=4)
     for cell in notebook.cells:
         if cell.cell_type == "markdown" and cell.source.startswith("# "):
             first, _, rest = cell.source.partition("\n")
-            cell.source = f"{first} [{job.parameters['preset']}: {job.name}]" + (f"\n{rest}" if rest else "")
+            cell.source = f"# {job_title(job)}\n\n*{first.removeprefix('# ')}*" + (f"\n{rest}" if rest else "")
             break
     nbformat.write(notebook, path)
 

@@ -205,7 +205,7 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     assert (project / "book/runs/smoke/toy/seed-1.ipynb").is_file()
     assert (project / "book/runs/smoke/toy/seed-2.ipynb").is_file()
     title = nbformat.read(project / "book/runs/smoke/toy/seed-2.ipynb", as_version=4).cells[0].source
-    assert title == "# A toy notebook [smoke: seed-2]\n\nIt logs one run."
+    assert title == "# toy: seed 2 (smoke)\n\n*A toy notebook*\n\nIt logs one run."
     # rerunning the finished plan does nothing
     assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "skipped"]
     runs = tracking.find_runs("toy/plans")
@@ -464,3 +464,11 @@ def test_dry_run_says_which_finished_runs_the_code_has_moved_past(tmp_path):
     assert plans.stale_reason(repo, job, run(first)) == f"randnas changed since its commit {first[:8]}"
     assert plans.stale_reason(repo, job, run("f" * 40)) == "its commit ffffffff is not in this checkout's history"
     assert plans.stale_reason(repo, job, run("unknown")) == "made outside a git checkout"
+
+
+def test_an_executed_copy_is_titled_by_what_it_is_not_by_its_plan_key():
+    plan = plans.load_plan(REPO / "plans" / "default.yaml", root=REPO)
+    titles = {job.plan_key.split("@")[0]: plans.job_title(job) for job in plans.expand(plan, "cpu")}
+    assert titles["default/cnn-darts/cpu/setting-darts-second_seed-0_repeat-2"] == "CNN DARTS search: setting darts-second, seed 0, repeat 2 (cpu)"
+    assert titles["default/ptb-asha/cpu/seed-0"] == "PTB ASHA search: seed 0 (cpu)"
+    assert titles["default/datasets/cpu/default"] == "Datasets (cpu)"
