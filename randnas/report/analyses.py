@@ -23,14 +23,18 @@ from randnas.report.tables import (
     select,
 )
 
-CURVE_METRIC = {"cnn": ("test/acc", "test accuracy"), "ptb": ("valid/ppl", "validation perplexity")}
+# the quantity the tables report: CIFAR-10 test error (%), PTB validation perplexity
+CURVE_METRIC = {"cnn": ("test/acc", "test error (%)"), "ptb": ("valid/ppl", "validation perplexity")}
+CURVE_VALUE = {"cnn": lambda accuracy: 100.0 * (1.0 - accuracy), "ptb": lambda perplexity: perplexity}
 
 
 def learning_curves(record: pd.DataFrame, benchmark: str, preset: str, history=tracking.metric_history) -> pd.DataFrame:
-    """Per-epoch curves of every training run (stages 2 and 3) of a preset: run, genotype spec, epoch, value."""
+    """Per-epoch curves of every training run (stages 2 and 3) of a preset, in the tables' quantity: run,
+    genotype spec, epoch, value."""
     key, label = CURVE_METRIC[benchmark]
+    value_of = CURVE_VALUE[benchmark]
     runs = select(record, TRAIN_EXPERIMENTS[benchmark], preset)
-    rows = [{"run": run["run_name"], "cell": run.get("genotype_spec", ""), "epoch": step, label: value, "run_id": run["run_id"]}
+    rows = [{"run": run["run_name"], "cell": run.get("genotype_spec", ""), "epoch": step, label: value_of(value), "run_id": run["run_id"]}
             for _, run in runs.iterrows() for step, value in history(run["run_id"], key)]
     return pd.DataFrame(rows, columns=["run", "cell", "epoch", label, "run_id"])
 
