@@ -161,8 +161,12 @@ def search_run_of(runs: pd.DataFrame) -> pd.Series:
 
 
 def training_runs(record: pd.DataFrame, benchmark: str, preset: str, stage: int, **tags: str) -> pd.DataFrame:
+    """A stage's training runs; a same-seed repeat (repeat > 1) is a reproducibility check, not another seed."""
     runs = select(record, TRAIN_EXPERIMENTS[benchmark], preset, **tags)
-    return runs[stage_of(runs) == str(stage)] if not runs.empty else runs
+    if runs.empty:
+        return runs
+    first = _column(runs, "repeat").fillna("1").astype(str) == "1"
+    return runs[(stage_of(runs) == str(stage)) & first]
 
 
 STD_NOTE = ("± is the sample standard deviation (ddof=1) over the n runs shown, as the paper reports it; the "
@@ -651,16 +655,19 @@ def _without_repeat(plan_key: str) -> str:
 
 def exact_table(record: pd.DataFrame, preset: str) -> Table:
     """Runs repeated with the same seed and settings (the plan's `repeat` axis): their digests side by side."""
-    runs = record[(_column(record, "preset") == preset) & _column(record, "repeat").notna() & _column(record, "digest").notna()]
+    # a job's first run may predate its notebook's `repeat` parameter: untagged counts as repeat 1
+    runs = record[(_column(record, "preset") == preset) & _column(record, "digest").notna() & _column(record, "plan_key").notna()]
     rows, repeated = [], []
     for key, group in runs.groupby(runs["plan_key"].map(_without_repeat), sort=True) if not runs.empty else ():
+        group = group.assign(repeat=_column(group, "repeat").fillna("1"))
         digests = group.sort_values("repeat")["digest"].tolist()
         if len(digests) < 2:
             continue
         repeated += group["run_id"].tolist()
         rows.append({"job": key.split("/", 1)[-1], "experiment": group["experiment"].iloc[0], "seed": group["seed"].iloc[0],
                      "repeats": len(digests), "digests": " ".join(d[:16] for d in digests),
-                     "identical": "yes" if len(set(digests)) == 1 else "NO", "runs": " ".join(group["run_id"].str[:8])})
+                     "identical": _identical(digests, _column(group, "git_commit").fillna("").tolist()),
+                     "runs": " ".join(group["run_id"].str[:8])})
     frame = pd.DataFrame(rows, columns=["job", "experiment", "seed", "repeats", "digests", "identical", "runs"])
     different = []
     for experiment, group in frame.groupby("experiment"):
@@ -673,6 +680,15 @@ def exact_table(record: pd.DataFrame, preset: str) -> Table:
         note += " Different seeds: " + "; ".join(different) + "."
     runs = runs[runs["run_id"].isin(repeated)] if repeated else runs.iloc[0:0]
     return Table("Exact reproducibility: the same seed twice", frame, describe_scale(runs), repeated, note)
+
+
+def _identical(digests: list[str], commits: list[str]) -> str:
+    """yes / NO; a repeat made with other code (another commit) is no test of exact reproducibility: said so."""
+    same = len(set(digests)) == 1
+    other_code = len({c for c in commits if c}) > 1
+    if other_code and not same:
+        return "NO: different code (commits " + ", ".join(sorted({c[:8] for c in commits if c})) + ")"
+    return "yes" if same else "NO"
 
 
 def checklist_table(record: pd.DataFrame, root: Path) -> Table:

@@ -348,3 +348,25 @@ def test_a_cell_is_named_by_a_short_hash_in_tables():
     text = get_genotype("cnn", "DARTS_V2").to_darts()
     assert cell_hash(text) == __import__("hashlib").sha256(text.encode()).hexdigest()[:8]
     assert cell_hash(float("nan")) == "" and cell_hash(None) == ""
+
+
+def test_a_stage2_repeat_joins_the_exact_table_and_stays_out_of_the_trials(store):
+    tags = lambda key, repeat: {"randnas.digest": "ab" * 32, **({"randnas.repeat": repeat} if repeat else {})}
+    first = log_train("cnn/train", "rsws", [50, 5.0], tags=tags("first", None))  # from before train notebooks tagged repeat
+    frame = tables.load_record(store)
+    key = frame.loc[frame["run_id"] == first, "plan_key"].iloc[0]
+    from randnas import tracking
+
+    again = log_train("cnn/train", "rsws", [50, 5.0], tags={"randnas.digest": "ab" * 32, "randnas.repeat": 2})
+    tracking.set_run_tags(again, {tracking.TAG_PLAN_KEY: key.split("@")[0] + "_repeat-2@ff"})
+    tracking.set_run_tags(first, {tracking.TAG_PLAN_KEY: key.split("@")[0] + "@ee"})
+    frame = tables.load_record(store)
+    exact = tables.exact_table(frame, "smoke")
+    assert exact.frame["identical"].tolist() == ["yes"] and set(exact.run_ids) == {first, again}
+    assert tables.training_runs(frame, "cnn", "smoke", 2)["run_id"].tolist() == [first]  # the repeat is no second seed
+
+
+def test_a_repeat_made_with_other_code_says_so_rather_than_failing_exactness():
+    assert tables._identical(["a", "a"], ["c1", "c2"]) == "yes"
+    assert tables._identical(["a", "b"], ["c1" * 5, "c2" * 5]) == "NO: different code (commits c1c1c1c1, c2c2c2c2)"
+    assert tables._identical(["a", "b"], ["c1", "c1"]) == "NO"
