@@ -159,6 +159,7 @@ def test_headless_chromium_screenshot_of_the_first_page(built_book):
 
 TABLE_PAGES = {
     "claims": ["Claims ledger"],
+    "paper-cost": ["What the paper preset asks of a GPU"],
     "tables-cifar10": ["Table 1: comparison", "Table 2: test error (%) after stage 2", "Table 3: ranking",
                        "Reference: the published DARTS_V2 cell"],
     "tables-ptb": ["Table 6: comparison", "Table 7: validation perplexity after stage 2",
