@@ -231,3 +231,28 @@ def test_the_claims_ledger_page_shows_every_claim_with_its_verdict(book_build):
     for row in ledger.frame.itertuples():
         assert row.claim in text and row.evidence in text and row.verdict in claims.VERDICTS
     assert ledger.note in text
+
+
+CHAPTERS = ("intro", "claims", "benchmarks", "tables-cifar10", "tables-ptb", "asha-record", "reproducibility", "beyond",
+            "nb201", "surrogate", "cnn", "ptb", "runs-index", "rerun", "paper-cost")
+
+
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_every_chapter_page_reads_cleanly(built_book, page):
+    """No raw genotype string or nan in a table, every table inside a box that scrolls sideways (ours, or a
+    notebook output's, which randnas.css makes scroll), no traceback; Chromium opens it."""
+    path = built_book / "book" / f"{page}.html"
+    text = path.read_text()
+    assert "Traceback (most recent call last)" not in text, page
+    for table in re.findall(r"<table.*?</table>", text, flags=re.DOTALL):
+        assert "Genotype(" not in table, f"{page}: a raw genotype string in a table"
+        assert not re.search(r">\s*nan\s*<", table), f"{page}: a raw nan in a table"
+    # a table is wide-safe inside our scroll box or inside a notebook's HTML output (scrolls by randnas.css)
+    boxes = text.count('class="randnas-table-scroll"') + text.count('class="output text_html"')
+    assert text.count("<table") <= boxes + text.count('class="table"'), f"{page}: a table outside any scroll box"
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium; .ci/run installs it)")
+    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={built_book.parent / f'chromium-chapter-{page}'}"]
+    dom = subprocess.run([*common, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120, check=False).stdout
+    assert "<h1" in dom, f"{page}: Chromium rendered no heading"
