@@ -103,7 +103,8 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         return 2
     uri = tracking.open_store(args.store)
     command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(args.port)]
-    print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C or kill stops it)")
+    # the model-training mode: MLflow 3's default (GenAI) opens every experiment on an empty Traces page
+    print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port}/#/?workflowType=machine_learning (Ctrl-C or kill stops it)")
     # the server runs in its own process group (MLflow starts workers of its own), and that whole group
     # is stopped with this command: Ctrl-C or `kill` of `randnas ui` never leaves a server serving
     server = subprocess.Popen(command, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}, start_new_session=True)

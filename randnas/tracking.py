@@ -596,7 +596,9 @@ class RecordUnreadable(RuntimeError):
     """A damaged experiment meta.yaml keeps MLflow from creating a new experiment."""
 
 
-# MLflow 3's UI opens an experiment of no declared kind on its (empty) Traces page; this kind opens it on its runs
+# the experiment's kind for MLflow 3's UI: a machine-learning one (where the UI's workflow switch is off, the
+# kind decides whether an experiment opens on its runs or on its empty Traces page; where it is on, the book's
+# links and `randnas ui` select the model-training mode with workflowType=machine_learning)
 EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_development"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -60,6 +61,16 @@ def test_ui_server_answers_runs_search(store):
         runs = post(f"{base}/runs/search", {"experiment_ids": [experiment["experiment_id"]]})["runs"]
         assert sorted(run["info"]["run_id"] for run in runs) == sorted(run_ids)
         assert {run["info"]["status"] for run in runs} == {"FINISHED"}
+        # the experiment opens on its runs list, as the book links it (not on MLflow 3's empty Traces page)
+        browser = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+        if browser is not None:
+            from randnas.report.render import UI_MODE
+
+            page = f"http://127.0.0.1:{port}/#/experiments/{experiment['experiment_id']}?{UI_MODE}"
+            dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=30000",
+                                  f"--user-data-dir={store.parent / 'chromium-ui'}", "--dump-dom", page],
+                                 capture_output=True, text=True, timeout=180, check=False).stdout
+            assert "toy-0" in dom and "toy-1" in dom and "matching runs" in dom, "the experiment did not open on its runs"
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)

@@ -36,12 +36,17 @@ def _experiments_of_runs(uri: str) -> dict[str, str]:
     return {run.info.run_id: run.info.experiment_id for run in tracking.find_runs()}
 
 
+# MLflow 3's UI has a GenAI and a model-training mode, GenAI by default (an experiment then opens on its empty
+# Traces page); this query selects model training, where experiments open on their runs (and it is remembered)
+UI_MODE = "workflowType=machine_learning"
+
+
 def run_url(run_id: str) -> str:
-    """The run's page in the MLflow UI."""
+    """The run's page in the MLflow UI, in its model-training mode."""
     from mlflow import get_tracking_uri
 
     experiment = _experiments_of_runs(get_tracking_uri()).get(run_id, "0")
-    return f"{mlflow_ui_base()}/#/experiments/{experiment}/runs/{run_id}"
+    return f"{mlflow_ui_base()}/#/experiments/{experiment}/runs/{run_id}?{UI_MODE}"
 
 
 def run_link(run_id: str, label: str | None = None) -> str:

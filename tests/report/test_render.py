@@ -63,7 +63,7 @@ def test_run_ids_link_to_their_runs_in_the_mlflow_ui(store, monkeypatch):
     assert render.mlflow_ui_base() == "http://127.0.0.1:5000"  # the repository's _config.yml
     monkeypatch.setenv(render.UI_ENV, "https://mlflow.example.org/")
     html = render.table_html(Table("t", pd.DataFrame({"ours": ["a<b"], "runs": [run.run_id[:8]]}), "s", [run.run_id]))
-    url = f"https://mlflow.example.org/#/experiments/{experiment}/runs/{run.run_id}"
+    url = f"https://mlflow.example.org/#/experiments/{experiment}/runs/{run.run_id}?workflowType=machine_learning"
     assert html.count(f'href="{url}"') == 2  # in the table's runs column and in the list under it
     assert "a&lt;b" in html
 
