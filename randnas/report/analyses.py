@@ -118,6 +118,6 @@ def single_vs_dense(record: pd.DataFrame, preset: str) -> Table:
                  "Same setting and seed. The two modes compute the same outputs for the same weights, but dense also "
                  "updates the unselected operations (zero gradients with momentum and weight decay, BatchNorm statistics), "
                  "so training diverges. The picked cell is named by a short hash of its DARTS text (equal hashes, equal "
-                 "cells); the search's run page draws it. hours = each run's wall time, including whatever else its machine ran; the controlled "
+                 "cells); the page draws each under its hash. hours = each run's wall time, including whatever else its machine ran; the controlled "
                  "step-time and memory comparison is benchmarks/results/cnn_stage1_cpu.json (2-core CPU) and "
                  "cnn_stage1_cuda.json (an H200 GPU).")
