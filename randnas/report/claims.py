@@ -106,6 +106,8 @@ def rsws_vs_darts_finding(record: pd.DataFrame, benchmark: str) -> Finding:
         ids = tuple(rsws_ids + darts_ids)
         text = (f"stage-2 {unit}: RSWS trials {tables._mean_std(rsws)}; our second-order DARTS trials "
                 f"{tables._mean_std(darts) or 'none'}")
+        if not rsws or not darts:
+            return Finding(preset, None, evidence=text + "; nothing to compare at this preset yet", run_ids=ids)
         gap = difference_interval(rsws, darts)
         if not gap.enough:
             return Finding(preset, None, evidence=text + f"; RSWS - DARTS {gap.text()}", run_ids=ids)
