@@ -133,6 +133,8 @@ def describe_scale(runs: pd.DataFrame) -> str:
 
 
 def _fmt(value: float | None, digits: int = 2) -> str:
+    if isinstance(value, float) and math.isinf(value):
+        return "diverged"  # a training whose validation never had a finite value
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
@@ -142,6 +144,10 @@ def _mean_std(values: list[float], digits: int = 2) -> str:
     average in the book takes."""
     if not values:
         return ""
+    diverged = sum(1 for v in values if not math.isfinite(v))
+    if diverged:  # no mean of a diverged run: say how many diverged, average the rest
+        rest = [v for v in values if math.isfinite(v)]
+        return f"{diverged} of {len(values)} diverged" + (f"; the rest {_mean_std(rest, digits)}" if rest else "")
     if len(values) == 1:
         return f"{values[0]:.{digits}f} (n=1)"
     head = f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
@@ -277,7 +283,7 @@ def _stage2_row(label: str, key: str, benchmark: str, values: list[float], searc
         "paper: trials": ", ".join(_fmt(v, 2 if benchmark == "cnn" else 1) for v in trials) if trials else "",
         "paper: best": _fmt(best, 2 if benchmark == "cnn" else 1), "paper: average": _fmt(average, 2 if benchmark == "cnn" else 1),
         "ours: trials": ", ".join(_fmt(v) for v in values) or ours_note,
-        "ours: best": _fmt(min(values)) if values else "",
+        "ours: best": _fmt(min(values)) if values else "",  # min: a diverged trial (inf) is never the best of finite ones
         "ours: average": _mean_std(values),
         "runs": " ".join(runs["run_id"].str[:8]) if not runs.empty else "",
         "_ids": (runs["run_id"].tolist() if not runs.empty else []) + (searches["run_id"].tolist() if not searches.empty else []),

@@ -370,3 +370,9 @@ def test_a_repeat_made_with_other_code_says_so_rather_than_failing_exactness():
     assert tables._identical(["a", "a"], ["c1", "c2"]) == "yes"
     assert tables._identical(["a", "b"], ["c1" * 5, "c2" * 5]) == "NO: different code (commits c1c1c1c1, c2c2c2c2)"
     assert tables._identical(["a", "b"], ["c1", "c1"]) == "NO"
+
+
+def test_a_diverged_training_reads_diverged_not_inf_or_nan():
+    assert tables._fmt(float("inf")) == "diverged" and tables._fmt(float("nan")) == ""
+    assert tables._mean_std([float("inf")]) == "1 of 1 diverged"
+    assert tables._mean_std([float("inf"), 3.0, 5.0]) == "1 of 3 diverged; the rest 4.00 ± 1.41 (n=2, too few for an interval)"
