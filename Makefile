@@ -18,9 +18,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 setup: $(STAMP)
 
-# The main job: run the default plan (embedded data unless PRESET says otherwise), then build the book.
+# The main job: run the default plan (embedded data unless PRESET says otherwise), make the record portable
+# (repo-relative artifact paths, no machine paths: `randnas record export`), then build the book.
 book: $(STAMP)
 	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/randnas run plans/default.yaml --preset $(PRESET)
+	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/randnas record export
 	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/jupyter-book build . -W --keep-going --quiet
 	@echo "book: $(CURDIR)/_build/html/index.html"
 

@@ -20,7 +20,9 @@ import concurrent.futures
 import ctypes
 import os
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -112,6 +114,34 @@ def die_with_parent() -> None:
     pr_set_pdeathsig = 1
     # (it runs between fork and exec of a kernel, so it imports nothing)
     ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def stop_group_when_parent_dies(group: int, parent: int, grace_s: float = 10.0) -> None:
+    """Wait until `parent` is gone, however it ended (a SIGKILL leaves it no cleanup of its own), then stop the
+    process group `group`: SIGTERM, and SIGKILL what is left after `grace_s`."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    for stop, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 0.0)):
+        try:
+            os.killpg(group, stop)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.2)
+
+
+def watch_group(group: int) -> subprocess.Popen:
+    """A small process that stops the process group `group` once this process is gone: for servers started in a
+    group of their own (they start workers of their own), which a parent-death signal would not all reach."""
+    code = f"from randnas.backends import stop_group_when_parent_dies; stop_group_when_parent_dies({group}, {os.getpid()})"
+    # a session of its own: Ctrl-C in the terminal reaches this process, never the watcher
+    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def _start_worker(threads: int) -> None:

@@ -97,6 +97,7 @@ def _free_port(port: int) -> bool:
 
 def _cmd_ui(args: argparse.Namespace) -> int:
     from randnas import tracking
+    from randnas.backends import watch_group
 
     if not _free_port(args.port):
         print(f"randnas: error: port {args.port} on 127.0.0.1 is in use; choose another with --port", file=sys.stderr)
@@ -107,13 +108,18 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port}/#/?workflowType=machine_learning (Ctrl-C or kill stops it)")
     # the server runs in its own process group (MLflow starts workers of its own), and that whole group
     # is stopped with this command: Ctrl-C or `kill` of `randnas ui` never leaves a server serving
-    server = subprocess.Popen(command, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}, start_new_session=True)
+    # the committed record's artifact paths are relative to the folder that holds the store: the server resolves them there
+    folder = tracking.file_store_path(uri)
+    server = subprocess.Popen(command, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}, start_new_session=True,
+                              cwd=folder.parent if folder is not None else None)
+    watcher = watch_group(server.pid)  # stops the server even when `randnas ui` itself is SIGKILLed
     try:
         with _sigterm_as_interrupt():
             return server.wait()
     except KeyboardInterrupt:
         return 130
     finally:
+        watcher.kill()
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
             try:
@@ -287,6 +293,26 @@ def _cmd_surrogate_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_record_export(args: argparse.Namespace) -> int:
+    from randnas import tracking
+    from randnas.record import export_record
+
+    root = tracking.find_project_root()
+    store = Path(args.store or root / "mlruns").resolve()
+    if args.source and tracking.file_store_path(args.source) is not None and Path(tracking.file_store_path(args.source)).resolve() == store:
+        print(f"randnas: error: --from names the store being exported ({store}); give a tracking server or another store",
+              file=sys.stderr)
+        return 2
+    if not args.source and not store.is_dir():
+        print(f"randnas: error: no file store at {store}; give --store, or --from a tracking server to copy from", file=sys.stderr)
+        return 2
+    copied, portable, scrubbed = export_record(root, store, args.source)
+    source = f" from {args.source}" if args.source else ""
+    print(f"exported{source} into {store}: {copied} run(s) copied, {portable} meta.yaml file(s) made repo-relative, "
+          f"{scrubbed} file(s) scrubbed of this machine's paths")
+    return 0
+
+
 def _cmd_record_scrub(args: argparse.Namespace) -> int:
     from randnas import tracking
     from randnas.record import private_paths, scrub_record
@@ -367,6 +393,11 @@ def build_parser() -> argparse.ArgumentParser:
     scrub = record_commands.add_parser("scrub", help="rewrite absolute paths of the recording machine in executed notebooks and params")
     scrub.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
     scrub.set_defaults(handler=_cmd_record_scrub)
+    export = record_commands.add_parser("export", help="make the file store the portable committed record (repo-relative "
+                                        "artifact paths, no machine paths), copying in the book's runs from a tracking server with --from")
+    export.add_argument("--from", dest="source", default=None, help="a tracking server (http://...) or another store to copy runs from")
+    export.add_argument("--store", default=None, help="the committed file store (default: ./mlruns)")
+    export.set_defaults(handler=_cmd_record_export)
     check_record = record_commands.add_parser("check", help="name every damaged file of the record (meta.yaml, metric files)")
     check_record.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
     check_record.set_defaults(handler=_cmd_record_check)

@@ -392,14 +392,6 @@ def run_jobs(backend: Backend, jobs: Sequence[Job], execute: Callable[[Job], Job
     return results
 
 
-def _execute_deferred(execute: Callable[[Job], JobResult], job: Job) -> JobResult:
-    """Run one of several parallel jobs; the store is made portable once at the end, not by each job."""
-    from randnas import tracking
-
-    os.environ[tracking.DEFER_PORTABLE_ENV] = "1"
-    return execute(job)
-
-
 RUNNER_BACKENDS = ("local", "ray")
 
 
@@ -513,7 +505,6 @@ def _execute_job_locked(job: Job, root: Path, store_uri: str, force: bool, log: 
             os.environ.pop(tracking.STORE_ENV, None)
         else:
             os.environ[tracking.STORE_ENV] = previous_uri
-        tracking.make_store_portable(store_uri)
 
 
 # what each notebook is, in a word or three: the sidebar names an executed copy by it, its job and its preset
@@ -666,9 +657,4 @@ def run_plan(
         raise PlanError(f"plan {plan.name!r} has no entry for preset {preset!r}")
     runner = plan_backend(backend, **(backend_options or {}))
     execute = functools.partial(execute_job, root=root, store_uri=store_uri, force=force, log=log)
-    if backend != "local":
-        execute = functools.partial(_execute_deferred, execute)
-    try:
-        return run_jobs(runner, jobs, execute)
-    finally:
-        tracking.make_store_portable(store_uri, deferred_ok=False)
+    return run_jobs(runner, jobs, execute)

@@ -92,6 +92,20 @@ def scrub_record(repo_root: Path, store: Path) -> int:
     return changed
 
 
+def export_record(repo_root: Path, store: Path, source_uri: str | None = None) -> tuple[int, int, int]:
+    """Make `store` the portable committed record: copy into it the runs the book uses from `source_uri` (a
+    tracking server, when one is given), write its artifact paths relative to the repo, and scrub the
+    recording machine's paths. Returns (runs copied, meta.yaml files made portable, files scrubbed).
+
+    One step after the runs, not a rewrite after each: a live run's meta.yaml is left to the next export."""
+    from randnas import tracking
+
+    copied = tracking.copy_runs(source_uri, store) if source_uri else 0
+    if not store.is_dir():
+        raise FileNotFoundError(f"no file store at {store}; give --store, or --from a tracking server to copy from")
+    return copied, tracking.make_portable(store), scrub_record(repo_root, store)
+
+
 def private_paths(paths: list[Path]) -> Iterator[tuple[Path, str]]:
     """Every (file, line) of `paths` that names a machine-specific absolute folder."""
     for path in paths:

@@ -8,8 +8,10 @@ Conventions (the book's "Runs" page relies on them):
 - metrics are named `<split>/<quantity>` and logged with `step=epoch`.
 
 The committed `mlruns/` is a file store whose artifact paths are relative to the folder that holds it
-(the repo root), so it works from any clone. MLflow resolves relative paths against the working
-directory, which `open_store` therefore sets to that folder.
+(the repo root), so it works from any clone. MLflow would resolve such paths against the working
+directory; randnas never changes that directory, so every artifact of a file store is read and written
+here at a path resolved explicitly (`artifact_folder`). New runs get absolute paths; `randnas record
+export` (part of `make book`) makes the record portable again, once, after the runs.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -48,8 +52,8 @@ TAG_CHILD_KEY = "randnas.child"
 # a run opened outside a plan (a notebook run by hand): the book and plan jobs leave it out until adopted
 TAG_HAND_RUN = "randnas.hand_run"
 TAG_ADOPTED = "randnas.adopted"
+TAG_EXPORTED_FROM = "randnas.exported_from"  # the run id in the store `randnas record export` copied it from
 CONFIG_ARTIFACT = "config.json"
-DEFER_PORTABLE_ENV = "RANDNAS_DEFER_PORTABLE"
 SOURCE_TAG = "mlflow.source.name"
 
 STORE_ENV = "MLFLOW_TRACKING_URI"
@@ -126,8 +130,8 @@ def check_reachable(uri: str) -> None:
 def open_store(store: str | Path | None = None) -> str:
     """Point MLflow at `store` (a folder, a file URI or a server URI) and make a file store usable.
 
-    For a file store: recreate the empty folders git drops, and make the working directory the folder
-    that holds the store so its repo-relative artifact paths resolve. Returns the tracking URI.
+    For a file store: recreate the empty folders git drops (artifact paths are resolved by
+    `artifact_folder`, the working directory is left alone). Returns the tracking URI.
     """
     mlflow = _mlflow()
     # mlflow.set_experiment exports the experiment's id for child processes; an id from the store this
@@ -142,8 +146,6 @@ def open_store(store: str | Path | None = None) -> str:
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)
     ensure_store_layout(folder)
-    if Path.cwd().resolve() != folder.parent:
-        os.chdir(folder.parent)
     uri = folder.as_uri()
     mlflow.set_tracking_uri(uri)
     return uri
@@ -178,6 +180,9 @@ def ensure_store_layout(store: Path) -> None:
 _ABSOLUTE_LOCATION = re.compile(r"^(artifact_location|artifact_uri): (?:file://)?(/.*)$", re.MULTILINE)
 
 
+_RUNNING = re.compile(r"^status: 1$", re.MULTILINE)  # RunStatus.RUNNING as the file store writes it
+
+
 def make_portable(store: Path) -> int:
     """Rewrite absolute artifact paths inside `store` as paths relative to its parent folder.
 
@@ -198,6 +203,8 @@ def make_portable(store: Path) -> int:
                 return match.group(0)
             return f"{match.group(1)}: {target.relative_to(anchor).as_posix()}"
 
+        if _RUNNING.search(text):
+            continue  # a live run's writer still updates this file: made portable by the next export
         new_text = _ABSOLUTE_LOCATION.sub(relative, text)
         if new_text != text:
             partial = meta.with_name("meta.yaml.partial")
@@ -205,16 +212,6 @@ def make_portable(store: Path) -> int:
             os.replace(partial, meta)  # readers see the old file or the new one, never half of it
             changed += 1
     return changed
-
-
-def make_store_portable(uri: str, deferred_ok: bool = True) -> None:
-    """`make_portable` on a file store, unless jobs run in parallel (then the runner does it once at the
-    end: rewriting meta.yaml files while another process updates them could lose that update)."""
-    if deferred_ok and os.environ.get(DEFER_PORTABLE_ENV):
-        return
-    folder = file_store_path(uri)
-    if folder is not None and folder.is_dir():
-        make_portable(folder)
 
 
 def checkpoint_dir(run_id: str) -> Path:
@@ -229,7 +226,11 @@ class RunBusy(RuntimeError):
 
 
 def _checkpoint_root() -> Path:
-    return Path(os.environ.get(CHECKPOINT_ENV) or find_project_root() / "checkpoints")
+    """$RANDNAS_CHECKPOINTS, else `checkpoints/` of the project that holds the current file store."""
+    if os.environ.get(CHECKPOINT_ENV):
+        return Path(os.environ[CHECKPOINT_ENV])
+    store = file_store_path(_mlflow().get_tracking_uri())
+    return find_project_root(store.resolve().parent if store is not None else None) / "checkpoints"
 
 
 @contextmanager
@@ -317,13 +318,16 @@ class RunLog:
     def json(self, obj: Any, artifact_file: str) -> None:
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
             obj = dataclasses.asdict(obj)
-        self._mlflow.log_dict(obj, artifact_file)
+        log_json_artifact(self.run_id, obj, artifact_file)
 
     def figure(self, figure: Any, artifact_file: str) -> None:
-        self._mlflow.log_figure(figure, artifact_file)
+        folder, _, name = artifact_file.rpartition("/")
+        with tempfile.TemporaryDirectory() as tmp:
+            figure.savefig(Path(tmp) / name)
+            log_artifact_to_run(self.run_id, Path(tmp) / name, folder or None)
 
     def artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        self._mlflow.log_artifact(str(path), artifact_path)
+        log_artifact_to_run(self.run_id, path, artifact_path)
 
     def checkpoint_dir(self) -> Path:
         return checkpoint_dir(self.run_id)
@@ -500,7 +504,6 @@ def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], con
         raise
     finally:
         mlflow.end_run(status=status)
-        make_store_portable(mlflow.get_tracking_uri())
 
 
 def run_folder(uri: str, experiment_id: str, run_id: str) -> Path | None:
@@ -515,13 +518,36 @@ def write_manifest(run_id: str) -> None:
     client = _mlflow().MlflowClient()
     data = client.get_run(run_id).data
     metrics = {key: len(client.get_metric_history(run_id, key)) for key in sorted(data.metrics)}
-    client.log_dict(run_id, {"metrics": metrics, "params": sorted(data.params)}, MANIFEST_ARTIFACT)
+    log_json_artifact(run_id, {"metrics": metrics, "params": sorted(data.params)}, MANIFEST_ARTIFACT)
 
 
 # ---- reading the record --------------------------------------------------------------------------
 
 
+def artifact_folder(run_id: str, store_uri: str | None = None) -> Path | None:
+    """Where a run's artifacts lie in a file store (default: the current one; None for a tracking server or
+    remote artifacts).
+
+    A relative artifact path, as the committed record keeps them, is relative to the folder that holds the
+    store (the repo root), whatever this process's working directory is."""
+    store_uri = store_uri or _mlflow().get_tracking_uri()
+    store = file_store_path(store_uri)
+    if store is None:
+        return None
+    uri = _mlflow().MlflowClient(tracking_uri=store_uri).get_run(run_id).info.artifact_uri
+    parsed = urlparse(uri)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme:
+        return None
+    path = Path(uri)
+    return path if path.is_absolute() else store.resolve().parent / path
+
+
 def artifact_exists(run_id: str, artifact_file: str) -> bool:
+    local = artifact_folder(run_id)
+    if local is not None:
+        return (local / artifact_file).is_file()
     client = _mlflow().MlflowClient()
     folder, _, name = artifact_file.rpartition("/")
     return any(Path(entry.path).name == name for entry in client.list_artifacts(run_id, folder or None))
@@ -605,9 +631,19 @@ EXPERIMENT_KIND_TAG, EXPERIMENT_KIND = "mlflow.experimentKind", "custom_model_de
 def _set_experiment(name: str) -> None:
     """mlflow.set_experiment (past a damaged meta.yaml of another experiment where it can be), the experiment
     declared a machine-learning one so the MLflow UI opens it on its runs."""
-    experiment = _open_experiment(name)
+    from mlflow.exceptions import MlflowException
+
+    # where a parallel process created it between MLflow's lookup and its create, mlflow.set_experiment returns
+    # it without making it the active one (the next run would land in "Default"): activate it by id
+    experiment = _mlflow().set_experiment(experiment_id=_open_experiment(name).experiment_id)
     if experiment.tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
-        _mlflow().MlflowClient().set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+        client = _mlflow().MlflowClient()
+        try:
+            client.set_experiment_tag(experiment.experiment_id, EXPERIMENT_KIND_TAG, EXPERIMENT_KIND)
+        except MlflowException:
+            # a parallel job declared it first: a tracking server's database refuses the second insert
+            if client.get_experiment(experiment.experiment_id).tags.get(EXPERIMENT_KIND_TAG) != EXPERIMENT_KIND:
+                raise
 
 
 def _open_experiment(name: str):
@@ -763,18 +799,47 @@ def mark_unfinished(plan_key: str, status: str = FAILED) -> list[str]:
 
 
 def log_artifact_to_run(run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
-    _mlflow().MlflowClient().log_artifact(run_id, str(path), artifact_path=artifact_path)
+    """Store the file `path` among the run's artifacts (under `artifact_path`); a file store's copy appears whole or not at all."""
+    local = artifact_folder(run_id)
+    if local is None:
+        _mlflow().MlflowClient().log_artifact(run_id, str(path), artifact_path=artifact_path)
+        return
+    target = local / (artifact_path or "") / Path(path).name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    shutil.copyfile(path, partial)
+    os.replace(partial, target)
+
+
+def log_json_artifact(run_id: str, obj: Any, artifact_file: str) -> None:
+    folder, _, name = artifact_file.rpartition("/")
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / name).write_text(json.dumps(obj, indent=2), encoding="utf-8")
+        log_artifact_to_run(run_id, Path(tmp) / name, folder or None)
 
 
 def download_artifact(run_id: str, artifact_path: str, destination: Path) -> Path:
-    local = _mlflow().artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path, dst_path=str(destination))
-    return Path(local)
+    """A copy of the run's artifact file or folder `artifact_path` inside `destination`."""
+    local = artifact_folder(run_id)
+    if local is None:
+        return Path(_mlflow().artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path, dst_path=str(destination)))
+    source, target = local / artifact_path, Path(destination) / Path(artifact_path).name
+    if not source.exists():
+        raise FileNotFoundError(f"run {run_id} has no artifact {artifact_path!r} (looked in {source})")
+    if source.is_dir():
+        shutil.copytree(source, target, dirs_exist_ok=True)
+    else:
+        shutil.copyfile(source, target)
+    return target
 
 
 def load_json_artifact(run_id: str, artifact_file: str, store: str | Path | None = None) -> Any:
     """A JSON artifact of a run in `store` (default: $MLFLOW_TRACKING_URI, else the project's mlruns/)."""
     open_store(store)
-    return _mlflow().artifacts.load_dict(f"runs:/{run_id}/{artifact_file}")
+    local = artifact_folder(run_id)
+    if local is None:
+        return _mlflow().artifacts.load_dict(f"runs:/{run_id}/{artifact_file}")
+    return json.loads((local / artifact_file).read_text(encoding="utf-8"))
 
 
 def newest_finished_run(experiment: str, tags: Mapping[str, str], store: str | Path | None = None,
@@ -790,3 +855,69 @@ def newest_finished_run(experiment: str, tags: Mapping[str, str], store: str | P
         ):
             return run
     return None
+
+
+# ---- export: a tracking server's runs into the portable file store ---------------------------------
+
+
+def _every_run(client: Any) -> list:
+    experiment_ids = [e.experiment_id for e in client.search_experiments()]
+    runs, token = [], None
+    while experiment_ids:
+        page = client.search_runs(experiment_ids, max_results=1000, page_token=token)
+        runs += list(page)
+        token = page.token
+        if not token:
+            break
+    return runs
+
+
+def copy_runs(source_uri: str, target: Path) -> int:
+    """Copy every run the book uses (FINISHED and counted, with its child runs) from the store at `source_uri`
+    (a tracking server, or another store) into the file store `target`: params, every metric value with its
+    step and time, tags, artifacts, status and times. Each copy is tagged with its source run id, so copying
+    again adds only new runs. Returns how many runs were copied."""
+    from mlflow.entities import Metric, Param
+
+    mlflow = _mlflow()
+    check_reachable(source_uri)
+    source = mlflow.MlflowClient(tracking_uri=source_uri)
+    target = target.resolve()
+    target.mkdir(parents=True, exist_ok=True)
+    ensure_store_layout(target)
+    target_uri = target.as_uri()
+    destination = mlflow.MlflowClient(tracking_uri=target_uri)
+    copied_as = {run.data.tags[TAG_EXPORTED_FROM]: run.info.run_id for run in _every_run(destination)
+                 if TAG_EXPORTED_FROM in run.data.tags}
+    runs = _every_run(source)
+    chosen = {run.info.run_id for run in runs if run.info.status == FINISHED and counted(run.data.tags)
+              and "mlflow.parentRunId" not in run.data.tags}
+    children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") in chosen]
+    copied = 0
+    for run in [r for r in runs if r.info.run_id in chosen] + children:  # parents first: children name them
+        if run.info.run_id in copied_as:
+            continue
+        name = source.get_experiment(run.info.experiment_id).name
+        experiment = destination.get_experiment_by_name(name)
+        experiment_id = experiment.experiment_id if experiment else destination.create_experiment(
+            name, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+        tags = {**run.data.tags, TAG_EXPORTED_FROM: run.info.run_id}
+        if "mlflow.parentRunId" in tags:
+            tags["mlflow.parentRunId"] = copied_as[tags["mlflow.parentRunId"]]
+        new_id = destination.create_run(experiment_id, start_time=run.info.start_time, tags=tags,
+                                        run_name=run.info.run_name).info.run_id
+        params = [Param(key, value) for key, value in run.data.params.items()]
+        for start in range(0, len(params), 100):  # MLflow's batch limits: 100 params, 1000 metrics
+            destination.log_batch(new_id, params=params[start:start + 100])
+        metrics = [Metric(key, m.value, m.timestamp, m.step) for key in run.data.metrics
+                   for m in source.get_metric_history(run.info.run_id, key)]
+        for start in range(0, len(metrics), 1000):
+            destination.log_batch(new_id, metrics=metrics[start:start + 1000])
+        if source.list_artifacts(run.info.run_id):
+            with tempfile.TemporaryDirectory() as tmp:
+                fetched = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, dst_path=tmp, tracking_uri=source_uri)
+                shutil.copytree(fetched, artifact_folder(new_id, target_uri), dirs_exist_ok=True)
+        destination.set_terminated(new_id, run.info.status, end_time=run.info.end_time)
+        copied_as[run.info.run_id] = new_id
+        copied += 1
+    return copied

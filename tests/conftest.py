@@ -29,7 +29,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(autouse=True)
 def _restore_cwd():
-    # open_store() moves the working directory to the store's parent; keep tests independent.
+    # tests that chdir (monkeypatch does too) must not leak a working directory into the next test
     before = os.getcwd()
     yield
     os.chdir(before)

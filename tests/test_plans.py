@@ -277,7 +277,11 @@ def test_ray_backend_runs_a_plan_on_a_local_ray_with_two_cpus(project, store):
     assert statuses(results) == ["ran", "ran"]
     runs = tracking.find_runs("toy/plans")
     assert len(runs) == 2 and {run.info.status for run in runs} == {tracking.FINISHED}
-    # the store was made portable once, at the end: no absolute artifact path is left
+    # no job rewrote the store's meta.yaml files (a parallel job's update could be lost): one export does it after
+    assert [meta for meta in store.rglob("meta.yaml") if str(store) in meta.read_text()]
+    from randnas.record import export_record
+
+    assert export_record(project, store)[1] > 0
     assert not [meta for meta in store.rglob("meta.yaml") if str(store) in meta.read_text()]
     assert statuses(plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == ["skipped", "skipped"]
 

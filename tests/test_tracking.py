@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -110,9 +112,12 @@ def test_a_resumed_run_does_not_log_a_step_it_already_holds(store):
     assert tracking.metric_history(first.run_id, "valid/loss") == [(2, 1.7)]
 
 
-def test_store_paths_are_relative_to_the_repo_folder(store):
+def test_store_paths_are_relative_to_the_repo_folder_after_export(store):
+    from randnas.record import export_record
+
     with tracking.tracked_run("toy/family", "r", tags=toy_tags()) as run:
         run.json({"a": 1}, "a.json")
+    export_record(store.parent, store)
     metas = [path.read_text() for path in store.rglob("meta.yaml")]
     assert metas and not any("artifact_location: /" in m or "file://" in m or "artifact_uri: /" in m for m in metas)
     assert any("artifact_uri: mlruns/" in m for m in metas)
@@ -130,6 +135,7 @@ def copy_as_git_would(source: Path, target: Path) -> None:
 def test_portable_store_read_from_a_copy_at_another_path(store, tmp_path, monkeypatch):
     with tracking.tracked_run("toy/family", "portable", tags=toy_tags(), config=Config()) as run:
         run.json({"kept": True}, "result.json")  # a run with no metrics leaves metrics/ empty
+    tracking.make_portable(store)  # `randnas record export`, before the record is committed
     clone = tmp_path / "elsewhere" / "clone"
     copy_as_git_would(store, clone / "mlruns")
     shutil.rmtree(store)  # nothing may still point at the original
@@ -140,8 +146,40 @@ def test_portable_store_read_from_a_copy_at_another_path(store, tmp_path, monkey
     table = tracking.runs_table()
     assert table["run_id"].tolist() == [run.run_id]
     assert table["status"].tolist() == ["FINISHED"]
-    assert mlflow.artifacts.load_dict(f"runs:/{run.run_id}/result.json") == {"kept": True}
+    assert tracking.load_json_artifact(run.run_id, "result.json") == {"kept": True}
     assert mlflow.get_run(run.run_id).data.params["lr"] == "0.1"
+    assert Path.cwd() == clone / "mlruns"  # read without moving this process's working directory
+
+
+def test_a_portable_store_is_read_and_written_from_any_working_directory(store, tmp_path, monkeypatch):
+    """Repo-relative artifact paths are resolved against the store's folder, never the working directory:
+    no `os.chdir` in randnas, and nothing written where the process happens to be."""
+    with tracking.tracked_run("toy/family", "first", tags=toy_tags(), config=Config()) as run:
+        run.json({"kept": True}, "result.json")
+    assert tracking.make_portable(store) == 2  # the experiment's meta.yaml and the run's
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert tracking.load_json_artifact(run.run_id, "result.json", store) == {"kept": True}
+    assert tracking.artifact_exists(run.run_id, tracking.MANIFEST_ARTIFACT)
+    with tracking.tracked_run("toy/family", "second", tags=toy_tags(seed=1), config=Config()) as second:
+        second.json({"second": True}, "deep/result.json")
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = tracking.download_artifact(second.run_id, "deep/result.json", Path(tmp))
+        assert json.loads(copy.read_text()) == {"second": True}
+    assert Path.cwd() == elsewhere and list(elsewhere.iterdir()) == []
+    assert (store / mlflow.get_run(run.run_id).info.experiment_id / second.run_id / "artifacts" / "deep" / "result.json").is_file()
+
+
+def test_make_portable_leaves_a_live_run_to_its_writer(tmp_path):
+    store = tmp_path / "repo" / "mlruns"
+    (store / "1" / "live").mkdir(parents=True)
+    (store / "1" / "done").mkdir(parents=True)
+    (store / "1" / "live" / "meta.yaml").write_text(f"artifact_uri: {store}/1/live/artifacts\nstatus: 1\n")
+    (store / "1" / "done" / "meta.yaml").write_text(f"artifact_uri: {store}/1/done/artifacts\nstatus: 3\n")
+    assert tracking.make_portable(store) == 1
+    assert (store / "1" / "live" / "meta.yaml").read_text().startswith(f"artifact_uri: {store}")
+    assert (store / "1" / "done" / "meta.yaml").read_text() == "artifact_uri: mlruns/1/done/artifacts\nstatus: 3\n"
 
 
 def test_make_portable_rewrites_only_paths_inside_the_store(tmp_path):
@@ -331,3 +369,22 @@ def test_a_plan_runs_name_says_its_preset_entry_and_job_a_hand_run_keeps_its_own
     with tracking.tracked_run("toy/names", "seed0-r1", tags=toy_tags("")) as hand:
         pass
     assert mlflow.get_run(hand.run_id).info.run_name == "seed0-r1"
+
+
+def test_a_run_lands_in_its_experiment_when_another_process_created_it_at_the_same_moment(store, monkeypatch):
+    """MLflow's set_experiment, losing the race to create an experiment, returns it without activating it."""
+    from mlflow.tracking._tracking_service.client import TrackingServiceClient
+
+    tracking.open_store(store)
+    mlflow.MlflowClient().create_experiment("toy/raced")  # the other process's
+    lookup = TrackingServiceClient.get_experiment_by_name
+    calls = []
+
+    def not_there_yet(self, name):  # this process looked just before the other one created it
+        calls.append(name)
+        return None if len(calls) == 1 else lookup(self, name)
+
+    monkeypatch.setattr(TrackingServiceClient, "get_experiment_by_name", not_there_yet)
+    with tracking.tracked_run("toy/raced", "r", tags=toy_tags()) as run:
+        pass
+    assert calls and mlflow.get_run(run.run_id).info.experiment_id == mlflow.get_experiment_by_name("toy/raced").experiment_id

@@ -105,3 +105,35 @@ def test_kill_of_randnas_ui_stops_the_server_it_started(store):
     finally:
         if ui.poll() is None:
             ui.kill()
+
+
+def test_sigkill_of_randnas_ui_leaves_no_server_serving(store):
+    """A SIGKILL leaves `randnas ui` no cleanup of its own: the watcher it started stops the server's group."""
+    tracking.open_store(store)
+    port = free_loopback_port()
+    ui = subprocess.Popen([sys.executable, "-m", "randnas.cli", "ui", "--store", str(store), "--port", str(port)],
+                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                post(f"{base}/experiments/search", {"max_results": 1})
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert ui.poll() is None and time.monotonic() < deadline, "the MLflow server did not come up"
+                time.sleep(1)
+        ui.kill()
+        ui.wait(timeout=30)
+        deadline = time.monotonic() + 90  # SIGTERM, then SIGKILL 10 s later, on a loaded machine
+        while True:
+            with socket.socket() as probe:
+                try:
+                    probe.bind(("127.0.0.1", port))
+                    break
+                except OSError:
+                    assert time.monotonic() < deadline, "the MLflow server still serves after randnas ui was SIGKILLed"
+                    time.sleep(0.5)
+    finally:
+        if ui.poll() is None:
+            ui.kill()

@@ -1,0 +1,152 @@
+"""A team's record: plans log to an MLflow tracking server backed by a database (sqlite here; PostgreSQL on a
+cluster, see README), jobs run on Ray, the book reads the server, and `randnas record export` copies the runs
+the book uses into the portable committed file store."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from randnas import plans, tracking
+from randnas.record import check_store, export_record, private_paths
+from tests.test_plans import PARAMETERS, statuses, write_notebook
+
+BODY = """from types import SimpleNamespace
+from randnas import tracking
+toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+tags = tracking.run_tags(seed=seed, preset=preset, benchmark="toy", datasets=[toy], plan_key=plan_key)
+with tracking.tracked_run("toy/server", f"toy-{seed}", tags=tags, config={"value": value}) as run:
+    for epoch in range(3):
+        run.metrics({"valid/value": value * seed + epoch}, step=epoch)
+    run.json({"seed": seed}, "result/seed.json")
+    run.child("trial", "trial-0", tags={"randnas.trial": "0"}, params={"width": 4}, metrics=[("valid/acc", 0.5, 1)])
+"""
+
+PLAN = """
+name: toy
+description: a toy plan
+entries:
+  toy:
+    notebook: notebooks/toy.ipynb
+    grid: {seed: [1, 2]}
+    presets:
+      smoke: {}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """`mlflow server` on a sqlite database, serving artifacts from a folder, on 127.0.0.1."""
+    port = _free_port()
+    log = (tmp_path / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'runs.db'}",
+         "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", "1"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    uri = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"the MLflow server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield uri
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    write_notebook(root / "notebooks" / "toy.ipynb", parameters=PARAMETERS, body=BODY)
+    (root / "plans").mkdir()
+    (root / "plans" / "toy.yaml").write_text(PLAN)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: intro\n")
+    return root
+
+
+def _records(uri: str) -> dict[str, tuple]:
+    """What the book reads of each run, keyed by plan key (children by their key), store-independent."""
+    table = tracking.runs_table(uri)
+    records = {}
+    for run in tracking.find_runs():
+        tags = run.data.tags
+        key = tags.get(tracking.TAG_PLAN_KEY) or f"seed {tags[tracking.TAG_SEED]}: {tags[tracking.TAG_CHILD_KEY]}"
+        history = tuple(tracking.metric_history(run.info.run_id, name) for name in sorted(run.data.metrics))
+        records[key] = (run.info.status, run.data.params, history, run.info.run_name)
+    assert len(table) == len(records)
+    return records
+
+
+def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_committed_record(server, project, tmp_path, monkeypatch):
+    import ray
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        results = plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=server, backend="ray")
+    finally:
+        ray.shutdown()
+    assert statuses(results) == ["ran", "ran"]
+
+    # the book reads the server: every run, its metrics' histories, its artifacts
+    on_server = _records(server)
+    assert len(on_server) == 4 and {record[0] for record in on_server.values()} == {tracking.FINISHED}
+    # every run in the notebook's experiment, none in "Default" (two jobs creating it at once, MLflow's race)
+    assert set(tracking.experiment_names().values()) - {"Default"} == {"toy/server"}
+    assert {run.info.experiment_id for run in tracking.find_runs()} == {tracking.find_runs("toy/server")[0].info.experiment_id}
+    parent = tracking.find_runs("toy/server", plan_key=results[0].job.plan_key)[0]
+    assert tracking.load_json_artifact(parent.info.run_id, "result/seed.json", server) == {"seed": 1}
+    assert tracking.artifact_exists(parent.info.run_id, tracking.MANIFEST_ARTIFACT)
+
+    # export: the same runs in a portable file store, whole, with no path of this machine
+    store = tmp_path / "repo" / "mlruns"
+    copied, _, _ = export_record(project, store, server)
+    assert copied == 4
+    assert _records(str(store)) == on_server
+    exported = tracking.find_runs("toy/server", plan_key=results[0].job.plan_key)[0]
+    assert exported.data.tags[tracking.TAG_EXPORTED_FROM] == parent.info.run_id
+    assert tracking.load_json_artifact(exported.info.run_id, "result/seed.json", store) == {"seed": 1}
+    assert tracking.artifact_exists(exported.info.run_id, f"notebook/{results[0].job.output.name}")
+    children = [run for run in tracking.find_runs("toy/server") if "mlflow.parentRunId" in run.data.tags]
+    assert {run.data.tags["mlflow.parentRunId"] for run in children} == {
+        run.info.run_id for run in tracking.find_runs("toy/server") if "mlflow.parentRunId" not in run.data.tags}
+    assert check_store(store) == (4, [])
+    assert not list(private_paths([path for path in store.rglob("meta.yaml")]))
+    # exporting again adds nothing; the plan runner sees the exported record's jobs as done
+    assert export_record(project, store, server)[0] == 0
+    assert statuses(plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == ["skipped", "skipped"]
+
+
+def test_export_from_a_server_that_does_not_answer_is_one_line(tmp_path):
+    port = _free_port()  # nothing listens there
+    done = subprocess.run([sys.executable, "-m", "randnas.cli", "record", "export", "--from", f"http://127.0.0.1:{port}",
+                           "--store", str(tmp_path / "mlruns")], capture_output=True, text=True, timeout=120,
+                          cwd=tmp_path, check=False)
+    assert done.returncode != 0
+    assert done.stderr.strip().count("\n") == 0 and "cannot reach the tracking server" in done.stderr
+    assert not (tmp_path / "mlruns").exists()
