@@ -15,6 +15,7 @@ import pytest
 
 from randnas import plans, tracking
 from randnas.record import check_store, export_record, private_paths
+from randnas.report.runs import runs_index_html, runs_overview
 from tests.test_plans import PARAMETERS, statuses, write_notebook
 
 BODY = """from types import SimpleNamespace
@@ -122,6 +123,8 @@ def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_commi
     parent = tracking.find_runs("toy/server", plan_key=results[0].job.plan_key)[0]
     assert tracking.load_json_artifact(parent.info.run_id, "result/seed.json", server) == {"seed": 1}
     assert tracking.artifact_exists(parent.info.run_id, tracking.MANIFEST_ARTIFACT)
+    page = runs_index_html(runs_overview())  # the book's runs index, as its page renders it from $MLFLOW_TRACKING_URI
+    assert parent.info.run_id[:8] in page and "toy/server" in page
 
     # export: the same runs in a portable file store, whole, with no path of this machine
     store = tmp_path / "repo" / "mlruns"
@@ -136,6 +139,9 @@ def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_commi
     assert {run.data.tags["mlflow.parentRunId"] for run in children} == {
         run.info.run_id for run in tracking.find_runs("toy/server") if "mlflow.parentRunId" not in run.data.tags}
     assert check_store(store) == (4, [])
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", str(store))
+    page = runs_index_html(runs_overview())
+    assert exported.info.run_id[:8] in page and parent.info.run_id[:8] not in page
     assert not list(private_paths([path for path in store.rglob("meta.yaml")]))
     # exporting again adds nothing; the plan runner sees the exported record's jobs as done
     assert export_record(project, store, server)[0] == 0
