@@ -309,7 +309,7 @@ def _cmd_record_export(args: argparse.Namespace) -> int:
     copied, portable, scrubbed = export_record(root, store, args.source)
     source = f" from {args.source}" if args.source else ""
     print(f"exported{source} into {store}: {copied} run(s) copied, {portable} meta.yaml file(s) made repo-relative, "
-          f"{scrubbed} file(s) scrubbed of this machine's paths")
+          f"{scrubbed} file(s) scrubbed of this machine's paths and user names")
     return 0
 
 

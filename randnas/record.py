@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from randnas.tracking import MANIFEST_ARTIFACT
+from randnas.tracking import ANONYMOUS_USER, MANIFEST_ARTIFACT, USER_TAG
 
 DATA_ROOT_WORDS = "<data root>"
 PRIVATE_PREFIXES = ("/tmp/", "/home/", "/root/", "/work/", "/Users/", "/private/", "/var/folders/")
@@ -78,6 +79,30 @@ def _scrub_data_root_param(run: Path) -> bool:
     return changed
 
 
+_USER_LINE = re.compile(r"^user_id: (.*)$", re.MULTILINE)
+
+
+def _scrub_user(run: Path) -> int:
+    """The login name MLflow recorded for a run (meta.yaml's user_id, the mlflow.user tag) -> MLflow's 'unknown'.
+    A live run's meta.yaml is left to its writer (the next scrub takes it)."""
+    changed = 0
+    meta = run / "meta.yaml"
+    text = meta.read_text(encoding="utf-8", errors="replace")
+    if re.search(r"^status: 1$", text, re.MULTILINE):
+        return 0
+    new_text = _USER_LINE.sub(f"user_id: {ANONYMOUS_USER}", text)
+    if new_text != text:
+        partial = meta.with_name("meta.yaml.partial")
+        partial.write_text(new_text, encoding="utf-8")
+        os.replace(partial, meta)
+        changed += 1
+    tag = run / "tags" / USER_TAG
+    if tag.is_file() and tag.read_text(encoding="utf-8", errors="replace") != ANONYMOUS_USER:
+        tag.write_text(ANONYMOUS_USER, encoding="utf-8")
+        changed += 1
+    return changed
+
+
 def scrub_record(repo_root: Path, store: Path) -> int:
     """Scrub every executed notebook under `book/runs` and the store's artifacts, and data-root params; returns the
     number of files changed."""
@@ -89,6 +114,7 @@ def scrub_record(repo_root: Path, store: Path) -> int:
     for run in store.glob("*/*/"):
         if (run / "meta.yaml").is_file():
             changed += _scrub_data_root_param(run)
+            changed += _scrub_user(run)
     return changed
 
 

@@ -55,6 +55,7 @@ TAG_ADOPTED = "randnas.adopted"
 TAG_EXPORTED_FROM = "randnas.exported_from"  # the run id in the store `randnas record export` copied it from
 CONFIG_ARTIFACT = "config.json"
 SOURCE_TAG = "mlflow.source.name"
+USER_TAG, ANONYMOUS_USER = "mlflow.user", "unknown"
 
 STORE_ENV = "MLFLOW_TRACKING_URI"
 CHECKPOINT_ENV = "RANDNAS_CHECKPOINTS"
@@ -471,7 +472,9 @@ def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], con
     _set_experiment(experiment)
     # under the job's lock, a RUNNING run of this plan key has no live writer: it is resumed
     resume_id = unfinished_run_id(experiment, tags.get(TAG_PLAN_KEY, ""))
-    run = mlflow.start_run(run_id=resume_id) if resume_id else mlflow.start_run(run_name=plan_run_name(tags, run_name))
+    # MLflow would record the login name of whoever ran it; the record names no one (MLflow's own placeholder)
+    run = mlflow.start_run(run_id=resume_id) if resume_id else mlflow.start_run(
+        run_name=plan_run_name(tags, run_name), tags={USER_TAG: ANONYMOUS_USER})
     status = FAILED
     try:
         # MLflow records the launching script's absolute path; the record keeps its name only, so a

@@ -60,6 +60,30 @@ def test_private_paths_finds_them(tmp_path):
     assert [p.name for p, _ in private_paths(sorted(tmp_path.iterdir()))] == ["a.json"]
 
 
+def test_the_committed_record_names_no_user():
+    users = {line for meta in (REPO / "mlruns").glob("*/*/meta.yaml")
+             for line in meta.read_text().splitlines() if line.startswith("user_id:")}
+    tags = {tag.read_text() for tag in (REPO / "mlruns").glob("*/*/tags/mlflow.user")}
+    assert users == {"user_id: unknown"} and tags <= {"unknown"}, "run `randnas record export`"
+
+
+def test_runs_name_no_user_and_export_scrubs_an_older_record(store):
+    from randnas import tracking
+    from randnas.record import export_record
+
+    with tracking.tracked_run("toy/user", "a", tags={tracking.TAG_PLAN_KEY: "p/user"}) as run:
+        run.metrics({"loss": 1.0}, step=1)
+    folder = next(store.glob(f"*/{run.run_id}"))
+    assert "user_id: unknown" in (folder / "meta.yaml").read_text()
+    assert (folder / "tags" / "mlflow.user").read_text() == "unknown"
+    # a record made before: the login name in both places
+    (folder / "meta.yaml").write_text((folder / "meta.yaml").read_text().replace("user_id: unknown", "user_id: alice"))
+    (folder / "tags" / "mlflow.user").write_text("alice")
+    export_record(store.parent, store)
+    assert "alice" not in (folder / "meta.yaml").read_text() and (folder / "tags" / "mlflow.user").read_text() == "unknown"
+    assert tracking.find_runs("toy/user")[0].info.status == tracking.FINISHED
+
+
 def test_the_committed_record_reads_back_whole():
     from randnas.record import check_store
 
