@@ -83,3 +83,56 @@ def test_full_fidelity_evidence_is_judged_as_paper_scale():
     assert claims.verdict(finding) == "small-scale trend"
     assert claims.verdict(finding, full_fidelity=True) == "consistent with the paper"
     assert claims.verdict(claims.Finding("cpu", agrees=False), full_fidelity=True) == "contradicts the paper"
+
+
+def _stage3(benchmark, spec, final, preset="cpu", search_run=1, seed=0):
+    tags = {"randnas.stage": 3, "randnas.search_run": search_run, "randnas.search_seeds": "0,1",
+            "randnas.selected_by": "stage-2 test error"}
+    if spec == "asha":
+        tags["randnas.search_seed"] = 0
+    experiment = tables.TRAIN_EXPERIMENTS[benchmark]
+    # log_train logs test/error = the curve's last value and test/ppl = one less
+    return log_train(experiment, spec, [final + 10, final], preset=preset, seed=seed, search_seed=search_run, tags=tags)
+
+
+def test_asha_is_judged_on_its_stage3_pick_beside_rsws_at_the_same_preset(store):
+    from types import SimpleNamespace
+
+    from randnas import tracking
+
+    assert claims.asha_finding(tables.load_record(store)) == claims.Finding(None)
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+    tags = tracking.run_tags(seed=0, preset="cpu", benchmark="cifar10", datasets=[toy], plan_key="t/asha/cpu/seed-0")
+    with tracking.tracked_run(tables.ASHA_EXPERIMENTS["cnn"], "search", tags=tags):
+        pass
+    finding = claims.asha_finding(tables.load_record(store))
+    assert (finding.preset, finding.agrees) == ("cpu", None) and "no pick through stage 3 yet" in finding.evidence
+    _stage3("cnn", "asha", 40.0)
+    finding = claims.asha_finding(tables.load_record(store))
+    assert finding.agrees is None and "no RSWS pick through stage 3" in finding.evidence
+    _stage3("cnn", "best-rsws", 38.0)  # ASHA 5 % worse: strong
+    finding = claims.asha_finding(tables.load_record(store))
+    assert finding.agrees is True and "ASHA pick 40.00 (n=1) vs RSWS pick 38.00 (n=1), +5%" in finding.evidence
+    assert claims.verdict(finding) == "small-scale trend" and claims.direction(finding) == "with the paper"
+    _stage3("ptb", "asha", 300.0)  # 20 % worse than RSWS on PTB: not strong there
+    _stage3("ptb", "best-rsws", 250.0)
+    finding = claims.asha_finding(tables.load_record(store))
+    assert finding.agrees is False and "PTB test perplexity: ASHA pick 299.00" in finding.evidence
+
+
+def test_broad_reproducibility_needs_two_independent_runs_and_reads_their_spread(store):
+    assert claims.broad_finding(tables.load_record(store)) == claims.Finding(None)
+    for seed, final in enumerate((37.0, 37.4)):
+        _stage3("cnn", "best-rsws", final, search_run=1, seed=seed)
+    finding = claims.broad_finding(tables.load_record(store))
+    assert finding.agrees is None and "needs at least two" in finding.evidence
+    _stage3("cnn", "best-rsws", 38.0, search_run=2)
+    finding = claims.broad_finding(tables.load_record(store))
+    assert finding.agrees is True and "per run: 37.20, 38.00; range 2%" in finding.evidence
+    assert claims.verdict(finding) == "small-scale trend"
+    _stage3("cnn", "best-rsws", 45.0, search_run=3)
+    assert claims.broad_finding(tables.load_record(store)).agrees is False
+    _stage3("cnn", "best-rsws", 2.9, preset="paper")
+    _stage3("cnn", "best-rsws", 2.95, preset="paper", search_run=2)
+    finding = claims.broad_finding(tables.load_record(store))
+    assert finding.preset == "paper" and claims.verdict(finding) == "reproduced"
