@@ -17,8 +17,8 @@ from randnas.report.tables import (
     SEARCH_EXPERIMENTS,
     TRAIN_EXPERIMENTS,
     Table,
-    _column,
     asha_protocol,
+    column_or_missing,
     describe_scale,
     select,
 )
@@ -56,7 +56,7 @@ def asha_searches(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
     if not runs.empty:
         frame.insert(3, "trained on / scored by", [asha_protocol(benchmark, run) for _, run in runs.iterrows()])
         # runs from before the option existed were charged by epochs alike
-        frame.insert(4, "simulated cost", _column(runs, "param:cost_model").fillna("epochs").tolist())
+        frame.insert(4, "simulated cost", column_or_missing(runs, "param:cost_model").fillna("epochs").tolist())
     return Table(f"ASHA searches ({benchmark})", frame.round(4), describe_scale(runs), runs["run_id"].tolist() if not runs.empty else [],
                  "jobs = rung trainings; a promotion resumes a trial from its checkpoint; digest = sha256 of the event log; "
                  "simulated cost = how the simulated clock charged a job (flops: epochs x the cell's forward MACs relative "

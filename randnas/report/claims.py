@@ -88,7 +88,7 @@ def _stage2_trials(record: pd.DataFrame, benchmark: str, preset: str, spec: str,
     """One value per trial (a search's pick, its mean over training seeds), stage 2."""
     runs = tables.training_runs(record, benchmark, preset, 2, genotype_spec=spec)
     if setting is not None and not runs.empty:
-        runs = runs[tables._column(runs, "search_setting") == setting]
+        runs = runs[tables.column_or_missing(runs, "search_setting") == setting]
     if runs.empty:
         return [], []
     values = runs[tables.STAGE2_METRIC[benchmark]].astype(float).groupby(runs["search_seed"].astype(str)).mean()
@@ -104,8 +104,8 @@ def rsws_vs_darts_finding(record: pd.DataFrame, benchmark: str) -> Finding:
         if not rsws and not darts:
             continue
         ids = tuple(rsws_ids + darts_ids)
-        text = (f"stage-2 {unit}: RSWS trials {tables._mean_std(rsws)}; our second-order DARTS trials "
-                f"{tables._mean_std(darts) or 'none'}")
+        text = (f"stage-2 {unit}: RSWS trials {tables.mean_std(rsws)}; our second-order DARTS trials "
+                f"{tables.mean_std(darts) or 'none'}")
         if not rsws or not darts:
             return Finding(preset, None, evidence=text + "; nothing to compare at this preset yet", run_ids=ids)
         gap = difference_interval(rsws, darts)
@@ -144,7 +144,7 @@ def stage3_number_finding(record: pd.DataFrame, benchmark: str) -> Finding:
         if runs.empty:
             continue
         values = runs[metric].astype(float).tolist()
-        text = f"stage-3 {unit} of our RSWS pick: {tables._mean_std(values)}"
+        text = f"stage-3 {unit} of our RSWS pick: {tables.mean_std(values)}"
         if preset != "paper":
             return Finding(preset, None, evidence=text + " (a smaller model and budget: not comparable with the paper's number)",
                            run_ids=tuple(runs["run_id"]))

@@ -13,7 +13,7 @@ import pandas as pd
 from randnas import tracking
 from randnas.data.nb201 import Nb201Accuracies
 from randnas.lookup import DARTS_EXPERIMENTS, SEARCH_EXPERIMENTS
-from randnas.report.tables import Table, _column, describe_scale, select
+from randnas.report.tables import Table, column_or_missing, describe_scale, select
 from randnas.repro import numpy_generator
 from randnas.search.best_of_n import best_of_n
 from randnas.statistics import kendall_interval, mean_interval, spearman_interval
@@ -160,7 +160,7 @@ def search_compute(run: pd.Series) -> float:
     """The search's training compute in full NAS-Bench-201 trainings (200 epochs of one cell on 25k images): its
     training images, plus its scoring forward passes at a third of a training step's cost."""
     def number(name: str, default: float) -> float:
-        value = pd.to_numeric(_column(run.to_frame().T, f"param:{name}"), errors="coerce").iloc[0]
+        value = pd.to_numeric(column_or_missing(run.to_frame().T, f"param:{name}"), errors="coerce").iloc[0]
         return default if value is None or math.isnan(value) else float(value)
 
     batch = number("batch_size", 64)

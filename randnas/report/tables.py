@@ -56,7 +56,7 @@ def load_record(store: str | Path | None = None) -> pd.DataFrame:
     table = tracking.runs_table(store)
     if table.empty:
         return table
-    hand = (_column(table, "hand_run").fillna("") == "true") & (_column(table, "adopted").fillna("") != "true")
+    hand = (column_or_missing(table, "hand_run").fillna("") == "true") & (column_or_missing(table, "adopted").fillna("") != "true")
     table = table[(table["status"] == tracking.FINISHED) & (table["parent_run"].fillna("") == "") & ~hand].copy()
     # a damaged run stops the book with the file's name, rather than changing a table without a word
     uri = tracking.open_store(store)
@@ -73,7 +73,8 @@ def presets_in(record: pd.DataFrame) -> list[str]:
     return [p for p in PRESET_ORDER if p in found] + sorted(found - set(PRESET_ORDER))
 
 
-def _column(runs: pd.DataFrame, name: str) -> pd.Series:
+def column_or_missing(runs: pd.DataFrame, name: str) -> pd.Series:
+    """The column `name` of `runs`, or a column of missing values where no run logged it."""
     return runs[name] if name in runs else pd.Series([np.nan] * len(runs), index=runs.index, dtype=object)
 
 
@@ -82,7 +83,7 @@ def select(record: pd.DataFrame, experiment: str, preset: str, **tags: str) -> p
         return record.iloc[0:0]
     keep = (record["experiment"] == experiment) & (record["preset"] == preset)
     for name, value in tags.items():
-        keep &= _column(record, name).astype(str) == str(value)
+        keep &= column_or_missing(record, name).astype(str) == str(value)
     return record[keep]
 
 
@@ -98,7 +99,7 @@ def same_protocol(candidates: pd.DataFrame, picks: pd.DataFrame) -> pd.DataFrame
         return frame.reindex(columns=columns).astype(str).agg("|".join, axis=1) if columns else pd.Series("", index=frame.index)
 
     if picks.empty:
-        epochs = pd.to_numeric(_column(candidates, "param:epochs"), errors="coerce")
+        epochs = pd.to_numeric(column_or_missing(candidates, "param:epochs"), errors="coerce")
         if epochs.notna().any():
             return candidates[epochs == epochs.max()]
         return candidates
@@ -111,14 +112,14 @@ def describe_scale(runs: pd.DataFrame) -> str:
         return "no runs"
 
     def values(column: str) -> str:
-        found = sorted({str(v) for v in _column(runs, column).dropna() if str(v)})
+        found = sorted({str(v) for v in column_or_missing(runs, column).dropna() if str(v)})
         return ", ".join(found) if found else "?"
 
     parts = [f"preset {values('preset')}", f"data: {values('dataset_label')}"]
     if "param:epochs" in runs and runs["param:epochs"].notna().any():
         parts.append(f"epochs: {values('param:epochs')}")
     # an epoch shortened to a number of minibatches is not a pass over the data: say so
-    caps = pd.concat([pd.to_numeric(_column(runs, c), errors="coerce") for c in ("param:max_steps_per_epoch",
+    caps = pd.concat([pd.to_numeric(column_or_missing(runs, c), errors="coerce") for c in ("param:max_steps_per_epoch",
                                                                                 "param:train.max_steps_per_epoch")], axis=1).max(axis=1)
     capped = caps[caps > 0]
     if not capped.empty:
@@ -126,7 +127,7 @@ def describe_scale(runs: pd.DataFrame) -> str:
         parts.append(f"epochs capped at {', '.join(str(int(v)) for v in sorted(set(capped)))} minibatches{where}")
     parts.append(f"device: {values('device')}")
     parts.append(f"{len(runs)} run(s)")
-    dirty = int((_column(runs, "git_dirty") == "true").sum())
+    dirty = int((column_or_missing(runs, "git_dirty") == "true").sum())
     if dirty:  # such a run's code is not any commit's: it cannot be rerun exactly from the history
         parts.append(f"{dirty} of them from a work tree with uncommitted changes")
     return "; ".join(parts)
@@ -138,7 +139,7 @@ def _fmt(value: float | None, digits: int = 2) -> str:
     return "" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-def _mean_std(values: list[float], digits: int = 2) -> str:
+def mean_std(values: list[float], digits: int = 2) -> str:
     """Mean ± sample standard deviation (ddof=1) as the paper reports it, with n and the bootstrap 95 %
     interval of the mean (from MIN_FOR_INTERVAL runs on; below, "too few for an interval"): the form every
     average in the book takes."""
@@ -147,7 +148,7 @@ def _mean_std(values: list[float], digits: int = 2) -> str:
     diverged = sum(1 for v in values if not math.isfinite(v))
     if diverged:  # no mean of a diverged run: say how many diverged, average the rest
         rest = [v for v in values if math.isfinite(v)]
-        return f"{diverged} of {len(values)} diverged" + (f"; the rest {_mean_std(rest, digits)}" if rest else "")
+        return f"{diverged} of {len(values)} diverged" + (f"; the rest {mean_std(rest, digits)}" if rest else "")
     if len(values) == 1:
         return f"{values[0]:.{digits}f} (n=1)"
     head = f"{np.mean(values):.{digits}f} ± {np.std(values, ddof=1):.{digits}f}"
@@ -159,11 +160,11 @@ def _mean_std(values: list[float], digits: int = 2) -> str:
 
 def stage_of(runs: pd.DataFrame) -> pd.Series:
     """Each training run's stage: 3 where tagged so, else 2 (runs from before stages were tagged are stage 2)."""
-    return _column(runs, "stage").fillna("2").astype(str)
+    return column_or_missing(runs, "stage").fillna("2").astype(str)
 
 
 def search_run_of(runs: pd.DataFrame) -> pd.Series:
-    return pd.to_numeric(_column(runs, "search_run"), errors="coerce").fillna(1).astype(int)
+    return pd.to_numeric(column_or_missing(runs, "search_run"), errors="coerce").fillna(1).astype(int)
 
 
 def training_runs(record: pd.DataFrame, benchmark: str, preset: str, stage: int, **tags: str) -> pd.DataFrame:
@@ -171,7 +172,7 @@ def training_runs(record: pd.DataFrame, benchmark: str, preset: str, stage: int,
     runs = select(record, TRAIN_EXPERIMENTS[benchmark], preset, **tags)
     if runs.empty:
         return runs
-    first = _column(runs, "repeat").fillna("1").astype(str) == "1"
+    first = column_or_missing(runs, "repeat").fillna("1").astype(str) == "1"
     return runs[(stage_of(runs) == str(stage)) & first]
 
 
@@ -189,7 +190,7 @@ def stage2_table(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
     metric = STAGE2_METRIC[benchmark]
     runs = training_runs(record, benchmark, preset, 2, genotype_spec="rsws")
     searches = select(record, SEARCH_EXPERIMENTS[benchmark], preset)
-    searches = searches[_column(searches, "param:mode").fillna("single") == "single"] if not searches.empty else searches
+    searches = searches[column_or_missing(searches, "param:mode").fillna("single") == "single"] if not searches.empty else searches
     cnn = benchmark == "cnn"
     published, printed = (paper.TABLE2, paper.TABLE2_PRINTED) if cnn else (paper.TABLE7, paper.TABLE7_PRINTED)
     final = "random5" if cnn else "random4"  # the paper names the final setting's runs
@@ -200,7 +201,7 @@ def stage2_table(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
             # one trial per search: a pick trained with several seeds counts once, at its mean
             trials = group[metric].astype(float).groupby(group["search_seed"].astype(int)).mean().sort_index()
             seeds = set(trials.index.astype(str))
-            used = searched[(_column(searched, "setting") == setting) & _column(searched, "seed").astype(str).isin(seeds)]
+            used = searched[(column_or_missing(searched, "setting") == setting) & column_or_missing(searched, "seed").astype(str).isin(seeds)]
             ours[name(setting, run)] = (trials.tolist(), used, group)
 
     add_trials(runs, searches, lambda setting, run: setting if run == 1 else f"{setting}_run{run}")
@@ -244,7 +245,7 @@ def stage2_table(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
 
 
 def _setting_values(searches: pd.DataFrame, column: str) -> str:
-    values = sorted({str(v) for v in _column(searches, column).dropna()}, key=lambda v: float(v) if _is_number(v) else 0)
+    values = sorted({str(v) for v in column_or_missing(searches, column).dropna()}, key=lambda v: float(v) if _is_number(v) else 0)
     return ", ".join(_trim(v) for v in values)
 
 
@@ -276,7 +277,7 @@ def _stage2_row(label: str, key: str, benchmark: str, values: list[float], searc
                     "paper: epochs": _fmt_any(epochs), "ours: epochs": _setting_values(searches, "param:epochs"),
                     "paper: batch": _fmt_any(batch), "ours: batch": _setting_values(searches, "param:batch_size"),
                     "paper: clip": _fmt_any(clip), "ours: clip": _setting_values(searches, "param:grad_clip")})
-    scored = pd.to_numeric(_column(searches, "metric:selection/scored"), errors="coerce").dropna()
+    scored = pd.to_numeric(column_or_missing(searches, "metric:selection/scored"), errors="coerce").dropna()
     row.update({
         "paper: archs evaluated": _fmt_any(archs),
         "ours: archs evaluated": ", ".join(sorted({str(int(v)) for v in scored})),
@@ -284,7 +285,7 @@ def _stage2_row(label: str, key: str, benchmark: str, values: list[float], searc
         "paper: best": _fmt(best, 2 if benchmark == "cnn" else 1), "paper: average": _fmt(average, 2 if benchmark == "cnn" else 1),
         "ours: trials": ", ".join(_fmt(v) for v in values) or ours_note,
         "ours: best": _fmt(min(values)) if values else "",  # min: a diverged trial (inf) is never the best of finite ones
-        "ours: average": _mean_std(values),
+        "ours: average": mean_std(values),
         "runs": " ".join(runs["run_id"].str[:8]) if not runs.empty else "",
         "_ids": (runs["run_id"].tolist() if not runs.empty else []) + (searches["run_id"].tolist() if not searches.empty else []),
     })
@@ -303,7 +304,7 @@ def reference_cell_table(record: pd.DataFrame, benchmark: str, preset: str) -> T
     runs = same_protocol(select(record, TRAIN_EXPERIMENTS[benchmark], preset, genotype_spec="DARTS_V2"), picks)
     values = runs[metric].astype(float).tolist() if not runs.empty else []
     frame = pd.DataFrame([{"cell": "DARTS_V2 (Liu et al.'s published cell)", "training seeds": len(values),
-                           "ours: per seed": ", ".join(_fmt(v) for v in values), "ours: mean": _mean_std(values),
+                           "ours: per seed": ", ".join(_fmt(v) for v in values), "ours: mean": mean_std(values),
                            "runs": " ".join(runs["run_id"].str[:8]) if not runs.empty else ""}]) if values else pd.DataFrame()
     unit = "test error (%)" if benchmark == "cnn" else "best validation perplexity"
     return Table(f"Reference: the published DARTS_V2 cell with the same stage-2 protocol ({unit})", frame, describe_scale(runs),
@@ -317,7 +318,7 @@ def reference_cell_table(record: pd.DataFrame, benchmark: str, preset: str) -> T
 def final_setting(stage3: pd.DataFrame, benchmark: str) -> str | None:
     """The setting whose stage 3 the comparison shows: the paper's final one (Random (5) / Random (4)) when
     it ran, else the only (or last) setting with stage-3 runs."""
-    settings = sorted(set(_column(stage3, "search_setting").dropna()))
+    settings = sorted(set(column_or_missing(stage3, "search_setting").dropna()))
     if not settings:
         return None
     final = "random5" if benchmark == "cnn" else "random4"
@@ -384,21 +385,21 @@ def _ours_for(kind: str, record: pd.DataFrame, stage3: pd.DataFrame, benchmark: 
         return out, []
     if kind in ("rsws", "random"):
         spec = "best-rsws" if kind == "rsws" else "best-random"
-        candidates = stage3[_column(stage3, "genotype_spec") == spec] if not stage3.empty else stage3
+        candidates = stage3[column_or_missing(stage3, "genotype_spec") == spec] if not stage3.empty else stage3
         if kind == "rsws" and not candidates.empty:
             candidates = candidates[(candidates["search_setting"] == final_setting(candidates, benchmark)) &
                                     (search_run_of(candidates) == 1)]
         runs = candidates
         if not runs.empty:
-            seeds = sorted({int(s) for v in _column(runs, "search_seeds").dropna() for s in str(v).split(",") if s})
+            seeds = sorted({int(s) for v in column_or_missing(runs, "search_seeds").dropna() for s in str(v).split(",") if s})
             stage2 = training_runs(record, benchmark, preset, 2, genotype_spec=kind)
-            stage2 = stage2[_column(stage2, "search_seed").astype(str).isin({str(s) for s in seeds})]
+            stage2 = stage2[column_or_missing(stage2, "search_seed").astype(str).isin({str(s) for s in seeds})]
             if kind == "rsws":
                 stage2 = stage2[stage2["search_setting"] == runs["search_setting"].iloc[0]]
                 searches = select(record, SEARCH_EXPERIMENTS[benchmark], preset, setting=runs["search_setting"].iloc[0])
-                searches = searches[_column(searches, "param:mode").fillna("single") == "single"]
-                searches = searches[_column(searches, "seed").astype(str).isin({str(s) for s in seeds})
-                                    & (_column(searches, "repeat").fillna("1").astype(str) == "1")]
+                searches = searches[column_or_missing(searches, "param:mode").fillna("single") == "single"]
+                searches = searches[column_or_missing(searches, "seed").astype(str).isin({str(s) for s in seeds})
+                                    & (column_or_missing(searches, "repeat").fillna("1").astype(str) == "1")]
                 cost = pd.concat([stage2, searches])
             else:
                 cost = stage2
@@ -409,10 +410,10 @@ def _ours_for(kind: str, record: pd.DataFrame, stage3: pd.DataFrame, benchmark: 
         else:
             out.update(_other_quantity(kind, record, benchmark, preset))
     elif kind == "asha":
-        runs = stage3[_column(stage3, "genotype_spec") == "asha"] if not stage3.empty else stage3
+        runs = stage3[column_or_missing(stage3, "genotype_spec") == "asha"] if not stage3.empty else stage3
         searches = select(record, ASHA_EXPERIMENTS[benchmark], preset)
         if not runs.empty:
-            searches = searches[_column(searches, "run_id").isin(set(_column(runs, "parent")))]
+            searches = searches[column_or_missing(searches, "run_id").isin(set(column_or_missing(runs, "parent")))]
             cost = searches
             out["ours: protocol"] = ("stage 3: the ASHA search's best cell, " + _trained(runs, benchmark)
                                      + _asha_words(searches, benchmark))
@@ -420,7 +421,7 @@ def _ours_for(kind: str, record: pd.DataFrame, stage3: pd.DataFrame, benchmark: 
             out.update(_other_quantity(kind, record, benchmark, preset))
     elif kind == "darts_v2":
         reference = select(record, TRAIN_EXPERIMENTS[benchmark], preset, genotype_spec="DARTS_V2")
-        protocol_of = stage3[_column(stage3, "genotype_spec") == "best-rsws"] if not stage3.empty else stage3
+        protocol_of = stage3[column_or_missing(stage3, "genotype_spec") == "best-rsws"] if not stage3.empty else stage3
         if cnn and protocol_of.empty:  # CIFAR-10's stage 3 is stage 2's protocol with more seeds
             protocol_of = training_runs(record, benchmark, preset, 2, genotype_spec="rsws")
         runs = same_protocol(reference, protocol_of) if not protocol_of.empty else reference.iloc[0:0]
@@ -433,12 +434,12 @@ def _ours_for(kind: str, record: pd.DataFrame, stage3: pd.DataFrame, benchmark: 
         return out, other_ids
     if cnn:
         values = runs["metric:test/error"].astype(float).tolist()
-        out.update({first: _fmt(min(values)), second: _mean_std(values)})
+        out.update({first: _fmt(min(values)), second: mean_std(values)})
     else:
         valid = runs["metric:valid/best_ppl"].astype(float).tolist()
         test = runs["metric:test/ppl"].astype(float).tolist()
-        out.update({first: _mean_std(valid, 1) if len(valid) > 1 else _fmt(valid[0], 1),
-                    second: _mean_std(test, 1) if len(test) > 1 else _fmt(test[0], 1)})
+        out.update({first: mean_std(valid, 1) if len(valid) > 1 else _fmt(valid[0], 1),
+                    second: mean_std(test, 1) if len(test) > 1 else _fmt(test[0], 1)})
     out["ours: params (M)"] = _fmt(float(runs["metric:params/millions"].astype(float).mean()), 2)
     out["ours: device-hours"] = _fmt(float(cost["hours"].sum()), 3) if not cost.empty else ""
     ids = runs["run_id"].tolist() + (cost["run_id"].tolist() if not cost.empty else [])
@@ -463,7 +464,7 @@ def _asha_words(searches: pd.DataFrame, benchmark: str) -> str:
 
 
 def _trained(runs: pd.DataFrame, benchmark: str) -> str:
-    epochs = _column(runs, "param:epochs").dropna().astype(str)
+    epochs = column_or_missing(runs, "param:epochs").dropna().astype(str)
     length = f"{', '.join(sorted(set(epochs)))} epochs" if not epochs.empty else "? epochs"
     return f"{len(runs)} seed(s), {length}" if benchmark == "cnn" else f"{len(runs)} run(s) of {length}"
 
@@ -479,7 +480,7 @@ def _other_quantity(kind: str, record: pd.DataFrame, benchmark: str, preset: str
         trials = stage2[metric].astype(float).groupby([stage2["search_setting"], stage2["search_seed"]]).mean()
         return {"ours: protocol": "no stage 3 yet",
                 "ours: other quantity": f"stage-2 {'test error' if cnn else 'validation perplexity'} of {len(trials)} "
-                                        f"search(es): {_mean_std(trials.tolist())}",
+                                        f"search(es): {mean_std(trials.tolist())}",
                 "_ids": stage2["run_id"].tolist()}
     if kind == "asha":
         searches = select(record, ASHA_EXPERIMENTS[benchmark], preset)
@@ -513,7 +514,7 @@ def _other_quantity(kind: str, record: pd.DataFrame, benchmark: str, preset: str
         valid = reference["metric:valid/best_ppl"].astype(float).tolist() if not cnn else []
         test = reference[metric if cnn else "metric:test/ppl"].astype(float).tolist()
         epochs = ", ".join(sorted(set(reference["param:epochs"].astype(str))))
-        text = (f"{_mean_std(test)} test error after {epochs} epochs" if cnn else
+        text = (f"{mean_std(test)} test error after {epochs} epochs" if cnn else
                 f"valid {_fmt(valid[0], 1)} / test {_fmt(test[0], 1)} after {epochs} epochs (stage-2 length)")
         return {"ours: protocol": "not at our stage-3 length", "ours: other quantity": f"DARTS_V2: {text}",
                 "_ids": reference["run_id"].tolist()}
@@ -530,7 +531,7 @@ def ranking_table(record: pd.DataFrame, benchmark: str, preset: str, history=tra
     if benchmark == "ptb":
         return table8(record, preset, history)
     darts = training_runs(record, benchmark, preset, 2, genotype_spec="darts", search_setting=PAPER_DARTS_SETTING)
-    kind = "darts" if len(set(_column(darts, "search_seed").dropna())) >= 2 else "rsws"
+    kind = "darts" if len(set(column_or_missing(darts, "search_seed").dropna())) >= 2 else "rsws"
     runs = darts if kind == "darts" else training_runs(record, benchmark, preset, 2, genotype_spec="rsws")
     if not runs.empty:  # one run per trial: its first training seed
         order = pd.to_numeric(runs["seed"], errors="coerce")
@@ -563,7 +564,7 @@ def ranking_table(record: pd.DataFrame, benchmark: str, preset: str, history=tra
     stage3 = training_runs(record, benchmark, preset, 3, genotype_spec=f"best-{kind}")
     if not stage3.empty:
         values = stage3["metric:test/error"].astype(float).tolist()
-        note += f" Our best trial over {len(values)} seed(s) (stage 3): min {min(values):.2f}, average {_mean_std(values)}."
+        note += f" Our best trial over {len(values)} seed(s) (stage 3): min {min(values):.2f}, average {mean_std(values)}."
     title = ("Table 3: our reproduced-DARTS trials ranked after short and long stage-2 training" if kind == "darts" else
              "Table 3's question on our RSWS trials: ranking after short and long stage-2 training")
     return Table(title, frame.round(2), describe_scale(runs), frame["run_id"].tolist(), note)
@@ -606,9 +607,9 @@ def _table8_runs(stage3: pd.DataFrame, name: str) -> tuple[pd.DataFrame, str]:
     """Our stage-3 runs for one of Table 8's rows, and how to label them."""
     if stage3.empty:
         return stage3, "ours"
-    spec = _column(stage3, "genotype_spec")
+    spec = column_or_missing(stage3, "genotype_spec")
     if name == "DARTS":  # our own DARTS search's pick where it ran (like the paper's row), else the published cell
-        ours = stage3[(spec == "best-darts") & (_column(stage3, "search_setting") == PAPER_DARTS_SETTING)]
+        ours = stage3[(spec == "best-darts") & (column_or_missing(stage3, "search_setting") == PAPER_DARTS_SETTING)]
         return (ours, "ours: our DARTS search's pick") if not ours.empty else (stage3[spec == "DARTS_V2"], "ours: the published DARTS_V2 cell")
     if name == "ASHA":
         return stage3[spec == "asha"], "ours"
@@ -641,11 +642,11 @@ def broad_table(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
             means.append(float(np.mean(values)))
             row.update({"ours: setting": setting, "ours: trials (search seeds)": group["search_seeds"].iloc[0],
                         "ours: pick": f"search seed {group['search_seed'].iloc[0]}",
-                        "ours: mean ± std": _mean_std(values), "ours: best seed": _fmt(min(values)),
+                        "ours: mean ± std": mean_std(values), "ours: best seed": _fmt(min(values)),
                         "runs": " ".join(group["run_id"].str[:8])})
         rows.append(row)
     rows.append({"run": "Average over runs", "paper: mean ± std (10 seeds)": f"{paper.TABLE4_AVERAGE:.2f}",
-                 "ours: mean ± std": _mean_std(means) if means else ""})
+                 "ours: mean ± std": mean_std(means) if means else ""})
     frame = pd.DataFrame(rows).fillna("")
     note = ("Each run: independent searches (its trials), the stage-2 winner, then stage 3 over several training seeds, "
             "as the paper's Table 4. " + STD_NOTE)
@@ -662,17 +663,17 @@ def _without_repeat(plan_key: str) -> str:
 def exact_table(record: pd.DataFrame, preset: str) -> Table:
     """Runs repeated with the same seed and settings (the plan's `repeat` axis): their digests side by side."""
     # a job's first run may predate its notebook's `repeat` parameter: untagged counts as repeat 1
-    runs = record[(_column(record, "preset") == preset) & _column(record, "digest").notna() & _column(record, "plan_key").notna()]
+    runs = record[(column_or_missing(record, "preset") == preset) & column_or_missing(record, "digest").notna() & column_or_missing(record, "plan_key").notna()]
     rows, repeated = [], []
     for key, group in runs.groupby(runs["plan_key"].map(_without_repeat), sort=True) if not runs.empty else ():
-        group = group.assign(repeat=_column(group, "repeat").fillna("1"))
+        group = group.assign(repeat=column_or_missing(group, "repeat").fillna("1"))
         digests = group.sort_values("repeat")["digest"].tolist()
         if len(digests) < 2:
             continue
         repeated += group["run_id"].tolist()
         rows.append({"job": key.split("/", 1)[-1], "experiment": group["experiment"].iloc[0], "seed": group["seed"].iloc[0],
                      "repeats": len(digests), "digests": " ".join(d[:16] for d in digests),
-                     "identical": _identical(digests, _column(group, "git_commit").fillna("").tolist()),
+                     "identical": _identical(digests, column_or_missing(group, "git_commit").fillna("").tolist()),
                      "runs": " ".join(group["run_id"].str[:8])})
     frame = pd.DataFrame(rows, columns=["job", "experiment", "seed", "repeats", "digests", "identical", "runs"])
     different = []
@@ -701,7 +702,7 @@ def checklist_table(record: pd.DataFrame, root: Path) -> Table:
     """Table 5: the paper's 12 publications, then this project's row, answered by facts the book can check."""
     has_search = (root / "randnas" / "search").is_dir() and (root / "notebooks" / "rsws_search.ipynb").is_file()
     has_eval = (root / "randnas" / "train").is_dir() and (root / "notebooks" / "train_from_scratch.ipynb").is_file()
-    seeded = not record.empty and _column(record, "seed").notna().all()
+    seeded = not record.empty and column_or_missing(record, "seed").notna().all()
     with_params = int(record.filter(like="param:").notna().any(axis=1).sum()) if not record.empty else 0
     exact = {preset: exact_table(record, preset).frame for preset in presets_in(record)}
     repeated = sum(len(f) for f in exact.values())
@@ -733,10 +734,10 @@ def _yes(flag: bool) -> str:
 
 def search_cost_table(record: pd.DataFrame, preset: str) -> Table:
     """Device-hours per experiment family, from the runs' start and end times."""
-    runs = record[_column(record, "preset") == preset]
+    runs = record[column_or_missing(record, "preset") == preset]
     if runs.empty:
         return Table("Search cost in device-hours", pd.DataFrame(), "no runs")
-    grouped = runs.groupby(["experiment", _column(runs, "device").fillna("?")], sort=True)["hours"]
+    grouped = runs.groupby(["experiment", column_or_missing(runs, "device").fillna("?")], sort=True)["hours"]
     frame = grouped.agg(runs="count", total_hours="sum", hours_per_run="mean").reset_index()
     frame.columns = ["experiment", "device", "runs", "device-hours", "hours per run"]
     return Table("Search cost in device-hours", frame.round(4), describe_scale(runs), runs["run_id"].tolist(),

@@ -336,9 +336,9 @@ def test_an_average_of_enough_runs_carries_its_bootstrap_interval():
 
     values = [3.0, 3.2, 2.9, 3.1, 3.4]
     estimate = mean_interval(values)
-    assert tables._mean_std(values) == (f"3.12 ± {np.std(values, ddof=1):.2f} (n=5; 95 % interval of the mean "
+    assert tables.mean_std(values) == (f"3.12 ± {np.std(values, ddof=1):.2f} (n=5; 95 % interval of the mean "
                                         f"[{estimate.low:.2f}, {estimate.high:.2f}])")
-    assert estimate.low < 3.12 < estimate.high and "nan" not in tables._mean_std([1.0, 1.0, 1.0, 1.0, 1.0])
+    assert estimate.low < 3.12 < estimate.high and "nan" not in tables.mean_std([1.0, 1.0, 1.0, 1.0, 1.0])
 
 
 def test_a_cell_is_named_by_a_short_hash_in_tables():
@@ -374,5 +374,5 @@ def test_a_repeat_made_with_other_code_says_so_rather_than_failing_exactness():
 
 def test_a_diverged_training_reads_diverged_not_inf_or_nan():
     assert tables._fmt(float("inf")) == "diverged" and tables._fmt(float("nan")) == ""
-    assert tables._mean_std([float("inf")]) == "1 of 1 diverged"
-    assert tables._mean_std([float("inf"), 3.0, 5.0]) == "1 of 3 diverged; the rest 4.00 ± 1.41 (n=2, too few for an interval)"
+    assert tables.mean_std([float("inf")]) == "1 of 1 diverged"
+    assert tables.mean_std([float("inf"), 3.0, 5.0]) == "1 of 3 diverged; the rest 4.00 ± 1.41 (n=2, too few for an interval)"
