@@ -605,8 +605,10 @@ def stale_reason(root: Path, job: Job, run: Any) -> str:
 
 def book_output(plan_key: str) -> str:
     """Where the book renders a plan job's executed notebook ("" for a key that is not a plan job's)."""
-    parts = plan_key.split("@")[0].split("/")
-    if len(parts) != 4:
+    from randnas import tracking
+
+    parts = tracking.plan_key_parts(plan_key)
+    if parts is None:
         return ""
     _, entry, preset, name = parts
     return f"book/runs/{preset}/{entry}/{name}.html"

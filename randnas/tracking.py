@@ -420,11 +420,17 @@ def run_tags(
     return tags
 
 
+def plan_key_parts(plan_key: str) -> tuple[str, str, str, str] | None:
+    """(plan, entry, preset, job) of a plan job's key `plan/entry/preset/job@hash`; None for any other text."""
+    parts = plan_key.split("@")[0].split("/")
+    return (parts[0], parts[1], parts[2], parts[3]) if len(parts) == 4 else None
+
+
 def plan_run_name(tags: Mapping[str, str], fallback: str) -> str:
     """A plan job's run is named `<preset>/<entry>/<job>` (unique per experiment, and it says the scale); a run
     outside a plan keeps the name its notebook gives."""
-    parts = tags.get(TAG_PLAN_KEY, "").split("@")[0].split("/")
-    return "/".join(parts[2:3] + parts[1:2] + parts[3:4]) if len(parts) == 4 else fallback
+    parts = plan_key_parts(tags.get(TAG_PLAN_KEY, ""))
+    return f"{parts[2]}/{parts[1]}/{parts[3]}" if parts else fallback
 
 
 def counted(tags: Mapping[str, str]) -> bool:
