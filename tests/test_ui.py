@@ -76,32 +76,40 @@ def test_ui_server_answers_runs_search(store):
         server.wait(timeout=30)
 
 
-def test_kill_of_randnas_ui_stops_the_server_it_started(store):
+def start_ui(store) -> tuple[subprocess.Popen, int]:
+    """`randnas ui` (not in a process group of its own: a plain kill reaches only it), once its server answers."""
     tracking.open_store(store)
     port = free_loopback_port()
     ui = subprocess.Popen([sys.executable, "-m", "randnas.cli", "ui", "--store", str(store), "--port", str(port)],
                           cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            post(f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/search", {"max_results": 1})
+            return ui, port
+        except (urllib.error.URLError, ConnectionError):
+            assert ui.poll() is None and time.monotonic() < deadline, "the MLflow server did not come up"
+            time.sleep(1)
+
+
+def wait_until_free(port: int, seconds: float, message: str) -> None:
+    deadline = time.monotonic() + seconds
+    while True:  # the port is free again: nothing serves it any more
+        with socket.socket() as probe:
             try:
-                post(f"{base}/experiments/search", {"max_results": 1})
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert ui.poll() is None and time.monotonic() < deadline, "the MLflow server did not come up"
-                time.sleep(1)
+                probe.bind(("127.0.0.1", port))
+                return
+            except OSError:
+                assert time.monotonic() < deadline, message
+                time.sleep(0.5)
+
+
+def test_kill_of_randnas_ui_stops_the_server_it_started(store):
+    ui, port = start_ui(store)
+    try:
         ui.send_signal(signal.SIGTERM)  # a plain `kill` of randnas ui, not of its process group
         assert ui.wait(timeout=60) == 130
-        deadline = time.monotonic() + 30
-        while True:  # the port is free again: nothing serves it any more
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "the MLflow server still holds the port after randnas ui ended"
-                    time.sleep(0.5)
+        wait_until_free(port, 30, "the MLflow server still holds the port after randnas ui ended")
     finally:
         if ui.poll() is None:
             ui.kill()
@@ -109,31 +117,12 @@ def test_kill_of_randnas_ui_stops_the_server_it_started(store):
 
 def test_sigkill_of_randnas_ui_leaves_no_server_serving(store):
     """A SIGKILL leaves `randnas ui` no cleanup of its own: the watcher it started stops the server's group."""
-    tracking.open_store(store)
-    port = free_loopback_port()
-    ui = subprocess.Popen([sys.executable, "-m", "randnas.cli", "ui", "--store", str(store), "--port", str(port)],
-                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/api/2.0/mlflow"
+    ui, port = start_ui(store)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                post(f"{base}/experiments/search", {"max_results": 1})
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert ui.poll() is None and time.monotonic() < deadline, "the MLflow server did not come up"
-                time.sleep(1)
         ui.kill()
         ui.wait(timeout=30)
-        deadline = time.monotonic() + 90  # SIGTERM, then SIGKILL 10 s later, on a loaded machine
-        while True:
-            with socket.socket() as probe:
-                try:
-                    probe.bind(("127.0.0.1", port))
-                    break
-                except OSError:
-                    assert time.monotonic() < deadline, "the MLflow server still serves after randnas ui was SIGKILLed"
-                    time.sleep(0.5)
+        # SIGTERM, then SIGKILL 10 s later, on a loaded machine
+        wait_until_free(port, 90, "the MLflow server still serves after randnas ui was SIGKILLed")
     finally:
         if ui.poll() is None:
             ui.kill()
