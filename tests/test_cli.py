@@ -147,6 +147,7 @@ def test_asha_rungs_prints_the_released_layout(capsys):
         (["data", "check", "--data-root", "/no/such/folder"], "data root /no/such/folder is not a folder"),
         (["genotype", "describe", "run:0000deadbeef"], "no run '0000deadbeef' in the record"),
         (["ui", "--port", "99999"], "a port is 1 to 65535, got 99999"),
+        (["record", "export", "--store", "/no/such/mlruns"], "no file store at /no/such/mlruns"),
     ],
 )
 def test_bad_input_gives_one_line_and_exit_code_2(args, message, store):
@@ -198,3 +199,9 @@ def test_surrogate_and_sampler_errors_are_one_line(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_export_from_the_store_it_writes_is_refused(store):
+    store.mkdir(parents=True)
+    done = run_cli("record", "export", "--from", str(store), "--store", str(store))
+    assert done.returncode == 2 and "--from names the store being exported" in done.stderr
