@@ -226,6 +226,13 @@ def broad_finding(record: pd.DataFrame) -> Finding:
     return Finding(None)
 
 
+def survey_finding(record: pd.DataFrame) -> Finding:
+    """Table 5 surveys published papers: no run of this project bears on it, whatever the record holds."""
+    del record
+    return Finding(None, evidence="a survey of published papers, not an experiment: no run can test it; the Reproducibility "
+                                  "page adds this project's own row to Table 5")
+
+
 def nb201_ranking_finding(record: pd.DataFrame) -> Finding:
     """Beyond the paper: shared weights rank cells as stand-alone training does (RSWS's premise), tested against
     NAS-Bench-201's real accuracies: Kendall tau over one search's scored cells at its last scoring epoch."""
@@ -312,6 +319,8 @@ CLAIMS = (
           "Table 4: 6 independent runs, stage-3 test error 2.85 to 3.00 % (average 2.92)", broad_finding),
     Claim("exact", "With the code, the seeds and the same hardware and software, a NAS result is exactly reproducible",
           "Section 5: the authors' own runs repeat; none of 12 papers could be", exact_finding, scale_free=True),
+    Claim("survey", "None of 12 recent NAS papers is exactly reproducible from what they published",
+          "Table 5: code, seeds and hyperparameters checked for 12 papers (2018-2019)", survey_finding),
     Claim("nb201-ranking", "Beyond the paper: shared weights rank cells as stand-alone training does (RSWS's premise)",
           "Section 3.2 assumes it; tested here against NAS-Bench-201's real accuracies", nb201_ranking_finding),
     Claim("surrogate-asha", "Beyond the paper: at equal GPU-hours ASHA does at least as well as random search",

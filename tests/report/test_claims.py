@@ -4,6 +4,7 @@ findings computed from a synthetic record."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 
@@ -136,3 +137,8 @@ def test_broad_reproducibility_needs_two_independent_runs_and_reads_their_spread
     _stage3("cnn", "best-rsws", 2.95, preset="paper", search_run=2)
     finding = claims.broad_finding(tables.load_record(store))
     assert finding.preset == "paper" and claims.verdict(finding) == "reproduced"
+
+
+def test_the_survey_of_papers_is_never_said_to_be_tested_by_our_runs():
+    finding = claims.survey_finding(pd.DataFrame({"run_id": ["x"], "preset": ["cpu"]}))
+    assert claims.verdict(finding) == "not run" and "not an experiment" in finding.evidence
