@@ -808,13 +808,22 @@ def mark_unfinished(plan_key: str, status: str = FAILED) -> list[str]:
 
 
 def log_artifact_to_run(run_id: str, path: str | Path, artifact_path: str | None = None) -> None:
-    """Store the file `path` among the run's artifacts (under `artifact_path`); a file store's copy appears whole or not at all."""
+    """Store the file or folder `path` among the run's artifacts, under `artifact_path` by its own name; a file
+    store's copy of a file appears whole or not at all."""
+    path = Path(path)
     local = artifact_folder(run_id)
     if local is None:
-        _mlflow().MlflowClient().log_artifact(run_id, str(path), artifact_path=artifact_path)
+        client = _mlflow().MlflowClient()
+        if path.is_dir():
+            client.log_artifacts(run_id, str(path), artifact_path="/".join(filter(None, (artifact_path, path.name))))
+        else:
+            client.log_artifact(run_id, str(path), artifact_path=artifact_path)
         return
-    target = local / (artifact_path or "") / Path(path).name
+    target = local / (artifact_path or "") / path.name
     target.parent.mkdir(parents=True, exist_ok=True)
+    if path.is_dir():
+        shutil.copytree(path, target, dirs_exist_ok=True)
+        return
     partial = target.with_name(target.name + ".partial")
     shutil.copyfile(path, partial)
     os.replace(partial, target)
@@ -828,13 +837,14 @@ def log_json_artifact(run_id: str, obj: Any, artifact_file: str) -> None:
 
 
 def download_artifact(run_id: str, artifact_path: str, destination: Path) -> Path:
-    """A copy of the run's artifact file or folder `artifact_path` inside `destination`."""
+    """A copy of the run's artifact file or folder `artifact_path` at `destination / artifact_path` (as MLflow's download)."""
     local = artifact_folder(run_id)
     if local is None:
         return Path(_mlflow().artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path, dst_path=str(destination)))
-    source, target = local / artifact_path, Path(destination) / Path(artifact_path).name
+    source, target = local / artifact_path, Path(destination) / artifact_path
     if not source.exists():
         raise FileNotFoundError(f"run {run_id} has no artifact {artifact_path!r} (looked in {source})")
+    target.parent.mkdir(parents=True, exist_ok=True)
     if source.is_dir():
         shutil.copytree(source, target, dirs_exist_ok=True)
     else:

@@ -162,11 +162,17 @@ def test_a_portable_store_is_read_and_written_from_any_working_directory(store, 
     monkeypatch.chdir(elsewhere)
     assert tracking.load_json_artifact(run.run_id, "result.json", store) == {"kept": True}
     assert tracking.artifact_exists(run.run_id, tracking.MANIFEST_ARTIFACT)
+    folder = tmp_path / "events"
+    (folder / "inner").mkdir(parents=True)
+    (folder / "inner" / "a.jsonl").write_text("{}\n")
     with tracking.tracked_run("toy/family", "second", tags=toy_tags(seed=1), config=Config()) as second:
         second.json({"second": True}, "deep/result.json")
+        second.artifact(folder, "logs")  # a folder keeps its name under the artifact path, as MLflow's
     with tempfile.TemporaryDirectory() as tmp:
-        copy = tracking.download_artifact(second.run_id, "deep/result.json", Path(tmp))
-        assert json.loads(copy.read_text()) == {"second": True}
+        copy = tracking.download_artifact(second.run_id, "deep/result.json", Path(tmp) / "not-yet")
+        assert copy == Path(tmp) / "not-yet" / "deep" / "result.json" and json.loads(copy.read_text()) == {"second": True}
+        logs = tracking.download_artifact(second.run_id, "logs", Path(tmp))
+        assert (logs / "events" / "inner" / "a.jsonl").read_text() == "{}\n"
     assert Path.cwd() == elsewhere and list(elsewhere.iterdir()) == []
     assert (store / mlflow.get_run(run.run_id).info.experiment_id / second.run_id / "artifacts" / "deep" / "result.json").is_file()
 
