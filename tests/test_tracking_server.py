@@ -16,7 +16,7 @@ import pytest
 from randnas import plans, tracking
 from randnas.record import check_store, export_record, private_paths
 from randnas.report.runs import runs_index_html, runs_overview
-from tests.test_plans import PARAMETERS, statuses, write_notebook
+from tests.test_plans import PARAMETERS, PLAN, statuses, write_notebook
 
 BODY = """from types import SimpleNamespace
 from randnas import tracking
@@ -27,17 +27,6 @@ with tracking.tracked_run("toy/server", f"toy-{seed}", tags=tags, config={"value
         run.metrics({"valid/value": value * seed + epoch}, step=epoch)
     run.json({"seed": seed}, "result/seed.json")
     run.child("trial", "trial-0", tags={"randnas.trial": "0"}, params={"width": 4}, metrics=[("valid/acc", 0.5, 1)])
-"""
-
-PLAN = """
-name: toy
-description: a toy plan
-entries:
-  toy:
-    notebook: notebooks/toy.ipynb
-    grid: {seed: [1, 2]}
-    presets:
-      smoke: {}
 """
 
 
