@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from randnas.tracking import ANONYMOUS_USER, MANIFEST_ARTIFACT, USER_TAG
+from randnas.tracking import ANONYMOUS_USER, MANIFEST_ARTIFACT, RUNNING_STATUS_LINE, USER_TAG
 
 DATA_ROOT_WORDS = "<data root>"
 PRIVATE_PREFIXES = ("/tmp/", "/home/", "/root/", "/work/", "/Users/", "/private/", "/var/folders/")
@@ -88,7 +88,7 @@ def _scrub_user(run: Path) -> int:
     changed = 0
     meta = run / "meta.yaml"
     text = meta.read_text(encoding="utf-8", errors="replace")
-    if re.search(r"^status: 1$", text, re.MULTILINE):
+    if RUNNING_STATUS_LINE.search(text):
         return 0
     new_text = _USER_LINE.sub(f"user_id: {ANONYMOUS_USER}", text)
     if new_text != text:

@@ -181,7 +181,7 @@ def ensure_store_layout(store: Path) -> None:
 _ABSOLUTE_LOCATION = re.compile(r"^(artifact_location|artifact_uri): (?:file://)?(/.*)$", re.MULTILINE)
 
 
-_RUNNING = re.compile(r"^status: 1$", re.MULTILINE)  # RunStatus.RUNNING as the file store writes it
+RUNNING_STATUS_LINE = re.compile(r"^status: 1$", re.MULTILINE)  # RunStatus.RUNNING as the file store writes it
 
 
 def make_portable(store: Path) -> int:
@@ -204,7 +204,7 @@ def make_portable(store: Path) -> int:
                 return match.group(0)
             return f"{match.group(1)}: {target.relative_to(anchor).as_posix()}"
 
-        if _RUNNING.search(text):
+        if RUNNING_STATUS_LINE.search(text):
             continue  # a live run's writer still updates this file: made portable by the next export
         new_text = _ABSOLUTE_LOCATION.sub(relative, text)
         if new_text != text:
