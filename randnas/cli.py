@@ -299,7 +299,8 @@ def _cmd_record_export(args: argparse.Namespace) -> int:
 
     root = tracking.find_project_root()
     store = Path(args.store or root / "mlruns").resolve()
-    if args.source and tracking.file_store_path(args.source) is not None and Path(tracking.file_store_path(args.source)).resolve() == store:
+    source_folder = tracking.file_store_path(args.source) if args.source else None
+    if source_folder is not None and source_folder.resolve() == store:
         print(f"randnas: error: --from names the store being exported ({store}); give a tracking server or another store",
               file=sys.stderr)
         return 2

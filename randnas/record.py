@@ -9,12 +9,11 @@ artifacts, over `book/runs` and a file store, for records made before the runner
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from randnas.tracking import ANONYMOUS_USER, MANIFEST_ARTIFACT, RUNNING_STATUS_LINE, USER_TAG
+from randnas.tracking import ANONYMOUS_USER, MANIFEST_ARTIFACT, RUNNING_STATUS_LINE, USER_TAG, replace_text
 
 DATA_ROOT_WORDS = "<data root>"
 PRIVATE_PREFIXES = ("/tmp/", "/home/", "/root/", "/work/", "/Users/", "/private/", "/var/folders/")
@@ -57,9 +56,7 @@ def scrub_notebook(path: Path, repo_root: str | Path | None = None, output: str 
     if new_text == text:
         return False
     json.loads(new_text)  # still a notebook
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(new_text)
-    os.replace(partial, path)
+    replace_text(path, new_text)
     return True
 
 
@@ -92,9 +89,7 @@ def _scrub_user(run: Path) -> int:
         return 0
     new_text = _USER_LINE.sub(f"user_id: {ANONYMOUS_USER}", text)
     if new_text != text:
-        partial = meta.with_name("meta.yaml.partial")
-        partial.write_text(new_text, encoding="utf-8")
-        os.replace(partial, meta)
+        replace_text(meta, new_text)
         changed += 1
     tag = run / "tags" / USER_TAG
     if tag.is_file() and tag.read_text(encoding="utf-8", errors="replace") != ANONYMOUS_USER:

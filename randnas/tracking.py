@@ -184,6 +184,13 @@ _ABSOLUTE_LOCATION = re.compile(r"^(artifact_location|artifact_uri): (?:file://)
 RUNNING_STATUS_LINE = re.compile(r"^status: 1$", re.MULTILINE)  # RunStatus.RUNNING as the file store writes it
 
 
+def replace_text(path: Path, text: str) -> None:
+    """Rewrite a file of the record so readers see the old file or the new one, never half of it."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
 def make_portable(store: Path) -> int:
     """Rewrite absolute artifact paths inside `store` as paths relative to its parent folder.
 
@@ -208,9 +215,7 @@ def make_portable(store: Path) -> int:
             continue  # a live run's writer still updates this file: made portable by the next export
         new_text = _ABSOLUTE_LOCATION.sub(relative, text)
         if new_text != text:
-            partial = meta.with_name("meta.yaml.partial")
-            partial.write_text(new_text)
-            os.replace(partial, meta)  # readers see the old file or the new one, never half of it
+            replace_text(meta, new_text)
             changed += 1
     return changed
 
