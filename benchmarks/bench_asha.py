@@ -59,8 +59,14 @@ def randnas_asha(backend: str, clock: str, workers: int) -> dict:
     def once() -> tuple[float, list]:
         scheduler = AshaScheduler(R_MIN, R_MAX, ETA)
         start = time.perf_counter()
-        events = run_asha(scheduler, NearZeroJob(), Budget(max_trials=TRIALS), workers=workers,
-                          backend=make_backend(backend, workers), clock=clock)
+        events = run_asha(
+            scheduler,
+            NearZeroJob(),
+            Budget(max_trials=TRIALS),
+            workers=workers,
+            backend=make_backend(backend, workers),
+            clock=clock,
+        )
         return time.perf_counter() - start, events
 
     runs = [once() for _ in range(REPEATS if backend == "inprocess" else 1)]
@@ -68,8 +74,12 @@ def randnas_asha(backend: str, clock: str, workers: int) -> dict:
     reached: dict[int, int] = {}
     for event in events:
         reached[event.trial] = max(reached.get(event.trial, 0), event.resource)
-    return {"seconds": seconds, "jobs": len(events), "epochs": sum(reached.values()),
-            "reached_R": sum(1 for r in reached.values() if r == R_MAX)}
+    return {
+        "seconds": seconds,
+        "jobs": len(events),
+        "epochs": sum(reached.values()),
+        "reached_R": sum(1 for r in reached.values() if r == R_MAX),
+    }
 
 
 def ray_tune_asha(workers: int) -> dict:
@@ -84,7 +94,9 @@ def ray_tune_asha(workers: int) -> dict:
     ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
         with tempfile.TemporaryDirectory() as storage:
-            scheduler = ASHAScheduler(time_attr="epoch", metric="value", mode="max", max_t=R_MAX, grace_period=R_MIN, reduction_factor=ETA)
+            scheduler = ASHAScheduler(
+                time_attr="epoch", metric="value", mode="max", max_t=R_MAX, grace_period=R_MIN, reduction_factor=ETA
+            )
             tuner = tune.Tuner(
                 trainable,
                 param_space={"trial": tune.grid_search(list(range(TRIALS)))},
@@ -97,7 +109,12 @@ def ray_tune_asha(workers: int) -> dict:
         epochs = [int(result.metrics["epoch"]) for result in results]
     finally:
         ray.shutdown()
-    return {"seconds": seconds, "jobs": TRIALS, "epochs": sum(epochs), "reached_R": sum(1 for e in epochs if e == R_MAX)}
+    return {
+        "seconds": seconds,
+        "jobs": TRIALS,
+        "epochs": sum(epochs),
+        "reached_R": sum(1 for e in epochs if e == R_MAX),
+    }
 
 
 def main() -> None:
@@ -109,21 +126,32 @@ def main() -> None:
 
     os.environ.setdefault("RAY_AUTH_MODE", "disabled")
     results = {"bare_loop": bare_loop()}
-    for backend, clock, workers in [("inprocess", "simulated", 1), ("inprocess", "simulated", args.workers),
-                                    ("inprocess", "wall", args.workers), ("process", "simulated", args.workers),
-                                    ("process", "wall", args.workers), ("ray", "simulated", args.workers)]:
+    for backend, clock, workers in [
+        ("inprocess", "simulated", 1),
+        ("inprocess", "simulated", args.workers),
+        ("inprocess", "wall", args.workers),
+        ("process", "simulated", args.workers),
+        ("process", "wall", args.workers),
+        ("ray", "simulated", args.workers),
+    ]:
         results[f"randnas_{backend}_{clock}_{workers}w"] = randnas_asha(backend, clock, workers)
     if not args.skip_tune:
         results["ray_tune_ASHAScheduler"] = ray_tune_asha(args.workers)
     bare = results["bare_loop"]["seconds"]
     for name, row in results.items():
         row["ratio_to_bare_loop"] = row["seconds"] / bare
-        row["overhead_per_job_ms"] = 1000 * (row["seconds"] - bare * row["epochs"] / results["bare_loop"]["epochs"]) / row["jobs"]
-        print(f"{name:36s} {row['seconds']:8.3f} s  {row['jobs']:3d} jobs  {row['epochs']:4d} epochs  "
-              f"x{row['ratio_to_bare_loop']:9.1f}  {row['overhead_per_job_ms']:8.2f} ms/job")
-    notes = (f"{TRIALS} trials, r={R_MIN}, R={R_MAX}, eta={ETA}, near-zero work per epoch. randnas' driver promotes "
-             "(a promoted trial is one more job from its checkpoint); Ray Tune's ASHAScheduler stops trials "
-             "instead, so its 'jobs' are whole trials. Process-pool and Ray times include starting the workers.")
+        row["overhead_per_job_ms"] = (
+            1000 * (row["seconds"] - bare * row["epochs"] / results["bare_loop"]["epochs"]) / row["jobs"]
+        )
+        print(
+            f"{name:36s} {row['seconds']:8.3f} s  {row['jobs']:3d} jobs  {row['epochs']:4d} epochs  "
+            f"x{row['ratio_to_bare_loop']:9.1f}  {row['overhead_per_job_ms']:8.2f} ms/job"
+        )
+    notes = (
+        f"{TRIALS} trials, r={R_MIN}, R={R_MAX}, eta={ETA}, near-zero work per epoch. randnas' driver promotes "
+        "(a promoted trial is one more job from its checkpoint); Ray Tune's ASHAScheduler stops trials "
+        "instead, so its 'jobs' are whole trials. Process-pool and Ray times include starting the workers."
+    )
     print(write_results("asha_overhead", results, notes))
 
 

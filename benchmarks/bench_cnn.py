@@ -48,10 +48,12 @@ def _step_fn(kind: str, channels: int, device: torch.device):
     """A function genotype -> a function that runs one training step of `kind` on that architecture (any
     building happens in the first call, outside the step), and the shared net if any."""
     if kind == "standalone":
+
         def prepare(genotype):
             model = NetworkCIFAR(genotype, channels, 8, auxiliary=False).to(device)
             optimizer = torch.optim.SGD(model.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
             return lambda x, y: _train_step(lambda inputs: model(inputs)[0], optimizer, x, y)
+
         return prepare, None
     shared = SharedCnnNetwork(channels, 8, mode=kind).to(device)
     optimizer = torch.optim.SGD(shared.parameters(), lr=0.025, momentum=0.9, weight_decay=3e-4)
@@ -119,11 +121,22 @@ def measure_time(channels: int, steps: int, device_name: str, repeats: int = 3) 
                 shared.eval()
                 with torch.no_grad():
                     shared(x, genotype)  # warm-up
-                    scoring[kind].append(median(_timed(lambda net=shared, cell=genotype: net(x, cell).argmax(1), device)
-                                                for _ in range(repeats)))
+                    scoring[kind].append(
+                        median(
+                            _timed(lambda net=shared, cell=genotype: net(x, cell).argmax(1), device)
+                            for _ in range(repeats)
+                        )
+                    )
                 shared.train()
-    result = {kind: {"step_s": median(values), "step_range_s": [min(values), max(values)], "architectures": len(values),
-                     "repeats_per_architecture": repeats} for kind, values in times.items()}
+    result = {
+        kind: {
+            "step_s": median(values),
+            "step_range_s": [min(values), max(values)],
+            "architectures": len(values),
+            "repeats_per_architecture": repeats,
+        }
+        for kind, values in times.items()
+    }
     for kind, values in scoring.items():
         result[kind]["archs_scored_per_s"] = 1.0 / median(values)
     result["ratios"] = {
@@ -135,14 +148,18 @@ def measure_time(channels: int, steps: int, device_name: str, repeats: int = 3) 
 
 
 def run_isolated(arguments: list[str]) -> dict:
-    done = subprocess.run([sys.executable, "-m", "benchmarks.bench_cnn", *arguments], capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_cnn", *arguments], capture_output=True, text=True, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--steps", type=int, default=3, help="architectures timed (each: one warm-up step, then --repeats)")
+    parser.add_argument(
+        "--steps", type=int, default=3, help="architectures timed (each: one warm-up step, then --repeats)"
+    )
     parser.add_argument("--repeats", type=int, default=3, help="timed steps per architecture and contender")
     parser.add_argument("--channels", type=int, nargs="+", default=[16, 24])
     parser.add_argument("--memory-worker", nargs=2, metavar=("KIND", "C"), help=argparse.SUPPRESS)
@@ -162,7 +179,9 @@ def main() -> None:
         row = run_isolated(["--time-worker", str(channels), *common])
         for kind in KINDS:
             row[kind].update(run_isolated(["--memory-worker", kind, str(channels), *common]))
-        row["ratios"]["single_memory_over_dense_memory"] = row["single"]["peak_memory_bytes"] / row["dense"]["peak_memory_bytes"]
+        row["ratios"]["single_memory_over_dense_memory"] = (
+            row["single"]["peak_memory_bytes"] / row["dense"]["peak_memory_bytes"]
+        )
         results[f"C={channels}"] = row
         print(f"C={channels}: {json.dumps(row['ratios'])}", flush=True)
     name = "cnn_stage1_" + ("cuda" if device.type == "cuda" else "cpu")

@@ -34,7 +34,9 @@ def stock_torchvision(root, batch: int) -> DataLoader:
 
 
 def ours(root, batch: int) -> DataLoader:
-    return DataLoader(images.load_cifar10(root).dataset("train", augment=True), batch_size=batch, shuffle=True, num_workers=0)
+    return DataLoader(
+        images.load_cifar10(root).dataset("train", augment=True), batch_size=batch, shuffle=True, num_workers=0
+    )
 
 
 def main() -> None:
@@ -50,7 +52,9 @@ def main() -> None:
         timing = time_call(lambda batches=loader: list(itertools.islice(iter(batches), args.batches)), repeats=3)
         timing["batches_per_s"] = args.batches / timing["median_s"]
         results[name] = timing
-    results["speedup_vs_torchvision_pil"] = results["randnas_tensor"]["batches_per_s"] / results["torchvision_pil"]["batches_per_s"]
+    results["speedup_vs_torchvision_pil"] = (
+        results["randnas_tensor"]["batches_per_s"] / results["torchvision_pil"]["batches_per_s"]
+    )
     path = write_results(
         "data_loading",
         results,

@@ -32,8 +32,11 @@ from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
 from randnas.train.lm import batchify, perplexity
 
 # not measured here: the authors' code as an earlier issue quoted it, on a 2-core CPU of its own
-QUOTED_AUTHORS = {"source": "an issue's quote of the authors' released code on its 2-core CPU (not measured in this run)",
-                  "step_batch64_s": {300: 0.649, 850: 2.06}, "score_whole_valid_s": {300: 5.4, 850: 16.2}}
+QUOTED_AUTHORS = {
+    "source": "an issue's quote of the authors' released code on its 2-core CPU (not measured in this run)",
+    "step_batch64_s": {300: 0.649, 850: 2.06},
+    "score_whole_valid_s": {300: 5.4, 850: 16.2},
+}
 
 
 class DartsStyleCell(nn.Module):
@@ -107,14 +110,20 @@ def product_flops(hidden: int, tokens: int, vocab: int = 10_000, train: bool = T
 
 def against_floor(seconds: float, flops: float, gflops: float) -> dict:
     floor = flops / (gflops * 1e9)
-    return {"product_gflop": flops / 1e9, "floor_s": floor, "ours_gflops": flops / seconds / 1e9,
-            "share_of_matmul_rate": floor / seconds}
+    return {
+        "product_gflop": flops / 1e9,
+        "floor_s": floor,
+        "ours_gflops": flops / seconds / 1e9,
+        "share_of_matmul_rate": floor / seconds,
+    }
 
 
 def ptb_shaped(valid_tokens: int = 73_760) -> TokenCorpus:
     rng = np.random.default_rng(0)
     stream = torch.as_tensor(rng.integers(0, 10_000, valid_tokens))
-    return TokenCorpus("ptb", "PTB-shaped random tokens", tuple(map(str, range(10_000))), stream, stream, stream, "0", "bench")
+    return TokenCorpus(
+        "ptb", "PTB-shaped random tokens", tuple(map(str, range(10_000))), stream, stream, stream, "0", "bench"
+    )
 
 
 def step_time(model, words, targets, genotype, device) -> float:
@@ -156,8 +165,12 @@ def main() -> None:
     rng = numpy_generator(0)
     genotypes = [sample_rnn_genotype(rng) for _ in range(args.repeats + 1)]
     gflops = matmul_gflops(device)
-    results: dict = {"device": describe_device(device), "bptt": 35, "quoted_not_measured": QUOTED_AUTHORS,
-                     "matmul_fp32_gflops": gflops}
+    results: dict = {
+        "device": describe_device(device),
+        "bptt": 35,
+        "quoted_not_measured": QUOTED_AUTHORS,
+        "matmul_fp32_gflops": gflops,
+    }
     for hidden in args.hidden:
         ours = RnnLanguageModel(RnnModelConfig(10_000, hidden)).to(device)
         baseline = DartsStyleModel(RnnModelConfig(10_000, hidden)).to(device)
@@ -174,7 +187,8 @@ def main() -> None:
                         times[name].append(elapsed)
             step = {name: statistics.median(values) for name, values in times.items()}
             row[f"step_batch{batch}"] = {
-                "ours_s": step["ours"], "baseline_s": step["baseline"],
+                "ours_s": step["ours"],
+                "baseline_s": step["baseline"],
                 "ours_range_s": [min(times["ours"]), max(times["ours"])],
                 "baseline_range_s": [min(times["baseline"]), max(times["baseline"])],
                 "speedup_vs_baseline": statistics.median(b / o for b, o in zip(times["baseline"], times["ours"])),
@@ -189,15 +203,22 @@ def main() -> None:
                     scores[name].append(elapsed)
         ours_score = statistics.median(scores["ours"])
         row["score_whole_valid"] = {
-            "ours_s": ours_score, "baseline_s": statistics.median(scores["baseline"]),
+            "ours_s": ours_score,
+            "baseline_s": statistics.median(scores["baseline"]),
             "speedup_vs_baseline": statistics.median(b / o for b, o in zip(scores["baseline"], scores["ours"])),
             "repeats": len(scores["ours"]),
-            **against_floor(ours_score, product_flops(hidden, (valid.shape[0] - 1) * valid.shape[1], train=False), gflops),
+            **against_floor(
+                ours_score, product_flops(hidden, (valid.shape[0] - 1) * valid.shape[1], train=False), gflops
+            ),
         }
         results[f"hidden={hidden}"] = row
         print(f"hidden={hidden}: {row}", flush=True)
     name = "ptb_stage1_" + ("cuda" if device.type == "cuda" else "cpu")
-    print(write_results(name, results, notes="ratios are between timings of this run; quoted_not_measured is context only"))
+    print(
+        write_results(
+            name, results, notes="ratios are between timings of this run; quoted_not_measured is context only"
+        )
+    )
 
 
 if __name__ == "__main__":

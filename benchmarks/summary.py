@@ -24,17 +24,23 @@ def _load(name: str, results: Path) -> dict | None:
 
 def _span(values: list[float], digits: int, unit: str = "x") -> str:
     low, high = min(values), max(values)
-    return f"{low:.{digits}f}{unit}" if f"{low:.{digits}f}" == f"{high:.{digits}f}" else f"{low:.{digits}f}-{high:.{digits}f}{unit}"
+    return (
+        f"{low:.{digits}f}{unit}"
+        if f"{low:.{digits}f}" == f"{high:.{digits}f}"
+        else f"{low:.{digits}f}-{high:.{digits}f}{unit}"
+    )
 
 
 def _cnn(record: dict) -> str:
     rows = {key: value for key, value in record["results"].items() if key.startswith("C=")}
     ratios = [row["ratios"] for row in rows.values()]
     dense = ", ".join(f"{r['dense_step_over_single_step']:.1f}x ({c})" for c, r in zip(rows, ratios))
-    return (f"a `dense` supernet step costs {dense} a `single` one and "
-            f"{_span([1 / r['single_memory_over_dense_memory'] for r in ratios], 1)} its memory, a `single` step costs "
-            f"{_span([r['single_step_over_standalone_step'] for r in ratios], 2)} the stand-alone network's, and scoring in "
-            f"`single` mode is {_span([r['single_scoring_over_dense_scoring'] for r in ratios], 1)} faster")
+    return (
+        f"a `dense` supernet step costs {dense} a `single` one and "
+        f"{_span([1 / r['single_memory_over_dense_memory'] for r in ratios], 1)} its memory, a `single` step costs "
+        f"{_span([r['single_step_over_standalone_step'] for r in ratios], 2)} the stand-alone network's, and scoring in "
+        f"`single` mode is {_span([r['single_scoring_over_dense_scoring'] for r in ratios], 1)} faster"
+    )
 
 
 def _ptb(record: dict) -> str:
@@ -42,15 +48,19 @@ def _ptb(record: dict) -> str:
     steps = [row[k] for row in rows for k in row if k.startswith("step_batch")]
     scores = [row["score_whole_valid"] for row in rows]
     share = [m["floor_s"] / m["ours_s"] * 100 for m in steps + scores]
-    return (f"a PTB stage-1 step is {_span([m['speedup_vs_baseline'] for m in steps], 2)} faster than the DARTS-style cell "
-            f"timed in the same run (scoring {_span([m['speedup_vs_baseline'] for m in scores], 2)}), and steps and scoring "
-            f"run at {_span(share, 0, ' %')} of the fp32 matrix-product rate measured in that run")
+    return (
+        f"a PTB stage-1 step is {_span([m['speedup_vs_baseline'] for m in steps], 2)} faster than the DARTS-style cell "
+        f"timed in the same run (scoring {_span([m['speedup_vs_baseline'] for m in scores], 2)}), and steps and scoring "
+        f"run at {_span(share, 0, ' %')} of the fp32 matrix-product rate measured in that run"
+    )
 
 
 def _machine(record: dict) -> str:
     machine = record["machine"]
-    return (f"{record['results']['device']}, torch {machine.get('version.torch', '?')}, commit "
-            f"{machine.get('git_commit', '?')[:7]}, {record['when'][:10]}")
+    return (
+        f"{record['results']['device']}, torch {machine.get('version.torch', '?')}, commit "
+        f"{machine.get('git_commit', '?')[:7]}, {record['when'][:10]}"
+    )
 
 
 def performance_paragraph(results: Path = RESULTS) -> str:
@@ -58,7 +68,9 @@ def performance_paragraph(results: Path = RESULTS) -> str:
     for device, words in (("cpu", "On the 2-core CPU"), ("cuda", "On the GPU")):
         cnn, ptb = _load(f"cnn_stage1_{device}", results), _load(f"ptb_stage1_{device}", results)
         if cnn and ptb:
-            parts.append(f"{words} ({_machine(cnn)}; PTB: {_machine(ptb)}), at batch 64 and 8 cells, {_cnn(cnn)}; {_ptb(ptb)}.")
+            parts.append(
+                f"{words} ({_machine(cnn)}; PTB: {_machine(ptb)}), at batch 64 and 8 cells, {_cnn(cnn)}; {_ptb(ptb)}."
+            )
     return "\n".join(parts)
 
 

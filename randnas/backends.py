@@ -66,7 +66,9 @@ def start_ray(address: str = "", num_cpus: float | None = None) -> bool:
         ray.init(address=address, log_to_driver=False, configure_logging=False)
     else:
         os.environ.setdefault("RAY_AUTH_MODE", "disabled")  # a private local Ray, reachable only from here
-        ray.init(num_cpus=num_cpus, num_gpus=None, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(
+            num_cpus=num_cpus, num_gpus=None, include_dashboard=False, log_to_driver=False, configure_logging=False
+        )
     return True
 
 
@@ -138,10 +140,17 @@ def stop_group_when_parent_dies(group: int, parent: int, grace_s: float = 10.0) 
 def watch_group(group: int) -> subprocess.Popen:
     """A small process that stops the process group `group` once this process is gone: for servers started in a
     group of their own (they start workers of their own), which a parent-death signal would not all reach."""
-    code = f"from randnas.backends import stop_group_when_parent_dies; stop_group_when_parent_dies({group}, {os.getpid()})"
+    code = (
+        f"from randnas.backends import stop_group_when_parent_dies; stop_group_when_parent_dies({group}, {os.getpid()})"
+    )
     # a session of its own: Ctrl-C in the terminal reaches this process, never the watcher
-    return subprocess.Popen([sys.executable, "-c", code], start_new_session=True, stdin=subprocess.DEVNULL,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-c", code],
+        start_new_session=True,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def _start_worker(threads: int) -> None:
@@ -164,8 +173,10 @@ class ProcessPoolBackend:
 
         # spawn: a forked torch process can deadlock on the parent's thread pools
         return concurrent.futures.ProcessPoolExecutor(
-            self.workers, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker, initargs=(self.threads,),
+            self.workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(self.threads,),
         )
 
     def _start(self, call: _Call) -> None:
@@ -219,8 +230,15 @@ class RayBackend:
     machine's), or the cluster at `address`; each job reserves `cpus_per_job` CPUs and `gpus_per_job`
     GPUs and runs with `threads` torch threads. Ray reruns a task whose worker died, up to `max_retries`."""
 
-    def __init__(self, workers: int | None, threads: int | None = 1, address: str = "", gpus_per_job: float = 0.0,
-                 max_retries: int = 2, cpus_per_job: float | None = None) -> None:
+    def __init__(
+        self,
+        workers: int | None,
+        threads: int | None = 1,
+        address: str = "",
+        gpus_per_job: float = 0.0,
+        max_retries: int = 2,
+        cpus_per_job: float | None = None,
+    ) -> None:
         import ray
 
         self.ray = ray

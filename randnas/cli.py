@@ -27,23 +27,40 @@ def _cmd_run(args: argparse.Namespace) -> int:
             done = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
             missing = "" if done else "".join(f"  (needs <data root>/{folder})" for folder in job.missing_data())
             stale = plans.stale_reason(root, job, done[0]) if done else ""
-            print(f"{'done' if done else 'todo'}  {job.plan_key}  -> {job.output}{missing}" + (f"  (stale: {stale})" if stale else ""))
+            print(
+                f"{'done' if done else 'todo'}  {job.plan_key}  -> {job.output}{missing}"
+                + (f"  (stale: {stale})" if stale else "")
+            )
         return 0
     options = {"address": args.ray_address, "cpus_per_job": args.cpus_per_job, "gpus_per_job": args.gpus_per_job}
     try:
         with _sigterm_as_interrupt():
-            results = plans.run_plan(args.plan, args.preset, overrides, root=root, store=args.store, data_root=args.data_root,
-                                     backend=args.backend, backend_options=options if args.backend == "ray" else {},
-                                     force=args.force, only=args.only or ())
+            results = plans.run_plan(
+                args.plan,
+                args.preset,
+                overrides,
+                root=root,
+                store=args.store,
+                data_root=args.data_root,
+                backend=args.backend,
+                backend_options=options if args.backend == "ray" else {},
+                force=args.force,
+                only=args.only or (),
+            )
     except KeyboardInterrupt:
-        print("randnas: interrupted: the running job's MLflow run ended KILLED (its notebook is under "
-              "_build/failed-runs/); rerun the same command to resume where it stopped", file=sys.stderr)
+        print(
+            "randnas: interrupted: the running job's MLflow run ended KILLED (its notebook is under "
+            "_build/failed-runs/); rerun the same command to resume where it stopped",
+            file=sys.stderr,
+        )
         return 130
     for result in results:
         print(f"{result.status:8s} {result.job.plan_key}  {result.detail}")
     failed = [result for result in results if result.status in (plans.FAILED_JOB, plans.BLOCKED)]
     if failed:
-        print(f"randnas: {len(failed)} of {len(results)} jobs failed or were blocked by a failed entry", file=sys.stderr)
+        print(
+            f"randnas: {len(failed)} of {len(results)} jobs failed or were blocked by a failed entry", file=sys.stderr
+        )
         return 1
     return 0
 
@@ -103,15 +120,32 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         print(f"randnas: error: port {args.port} on 127.0.0.1 is in use; choose another with --port", file=sys.stderr)
         return 2
     uri = tracking.open_store(args.store)
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1", "--port", str(args.port)]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+    ]
     # the model-training mode: MLflow 3's default (GenAI) opens every experiment on an empty Traces page
-    print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port}/#/?workflowType=machine_learning (Ctrl-C or kill stops it)")
+    print(
+        f"MLflow UI for {uri} on http://127.0.0.1:{args.port}/#/?workflowType=machine_learning (Ctrl-C or kill stops it)"
+    )
     # the server runs in its own process group (MLflow starts workers of its own), and that whole group
     # is stopped with this command: Ctrl-C or `kill` of `randnas ui` never leaves a server serving
     # the committed record's artifact paths are relative to the folder that holds the store: the server resolves them there
     folder = tracking.file_store_path(uri)
-    server = subprocess.Popen(command, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}, start_new_session=True,
-                              cwd=folder.parent if folder is not None else None)
+    server = subprocess.Popen(
+        command,
+        env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"},
+        start_new_session=True,
+        cwd=folder.parent if folder is not None else None,
+    )
     watcher = watch_group(server.pid)  # stops the server even when `randnas ui` itself is SIGKILLed
     try:
         with _sigterm_as_interrupt():
@@ -132,8 +166,10 @@ def _cmd_data_check(args: argparse.Namespace) -> int:
     from randnas.data import check_datasets
 
     if args.data_root and not Path(args.data_root).is_dir():
-        print(f"randnas: error: data root {args.data_root} is not a folder; give the folder that holds cifar10/ and ptb/",
-              file=sys.stderr)
+        print(
+            f"randnas: error: data root {args.data_root} is not a folder; give the folder that holds cifar10/ and ptb/",
+            file=sys.stderr,
+        )
         return 2
     statuses = check_datasets(args.data_root or None)
     for status in statuses:
@@ -166,13 +202,17 @@ def _cmd_genotype_describe(args: argparse.Namespace) -> int:
         from randnas.data.nb201 import load_nb201_cifar10
         from randnas.nets.nb201 import Nb201Network, count_nb201_parameters
 
-        print(f"index {genotype.to_index()}; parameters: {count_nb201_parameters(Nb201Network(16, 5, cell=genotype)) / 1e6:.3f}M "
-              "(C=16, 5 cells per stage, as NAS-Bench-201 trains it)")
+        print(
+            f"index {genotype.to_index()}; parameters: {count_nb201_parameters(Nb201Network(16, 5, cell=genotype)) / 1e6:.3f}M "
+            "(C=16, 5 cells per stage, as NAS-Bench-201 trains it)"
+        )
         bench = load_nb201_cifar10(args.data_root or None)
         found = bench.lookup(genotype.to_index())
         seeds = ", ".join(f"{v:.2f}" for v in found["per_seed"])
-        print(f"NAS-Bench-201 CIFAR-10 (cifar10-valid, 200 epochs): {found['accuracy']:.2f} % (seeds {seeds}), "
-              f"percentile {found['percentile']:.1f}, training {found['train_time']:.0f} s")
+        print(
+            f"NAS-Bench-201 CIFAR-10 (cifar10-valid, 200 epochs): {found['accuracy']:.2f} % (seeds {seeds}), "
+            f"percentile {found['percentile']:.1f}, training {found['train_time']:.0f} s"
+        )
         return 0
     if space == "cnn":
         from randnas.nets.cnn import NetworkCIFAR, count_parameters
@@ -180,13 +220,17 @@ def _cmd_genotype_describe(args: argparse.Namespace) -> int:
         model = NetworkCIFAR(genotype, channels=args.channels, layers=args.layers, auxiliary=True)
         # the paper's counts exclude the auxiliary head, but Table 1's RSWS row (4.3M) matches the count with it
         without, with_head = count_parameters(model), sum(p.numel() for p in model.parameters())
-        print(f"parameters: {without / 1e6:.2f}M (evaluation network, C={args.channels}, {args.layers} cells, auxiliary head excluded)")
+        print(
+            f"parameters: {without / 1e6:.2f}M (evaluation network, C={args.channels}, {args.layers} cells, auxiliary head excluded)"
+        )
         print(f"parameters with the auxiliary head: {with_head / 1e6:.2f}M")
     else:
         from randnas.nets.rnn import RnnLanguageModel, RnnModelConfig, count_rnn_parameters
 
         model = RnnLanguageModel(RnnModelConfig(vocab_size=10_000, hidden=args.hidden))
-        print(f"parameters: {count_rnn_parameters(model) / 1e6:.2f}M (language model, {args.hidden} units, 10,000-word PTB vocabulary, tied embedding)")
+        print(
+            f"parameters: {count_rnn_parameters(model) / 1e6:.2f}M (language model, {args.hidden} units, 10,000-word PTB vocabulary, tied embedding)"
+        )
     return 0
 
 
@@ -201,8 +245,11 @@ def _cmd_genotype_sample(args: argparse.Namespace) -> int:
     rng = numpy_generator(args.seed)
     from randnas.spaces.nb201 import sample_nb201_cell
 
-    samplers = {"rnn": sample_rnn_genotype, "nb201": sample_nb201_cell,
-                "cnn": sample_none_free_cnn_genotype if args.none_free else sample_cnn_genotype}
+    samplers = {
+        "rnn": sample_rnn_genotype,
+        "nb201": sample_nb201_cell,
+        "cnn": sample_none_free_cnn_genotype if args.none_free else sample_cnn_genotype,
+    }
     sample = samplers[args.space]
     for _ in range(args.count):
         print(sample(rng).to_darts())
@@ -221,8 +268,11 @@ def _cmd_record_check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"damaged: {problem}")
     if problems:
-        print(f"randnas: {len(problems)} damaged file(s) in {store}: restore each from git (git checkout -- FILE) or "
-              "delete its run's folder and rerun the plan entry", file=sys.stderr)
+        print(
+            f"randnas: {len(problems)} damaged file(s) in {store}: restore each from git (git checkout -- FILE) or "
+            "delete its run's folder and rerun the plan entry",
+            file=sys.stderr,
+        )
         return 1
     print(f"ok: {runs} runs in {store} read back whole")
     return 0
@@ -236,8 +286,10 @@ def _cmd_record_adopt(args: argparse.Namespace) -> int:
         try:
             name = tracking.adopt_run(run_id)
         except KeyError:
-            print(f"randnas: error: no run {run_id!r} in the record; copy its id from the MLflow UI or the notebook's output",
-                  file=sys.stderr)
+            print(
+                f"randnas: error: no run {run_id!r} in the record; copy its id from the MLflow UI or the notebook's output",
+                file=sys.stderr,
+            )
             return 2
         print(f"adopted {run_id} ({name}): the book counts it from the next `make book`")
     return 0
@@ -257,14 +309,25 @@ def _cmd_record_upgrade(args: argparse.Namespace) -> int:
         plan_key = run.data.tags.get(tracking.TAG_PLAN_KEY, "")
         page = plans.book_output(plan_key)
         if page and "randnas.book_page" not in run.data.tags:
-            tracking.set_run_tags(run.info.run_id, {"randnas.book_page": page,
-                                                    "mlflow.note.content": f"Rendered in the book at {page} (plan job {plan_key})."})
+            tracking.set_run_tags(
+                run.info.run_id,
+                {
+                    "randnas.book_page": page,
+                    "mlflow.note.content": f"Rendered in the book at {page} (plan job {plan_key}).",
+                },
+            )
             pages += 1
     kinds = tracking.declare_experiment_kinds()
     root = tracking.find_project_root()
-    titles = plans.relabel_executed_copies(root / "plans" / "default.yaml", root) if (root / "plans" / "default.yaml").is_file() else 0
-    print(f"manifests written: {manifests}; book pages named: {pages}; experiments declared machine-learning ones: {kinds}; "
-          f"executed copies retitled: {titles}")
+    titles = (
+        plans.relabel_executed_copies(root / "plans" / "default.yaml", root)
+        if (root / "plans" / "default.yaml").is_file()
+        else 0
+    )
+    print(
+        f"manifests written: {manifests}; book pages named: {pages}; experiments declared machine-learning ones: {kinds}; "
+        f"executed copies retitled: {titles}"
+    )
     return 0
 
 
@@ -301,16 +364,23 @@ def _cmd_record_export(args: argparse.Namespace) -> int:
     store = Path(args.store or root / "mlruns").resolve()
     source_folder = tracking.file_store_path(args.source) if args.source else None
     if source_folder is not None and source_folder.resolve() == store:
-        print(f"randnas: error: --from names the store being exported ({store}); give a tracking server or another store",
-              file=sys.stderr)
+        print(
+            f"randnas: error: --from names the store being exported ({store}); give a tracking server or another store",
+            file=sys.stderr,
+        )
         return 2
     if not args.source and not store.is_dir():
-        print(f"randnas: error: no file store at {store}; give --store, or --from a tracking server to copy from", file=sys.stderr)
+        print(
+            f"randnas: error: no file store at {store}; give --store, or --from a tracking server to copy from",
+            file=sys.stderr,
+        )
         return 2
     copied, portable, scrubbed = export_record(root, store, args.source)
     source = f" from {args.source}" if args.source else ""
-    print(f"exported{source} into {store}: {copied} run(s) copied, {portable} meta.yaml file(s) made repo-relative, "
-          f"{scrubbed} file(s) scrubbed of this machine's paths and user names")
+    print(
+        f"exported{source} into {store}: {copied} run(s) copied, {portable} meta.yaml file(s) made repo-relative, "
+        f"{scrubbed} file(s) scrubbed of this machine's paths and user names"
+    )
     return 0
 
 
@@ -339,12 +409,29 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--preset", required=True, help="; ".join(f"{name}: {PRESET_DESCRIPTIONS[name]}" for name in PRESETS)
     )
-    run.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a notebook parameter (repeatable); a list on a grid axis replaces it, e.g. seed=[3,4]")
-    run.add_argument("--data-root", default=os.environ.get("RANDNAS_DATA", ""), help="folder with cifar10/ and ptb/ (default: $RANDNAS_DATA)")
-    run.add_argument("--store", default=None, help="MLflow store: a folder or URI (default: $MLFLOW_TRACKING_URI, else ./mlruns)")
-    run.add_argument("--backend", default="local", choices=["local", "ray"],
-                     help="local: one job after another; ray: each entry's jobs in parallel on a local Ray or a cluster")
-    run.add_argument("--ray-address", default="", help="a Ray cluster to run on (default: $RAY_ADDRESS, else a local Ray)")
+    run.add_argument(
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override a notebook parameter (repeatable); a list on a grid axis replaces it, e.g. seed=[3,4]",
+    )
+    run.add_argument(
+        "--data-root",
+        default=os.environ.get("RANDNAS_DATA", ""),
+        help="folder with cifar10/ and ptb/ (default: $RANDNAS_DATA)",
+    )
+    run.add_argument(
+        "--store", default=None, help="MLflow store: a folder or URI (default: $MLFLOW_TRACKING_URI, else ./mlruns)"
+    )
+    run.add_argument(
+        "--backend",
+        default="local",
+        choices=["local", "ray"],
+        help="local: one job after another; ray: each entry's jobs in parallel on a local Ray or a cluster",
+    )
+    run.add_argument(
+        "--ray-address", default="", help="a Ray cluster to run on (default: $RAY_ADDRESS, else a local Ray)"
+    )
     run.add_argument("--cpus-per-job", type=float, default=1.0, help="Ray: CPUs reserved per notebook job")
     run.add_argument("--gpus-per-job", type=float, default=0.0, help="Ray: GPUs reserved per notebook job")
     run.add_argument("--only", action="append", metavar="ENTRY", help="run only this entry of the plan (repeatable)")
@@ -360,16 +447,25 @@ def build_parser() -> argparse.ArgumentParser:
     data = commands.add_parser("data", help="datasets")
     data_commands = data.add_subparsers(dest="data_command", required=True)
     check = data_commands.add_parser("check", help="load every dataset and say which are usable")
-    check.add_argument("--data-root", default="", help="folder with cifar10/ and ptb/ (default: $RANDNAS_DATA or ./data)")
+    check.add_argument(
+        "--data-root", default="", help="folder with cifar10/ and ptb/ (default: $RANDNAS_DATA or ./data)"
+    )
     check.set_defaults(handler=_cmd_data_check)
 
     genotype = commands.add_parser("genotype", help="search-space genotypes")
     genotype_commands = genotype.add_subparsers(dest="genotype_command", required=True)
     describe = genotype_commands.add_parser("describe", help="print a genotype and its evaluation network's size")
-    describe.add_argument("genotype", help="a name (DARTS_V2, ASHA200, ...), a DARTS Genotype(...) string, or run:<MLflow run id>")
-    describe.add_argument("--space", choices=["cnn", "rnn", "nb201"],
-                          help="cnn, rnn or nb201 (default: from the genotype's form or name; DARTS_V1/V2 name both)")
-    describe.add_argument("--data-root", default="", help="nb201: folder with nb201/ (default: $RANDNAS_DATA, else the pinned package)")
+    describe.add_argument(
+        "genotype", help="a name (DARTS_V2, ASHA200, ...), a DARTS Genotype(...) string, or run:<MLflow run id>"
+    )
+    describe.add_argument(
+        "--space",
+        choices=["cnn", "rnn", "nb201"],
+        help="cnn, rnn or nb201 (default: from the genotype's form or name; DARTS_V1/V2 name both)",
+    )
+    describe.add_argument(
+        "--data-root", default="", help="nb201: folder with nb201/ (default: $RANDNAS_DATA, else the pinned package)"
+    )
     describe.add_argument("--channels", type=int, default=36, help="CNN evaluation network width")
     describe.add_argument("--layers", type=int, default=20, help="CNN evaluation network cells")
     describe.add_argument("--hidden", type=int, default=850, help="recurrent model units")
@@ -378,35 +474,57 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--count", type=_positive, default=1)
     sample.add_argument("--space", choices=["cnn", "rnn", "nb201"], default="cnn")
-    sample.add_argument("--none-free", action="store_true", help="CNN: draw ops from the 7 other than `none` (NAS-Bench-301's space)")
+    sample.add_argument(
+        "--none-free", action="store_true", help="CNN: draw ops from the 7 other than `none` (NAS-Bench-301's space)"
+    )
     sample.set_defaults(handler=_cmd_genotype_sample)
 
-    surrogate = commands.add_parser("surrogate", help="the NAS-Bench-301 surrogate (YAHPO Gym nb301 v2) on DARTS CNN cells")
+    surrogate = commands.add_parser(
+        "surrogate", help="the NAS-Bench-301 surrogate (YAHPO Gym nb301 v2) on DARTS CNN cells"
+    )
     surrogate_commands = surrogate.add_subparsers(dest="surrogate_command", required=True)
-    predict = surrogate_commands.add_parser("predict", help="print a cell's predicted validation accuracy and training time")
-    predict.add_argument("genotype", help="a CNN name (DARTS_V2, ...), a DARTS Genotype(...) string, or run:<MLflow run id>")
+    predict = surrogate_commands.add_parser(
+        "predict", help="print a cell's predicted validation accuracy and training time"
+    )
+    predict.add_argument(
+        "genotype", help="a CNN name (DARTS_V2, ...), a DARTS Genotype(...) string, or run:<MLflow run id>"
+    )
     predict.add_argument("--epoch", type=float, default=98, help="epoch 1..98 (default 98, the surrogate's last)")
     predict.add_argument("--data-root", default="", help="folder with yahpo-nb301/ (default: $RANDNAS_DATA or ./data)")
     predict.set_defaults(handler=_cmd_surrogate_predict)
 
     record = commands.add_parser("record", help="the committed MLflow record")
     record_commands = record.add_subparsers(dest="record_command", required=True)
-    scrub = record_commands.add_parser("scrub", help="rewrite absolute paths of the recording machine in executed notebooks and params")
+    scrub = record_commands.add_parser(
+        "scrub", help="rewrite absolute paths of the recording machine in executed notebooks and params"
+    )
     scrub.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
     scrub.set_defaults(handler=_cmd_record_scrub)
-    export = record_commands.add_parser("export", help="make the file store the portable committed record (repo-relative "
-                                        "artifact paths, no machine paths), copying in the book's runs from a tracking server with --from")
-    export.add_argument("--from", dest="source", default=None, help="a tracking server (http://...) or another store to copy runs from")
+    export = record_commands.add_parser(
+        "export",
+        help="make the file store the portable committed record (repo-relative "
+        "artifact paths, no machine paths), copying in the book's runs from a tracking server with --from",
+    )
+    export.add_argument(
+        "--from", dest="source", default=None, help="a tracking server (http://...) or another store to copy runs from"
+    )
     export.add_argument("--store", default=None, help="the committed file store (default: ./mlruns)")
     export.set_defaults(handler=_cmd_record_export)
-    check_record = record_commands.add_parser("check", help="name every damaged file of the record (meta.yaml, metric files)")
+    check_record = record_commands.add_parser(
+        "check", help="name every damaged file of the record (meta.yaml, metric files)"
+    )
     check_record.add_argument("--store", default=None, help="the file store (default: ./mlruns)")
     check_record.set_defaults(handler=_cmd_record_check)
-    upgrade = record_commands.add_parser("upgrade", help="bring a record made by an older randnas up to date (run manifests, "
-                                         "book-page descriptions, experiment kinds)")
+    upgrade = record_commands.add_parser(
+        "upgrade",
+        help="bring a record made by an older randnas up to date (run manifests, "
+        "book-page descriptions, experiment kinds)",
+    )
     upgrade.add_argument("--store", default=None, help="the tracking store (default: ./mlruns)")
     upgrade.set_defaults(handler=_cmd_record_upgrade)
-    adopt = record_commands.add_parser("adopt", help="take hand runs (notebooks run outside a plan) into the book's tables")
+    adopt = record_commands.add_parser(
+        "adopt", help="take hand runs (notebooks run outside a plan) into the book's tables"
+    )
     adopt.add_argument("run_ids", nargs="+", help="MLflow run ids")
     adopt.add_argument("--store", default=None, help="the tracking store (default: ./mlruns)")
     adopt.set_defaults(handler=_cmd_record_adopt)
@@ -417,7 +535,12 @@ def build_parser() -> argparse.ArgumentParser:
     rungs.add_argument("--r", type=float, default=1, help="minimum resource (epochs)")
     rungs.add_argument("--R", type=float, default=300, help="maximum resource (epochs)")
     rungs.add_argument("--eta", type=int, default=4, help="reduction factor")
-    rungs.add_argument("--layout", choices=["top_down", "bottom_up"], default="top_down", help="top_down as released (the top rung is R)")
+    rungs.add_argument(
+        "--layout",
+        choices=["top_down", "bottom_up"],
+        default="top_down",
+        help="top_down as released (the top rung is R)",
+    )
     rungs.set_defaults(handler=_cmd_asha_rungs)
     return parser
 
@@ -433,7 +556,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (PlanError, DataError, GenotypeError, SurrogateError, SettingError, StoreUnreachable, RecordUnreadable) as error:
+    except (
+        PlanError,
+        DataError,
+        GenotypeError,
+        SurrogateError,
+        SettingError,
+        StoreUnreachable,
+        RecordUnreadable,
+    ) as error:
         # what a person asked for cannot be done: one line; anything else is a bug and keeps its traceback
         print(f"randnas: error: {error}", file=sys.stderr)
         return 2

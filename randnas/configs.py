@@ -20,8 +20,13 @@ def require_positive(config: Any, *names: str) -> None:
             raise SettingError(f"{name} must be at least 1, got {getattr(config, name)}")
 
 
-def named_setting(settings: Mapping[str, Mapping[str, Any]], config_type: type[Config], label: str, name: str,
-                  overrides: Mapping[str, Any]) -> Config:
+def named_setting(
+    settings: Mapping[str, Mapping[str, Any]],
+    config_type: type[Config],
+    label: str,
+    name: str,
+    overrides: Mapping[str, Any],
+) -> Config:
     """`config_type` built from the setting `name`, with `overrides` (each a field of the config) on top."""
     if name not in settings:
         raise SettingError(f"unknown {label} setting {name!r}; choose one of {', '.join(settings)}")

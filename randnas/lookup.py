@@ -63,7 +63,9 @@ def search_run_seeds(search_run: int, trials_per_run: int, first_search_seed: in
 def search_run_of(search_seed: int, trials_per_run: int, first_search_seed: int) -> int:
     """The independent run a search seed belongs to under that layout (the inverse of `search_run_seeds`)."""
     if trials_per_run < 1 or search_seed < first_search_seed:
-        raise GenotypeError(f"search seed {search_seed} is not in a run of {trials_per_run} trials from seed {first_search_seed}")
+        raise GenotypeError(
+            f"search seed {search_seed} is not in a run of {trials_per_run} trials from seed {first_search_seed}"
+        )
     return (search_seed - first_search_seed) // trials_per_run + 1
 
 
@@ -75,8 +77,12 @@ def best_stage2_pick(space: str, kind: str, preset: str, search_setting: str, se
     found: dict[int, list[tuple[float, str]]] = {}
     for run in tracking.find_runs(TRAIN_EXPERIMENTS[space], status=tracking.FINISHED):
         tags = run.data.tags
-        if not tracking.usable_as_input(run) or (tags.get(tracking.TAG_PRESET) != preset or tags.get("randnas.genotype_spec") != kind
-                or tags.get(TAG_STAGE, "2") != "2" or metric not in run.data.metrics):
+        if not tracking.usable_as_input(run) or (
+            tags.get(tracking.TAG_PRESET) != preset
+            or tags.get("randnas.genotype_spec") != kind
+            or tags.get(TAG_STAGE, "2") != "2"
+            or metric not in run.data.metrics
+        ):
             continue
         if kind in SEARCH_PICKS and tags.get("randnas.search_setting") != search_setting:
             continue
@@ -105,7 +111,9 @@ def asha_pick_run(space: str, preset: str, search_seed: int) -> str:
             continue  # a trial's child run, or a hand run a plan job may not read
         if tags.get(tracking.TAG_PRESET) == preset and tags.get(tracking.TAG_SEED) == str(search_seed):
             return run.info.run_id
-    raise GenotypeError(f"no FINISHED {experiment} search with preset {preset!r} and seed {search_seed}: run that search first")
+    raise GenotypeError(
+        f"no FINISHED {experiment} search with preset {preset!r} and seed {search_seed}: run that search first"
+    )
 
 
 def genotype_from_run(space: str, run_id: str) -> Any:
@@ -116,11 +124,14 @@ def genotype_from_run(space: str, run_id: str) -> Any:
     except OSError as error:
         raise GenotypeError(f"run {run_id} has no {GENOTYPE_ARTIFACT} artifact: {error}") from None
     except MlflowException:
-        raise GenotypeError(f"no run {run_id!r} in the record {tracking.default_store()}; copy the id from the "
-                            "MLflow UI or the book") from None
+        raise GenotypeError(
+            f"no run {run_id!r} in the record {tracking.default_store()}; copy the id from the MLflow UI or the book"
+        ) from None
 
 
-def find_genotype(space: str, spec: str, preset: str = "", search_setting: str = "", search_seed: int = 0) -> tuple[Any, str]:
+def find_genotype(
+    space: str, spec: str, preset: str = "", search_setting: str = "", search_seed: int = 0
+) -> tuple[Any, str]:
     """The genotype `spec` names in `space` (cnn or rnn), and the MLflow run it came from ("" if none).
 
     `spec` is a registered name (DARTS_V2), a DARTS `Genotype(...)` string, `run:<MLflow run id>`,
@@ -153,7 +164,9 @@ def find_genotype(space: str, spec: str, preset: str = "", search_setting: str =
         return genotype_from_run(space, run.info.run_id), run.info.run_id
     if spec == "darts":
         if space not in DARTS_EXPERIMENTS:
-            raise GenotypeError(f"no DARTS search on the {space} space yet; DARTS runs on {', '.join(DARTS_EXPERIMENTS)}")
+            raise GenotypeError(
+                f"no DARTS search on the {space} space yet; DARTS runs on {', '.join(DARTS_EXPERIMENTS)}"
+            )
         experiment = DARTS_EXPERIMENTS[space]
         wanted = {tracking.TAG_PRESET: preset, TAG_SETTING: search_setting, tracking.TAG_SEED: str(search_seed)}
         run = tracking.newest_finished_run(experiment, wanted)
@@ -166,11 +179,15 @@ def find_genotype(space: str, spec: str, preset: str = "", search_setting: str =
     return resolve_genotype(space, spec), ""
 
 
-def find_cnn_genotype(spec: str, preset: str = "", search_setting: str = "", search_seed: int = 0) -> tuple[CnnGenotype, str]:
+def find_cnn_genotype(
+    spec: str, preset: str = "", search_setting: str = "", search_seed: int = 0
+) -> tuple[CnnGenotype, str]:
     return find_genotype("cnn", spec, preset, search_setting, search_seed)
 
 
-def find_rnn_genotype(spec: str, preset: str = "", search_setting: str = "", search_seed: int = 0) -> tuple[RnnGenotype, str]:
+def find_rnn_genotype(
+    spec: str, preset: str = "", search_setting: str = "", search_seed: int = 0
+) -> tuple[RnnGenotype, str]:
     return find_genotype("rnn", spec, preset, search_setting, search_seed)
 
 
@@ -185,8 +202,19 @@ class TrainingPick:
     summary: str  # one line for the notebook's output
 
 
-def training_pick(space: str, spec: str, *, preset: str, stage: int, seed: int, search_setting: str = "",
-                  search_seed: int = 0, search_run: int = 1, trials_per_run: int = 0, first_search_seed: int = 0) -> TrainingPick:
+def training_pick(
+    space: str,
+    spec: str,
+    *,
+    preset: str,
+    stage: int,
+    seed: int,
+    search_setting: str = "",
+    search_seed: int = 0,
+    search_run: int = 1,
+    trials_per_run: int = 0,
+    first_search_seed: int = 0,
+) -> TrainingPick:
     """Resolve a training notebook's genotype parameters into the genotype and the run's provenance tags.
 
     Stage 2 trains one trial's pick (`rsws`, `random`, a name, ...); its independent search run is
@@ -201,19 +229,29 @@ def training_pick(space: str, spec: str, *, preset: str, stage: int, seed: int, 
     tags = {"randnas.genotype_spec": spec, TAG_STAGE: str(stage)}
     if spec in BEST_OF:
         if trials_per_run < 1:
-            raise GenotypeError(f"genotype {spec!r} needs trials_per_run >= 1 (the trials of one independent search run)")
+            raise GenotypeError(
+                f"genotype {spec!r} needs trials_per_run >= 1 (the trials of one independent search run)"
+            )
         seeds = search_run_seeds(search_run, trials_per_run, first_search_seed)
         pick = best_stage2_pick(space, BEST_OF[spec], preset, search_setting, seeds)
         genotype, parent = pick.genotype, pick.run_id
-        tags.update({"randnas.search_seed": str(pick.search_seed), TAG_SEARCH_RUN: str(search_run),
-                     TAG_SEARCH_SEEDS: ",".join(map(str, seeds)), "randnas.selected_by": STAGE2_SELECTION_WORDS[space],
-                     "randnas.stage2_candidates": ", ".join(f"{s}: {v:.4g}" for s, v in sorted(pick.candidates.items()))})
+        tags.update(
+            {
+                "randnas.search_seed": str(pick.search_seed),
+                TAG_SEARCH_RUN: str(search_run),
+                TAG_SEARCH_SEEDS: ",".join(map(str, seeds)),
+                "randnas.selected_by": STAGE2_SELECTION_WORDS[space],
+                "randnas.stage2_candidates": ", ".join(f"{s}: {v:.4g}" for s, v in sorted(pick.candidates.items())),
+            }
+        )
         if BEST_OF[spec] in SEARCH_PICKS:
             tags["randnas.search_setting"] = search_setting
         what = search_setting if BEST_OF[spec] in SEARCH_PICKS else "random"
         run_name = f"stage3-{what}-run{search_run}-s{pick.search_seed}-seed{seed}"
-        summary = (f"stage 3: search seed {pick.search_seed} won run {search_run} (seeds {seeds}) by "
-                   f"{STAGE2_SELECTION_WORDS[space]} {pick.value:.4g}; all trials: {tags['randnas.stage2_candidates']}")
+        summary = (
+            f"stage 3: search seed {pick.search_seed} won run {search_run} (seeds {seeds}) by "
+            f"{STAGE2_SELECTION_WORDS[space]} {pick.value:.4g}; all trials: {tags['randnas.stage2_candidates']}"
+        )
     else:
         genotype, parent = find_genotype(space, spec, preset, search_setting, search_seed)
         prefix = "stage3-" if stage == 3 else ""
@@ -233,8 +271,9 @@ def training_pick(space: str, spec: str, *, preset: str, stage: int, seed: int, 
     return TrainingPick(genotype, parent, tags, run_name, summary)
 
 
-def search_scores(preset: str, search_setting: str, search_seed: int, data: Any, search_overrides: dict,
-                  device: str = "auto") -> tuple[list[dict], str]:
+def search_scores(
+    preset: str, search_setting: str, search_seed: int, data: Any, search_overrides: dict, device: str = "auto"
+) -> tuple[list[dict], str]:
     """The scored architectures of the CNN search of this preset, setting and seed, and its run id. Where
     the record has no such search (a fresh store, a notebook run alone), that search is run here at the
     size `search_overrides` gives, unlogged, and the run id is ""."""

@@ -33,8 +33,14 @@ def assignments(source: str) -> dict[str, Any]:
 
 
 def _kind(value: Any) -> str:
-    return {bool: "true/false", int: "an integer", float: "a number", str: "a string", dict: "a mapping",
-            list: "a list"}.get(type(value), type(value).__name__)
+    return {
+        bool: "true/false",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        dict: "a mapping",
+        list: "a list",
+    }.get(type(value), type(value).__name__)
 
 
 def _same_kind(default: Any, value: Any) -> bool:
@@ -51,11 +57,14 @@ def check_injected(declared: dict[str, Any], injected: dict[str, Any]) -> None:
     """Raise SettingError for an injected name the notebook does not declare, or a value of another kind."""
     for name, value in injected.items():
         if name not in declared:
-            raise SettingError(f"unknown parameter {name!r}; this notebook takes {', '.join(declared)} "
-                               "(settings such as epochs go inside `overrides`, e.g. -y \"overrides: {epochs: 2}\")")
+            raise SettingError(
+                f"unknown parameter {name!r}; this notebook takes {', '.join(declared)} "
+                '(settings such as epochs go inside `overrides`, e.g. -y "overrides: {epochs: 2}")'
+            )
         if not _same_kind(declared[name], value):
-            raise SettingError(f"parameter {name!r} must be {_kind(declared[name])} like its default "
-                               f"{declared[name]!r}, got {value!r}")
+            raise SettingError(
+                f"parameter {name!r} must be {_kind(declared[name])} like its default {declared[name]!r}, got {value!r}"
+            )
 
 
 def check_parameters(history: Sequence[str] | None = None) -> None:
@@ -66,6 +75,10 @@ def check_parameters(history: Sequence[str] | None = None) -> None:
         shell = get_ipython()
         history = shell.user_ns.get("In", []) if shell is not None else []
     declared_at = max((i for i, cell in enumerate(history) if cell.lstrip().startswith(DECLARED_MARKER)), default=None)
-    if declared_at is None or declared_at + 1 >= len(history) or not history[declared_at + 1].startswith(INJECTED_MARKER):
+    if (
+        declared_at is None
+        or declared_at + 1 >= len(history)
+        or not history[declared_at + 1].startswith(INJECTED_MARKER)
+    ):
         return
     check_injected(assignments(history[declared_at]), assignments(history[declared_at + 1]))

@@ -33,43 +33,138 @@ class ComparisonRow:
 
 # Table 1 in the paper's order: manual designs, published NAS methods, then the authors' runs
 TABLE1 = (
-    ComparisonRow("Shake-Shake (manual)", "[9]", None, 2.56, None, 26.2, None, None, None, footnote="averaged over 5 seeds"),
+    ComparisonRow(
+        "Shake-Shake (manual)", "[9]", None, 2.56, None, 26.2, None, None, None, footnote="averaged over 5 seeds"
+    ),
     ComparisonRow("PyramidNet (manual)", "[46]", 2.31, None, None, 26, None, None, None),
     ComparisonRow("NASNet-A", "[50]", None, 2.65, None, 3.3, None, None, 2000, footnote="averaged over 5 seeds"),
     ComparisonRow("AmoebaNet-B", "[41]", None, 2.55, 0.05, 2.8, None, None, 3150),
     ComparisonRow("ProxylessNAS", "[7]", 2.08, None, None, 5.7, 4, None, None, footnote="stage-1 cost of 1 trial"),
-    ComparisonRow("GHN", "[48]", None, 2.84, 0.07, 5.7, 0.84, None, None,
-                  footnote="averaged over 5 seeds; stage-1 cost of 1 trial"),
+    ComparisonRow(
+        "GHN",
+        "[48]",
+        None,
+        2.84,
+        0.07,
+        5.7,
+        0.84,
+        None,
+        None,
+        footnote="averaged over 5 seeds; stage-1 cost of 1 trial",
+    ),
     ComparisonRow("SNAS", "[45]", None, 2.85, 0.02, 2.8, 1.5, None, None, footnote="stage-1 cost of 1 trial"),
-    ComparisonRow("ENAS [Pham et al.]", "[39]", 2.89, None, None, 4.6, 0.5, None, None, footnote="stage-1 cost of 1 trial"),
+    ComparisonRow(
+        "ENAS [Pham et al.]", "[39]", 2.89, None, None, 4.6, 0.5, None, None, footnote="stage-1 cost of 1 trial"
+    ),
     ComparisonRow("ENAS, rerun by Liu et al.", "[32]", 2.91, None, None, 4.2, 4, 2, 6),
     ComparisonRow("Random search baseline [Liu et al.]", "[32]", None, 3.29, 0.15, 3.2, None, None, 4, ours="random"),
     ComparisonRow("DARTS (first order) [Liu et al.]", "[32]", None, 3.00, 0.14, 3.3, 1.5, 1, 2.5),
     ComparisonRow("DARTS (second order) [Liu et al.]", "[32]", None, 2.76, 0.09, 3.3, 4, 1, 5, ours="darts_v2"),
-    ComparisonRow("DARTS (second order), authors' rerun", "Ours", 2.62, 2.78, 0.12, 3.3, 4, 6, 10, ours="darts_search",
-                  footnote="6 GPU days of stage 2 for the longer (600-epoch) evaluation"),
+    ComparisonRow(
+        "DARTS (second order), authors' rerun",
+        "Ours",
+        2.62,
+        2.78,
+        0.12,
+        3.3,
+        4,
+        6,
+        10,
+        ours="darts_search",
+        footnote="6 GPU days of stage 2 for the longer (600-epoch) evaluation",
+    ),
     ComparisonRow("ASHA baseline", "Ours", 2.85, 3.03, 0.13, 2.2, None, None, 9, ours="asha"),
-    ComparisonRow("Random search WS", "Ours", 2.71, 2.85, 0.08, 4.3, 2.7, 6, 9.7, ours="rsws",
-                  footnote="6 GPU days of stage 2 for the longer (600-epoch) evaluation"),
+    ComparisonRow(
+        "Random search WS",
+        "Ours",
+        2.71,
+        2.85,
+        0.08,
+        4.3,
+        2.7,
+        6,
+        9.7,
+        ours="rsws",
+        footnote="6 GPU days of stage 2 for the longer (600-epoch) evaluation",
+    ),
 )
 
 # Table 6 (supplement): PTB valid / test perplexity after stage 3 (3600 epochs for the authors' rows)
 TABLE6 = (
     ComparisonRow("LSTM + DropConnect (manual)", "[36]", None, None, None, 24, None, None, None, valid=60.0, test=57.3),
-    ComparisonRow("ASHA + LSTM + DropConnect (HP-tuned)", "[28]", None, None, None, 24, None, None, 13, valid=58.1, test=56.3,
-                  footnote="search cost in CPU days"),
+    ComparisonRow(
+        "ASHA + LSTM + DropConnect (HP-tuned)",
+        "[28]",
+        None,
+        None,
+        None,
+        24,
+        None,
+        None,
+        13,
+        valid=58.1,
+        test=56.3,
+        footnote="search cost in CPU days",
+    ),
     ComparisonRow("LSTM + MoS (manual)", "[47]", None, None, None, 22, None, None, None, valid=56.5, test=54.4),
     ComparisonRow("NAS", "[49]", None, None, None, 25, None, None, 1e4, test=64.0),
-    ComparisonRow("ENAS [Pham et al.]", "[39]", None, None, None, 24, 0.5, None, None, test=56.3,
-                  footnote="the authors could not reproduce it with the released code"),
+    ComparisonRow(
+        "ENAS [Pham et al.]",
+        "[39]",
+        None,
+        None,
+        None,
+        24,
+        0.5,
+        None,
+        None,
+        test=56.3,
+        footnote="the authors could not reproduce it with the released code",
+    ),
     ComparisonRow("ENAS, rerun by Liu et al.", "[32]", None, None, None, 24, 0.5, None, None, valid=60.8, test=58.6),
-    ComparisonRow("Random search baseline [Liu et al.]", "[32]", None, None, None, 23, None, None, 2, ours="random",
-                  valid=61.8, test=59.4),
+    ComparisonRow(
+        "Random search baseline [Liu et al.]",
+        "[32]",
+        None,
+        None,
+        None,
+        23,
+        None,
+        None,
+        2,
+        ours="random",
+        valid=61.8,
+        test=59.4,
+    ),
     ComparisonRow("DARTS (first order) [Liu et al.]", "[32]", None, None, None, 23, 0.5, 1, 1.5, valid=60.2, test=57.6),
-    ComparisonRow("DARTS (second order) [Liu et al.]", "[32]", None, None, None, 23, 1, 1, 2, ours="darts_v2",
-                  valid=58.1, test=55.7),
-    ComparisonRow("DARTS (second order), authors' rerun", "Ours", None, None, None, 23, 1, 1, 2, ours="darts_search",
-                  valid=58.2, test=55.9),
+    ComparisonRow(
+        "DARTS (second order) [Liu et al.]",
+        "[32]",
+        None,
+        None,
+        None,
+        23,
+        1,
+        1,
+        2,
+        ours="darts_v2",
+        valid=58.1,
+        test=55.7,
+    ),
+    ComparisonRow(
+        "DARTS (second order), authors' rerun",
+        "Ours",
+        None,
+        None,
+        None,
+        23,
+        1,
+        1,
+        2,
+        ours="darts_search",
+        valid=58.2,
+        test=55.9,
+    ),
     ComparisonRow("ASHA baseline", "Ours", None, None, None, 23, None, None, 2, ours="asha", valid=58.6, test=56.4),
     ComparisonRow("Random search WS", "Ours", None, None, None, 23, 0.25, 1, 1.25, ours="rsws", valid=57.8, test=55.5),
 )
@@ -83,16 +178,33 @@ TABLE2 = {
     "random4": (3.04, 2.90, 3.14, 3.09),
     "random5": (2.96, 3.33, 2.83, 3.00),
 }
-TABLE2_PRINTED = {"darts": (2.77, 2.94), "random1": (2.98, 3.45), "random2": (2.93, 3.22), "random3": (2.97, 3.21),
-                  "random4": (2.90, 3.04), "random5": (2.83, 3.03)}
+TABLE2_PRINTED = {
+    "darts": (2.77, 2.94),
+    "random1": (2.98, 3.45),
+    "random2": (2.93, 3.22),
+    "random3": (2.97, 3.21),
+    "random4": (2.90, 3.04),
+    "random5": (2.83, 3.03),
+}
 # Table 2's settings columns: stage-1 epochs, gradient clipping, initial channels, architectures evaluated
-TABLE2_SETTINGS = {"darts": (50, 5, 16, None), "random1": (50, 5, 16, 1000), "random2": (150, 5, 16, 5000),
-                   "random3": (150, 1, 16, 5000), "random4": (300, 1, 16, 11000), "random5": (150, 1, 24, 5000)}
+TABLE2_SETTINGS = {
+    "darts": (50, 5, 16, None),
+    "random1": (50, 5, 16, 1000),
+    "random2": (150, 5, 16, 5000),
+    "random3": (150, 1, 16, 5000),
+    "random4": (300, 1, 16, 11000),
+    "random5": (150, 1, 24, 5000),
+}
 
 # Table 3: reproduced DARTS, test error after 100 and 600 stage-2 epochs for 4 trials; the best trial's
 # architecture over 10 seeds (minimum, average, std)
-TABLE3 = {"short_epochs": 100, "long_epochs": 600, "short": (7.63, 7.67, 8.38, 7.51), "long": (2.92, 2.77, 3.00, 3.05),
-          "ten_seeds": (2.62, 2.78, 0.12)}
+TABLE3 = {
+    "short_epochs": 100,
+    "long_epochs": 600,
+    "short": (7.63, 7.67, 8.38, 7.51),
+    "long": (2.92, 2.77, 3.00, 3.05),
+    "ten_seeds": (2.62, 2.78, 0.12),
+}
 
 # Table 4: RSWS broad reproducibility, stage-3 test error (mean, std over 10 seeds) of 6 independent runs
 TABLE4 = ((2.85, 0.08), (2.86, 0.09), (2.88, 0.10), (2.95, 0.09), (2.98, 0.12), (3.00, 0.19))
@@ -137,13 +249,26 @@ TABLE7 = {
     "random4": (66.3, 64.6, 64.1, 63.8),
     "random4_run2": (63.9, 64.8, 66.3, 66.7),
 }
-TABLE7_PRINTED = {"darts_published": (63.4, 65.1), "darts_reproduced": (64.0, 66.0), "random1": (65.6, 65.9),
-                  "random2": (64.9, 65.9), "random3": (64.5, 65.1), "random4": (63.8, 64.7), "random4_run2": (63.9, 65.4)}
+TABLE7_PRINTED = {
+    "darts_published": (63.4, 65.1),
+    "darts_reproduced": (64.0, 66.0),
+    "random1": (65.6, 65.9),
+    "random2": (64.9, 65.9),
+    "random3": (64.5, 65.1),
+    "random4": (63.8, 64.7),
+    "random4_run2": (63.9, 65.4),
+}
 # Table 7's settings columns: network, stage-1 epochs, batch size, gradient clipping; every row evaluated
 # 2000 architectures (the caption)
-TABLE7_SETTINGS = {"darts_published": ("proxy", 50, 256, 0.25), "darts_reproduced": ("proxy", 50, 256, 0.25),
-                   "random1": ("proxy", 50, 256, 0.25), "random2": ("proxy", 50, 256, 0.1), "random3": ("proxy", 50, 64, 0.1),
-                   "random4": ("proxyless", 50, 64, 0.1), "random4_run2": ("proxyless", 50, 64, 0.1)}
+TABLE7_SETTINGS = {
+    "darts_published": ("proxy", 50, 256, 0.25),
+    "darts_reproduced": ("proxy", 50, 256, 0.25),
+    "random1": ("proxy", 50, 256, 0.25),
+    "random2": ("proxy", 50, 256, 0.1),
+    "random3": ("proxy", 50, 64, 0.1),
+    "random4": ("proxyless", 50, 64, 0.1),
+    "random4_run2": ("proxyless", 50, 64, 0.1),
+}
 TABLE7_ARCHITECTURES = 2000
 
 # Table 8: PTB validation perplexity at increasing epochs, then test perplexity

@@ -178,7 +178,9 @@ def load_plan(path: str | Path, root: Path | None = None) -> Plan:
             override = _mapping(override, f"{where}.presets.{preset}")
             unknown = set(override) - PRESET_KEYS
             if unknown:
-                raise PlanError(f"{where}.presets.{preset}: unknown key(s) {sorted(unknown)}; allowed: params, grid, extra")
+                raise PlanError(
+                    f"{where}.presets.{preset}: unknown key(s) {sorted(unknown)}; allowed: params, grid, extra"
+                )
             _mapping(override.get("params"), f"{where}.presets.{preset}.params")
             _grid(override.get("grid"), f"{where}.presets.{preset}.grid")
             _extra(override.get("extra"), f"{where}.presets.{preset}.extra")
@@ -205,8 +207,10 @@ def _after(value: Any, where: str, earlier: Sequence[str]) -> tuple[str, ...]:
         raise PlanError(f"{where}: a list of entry keys, e.g. [cnn-rsws]")
     unknown = [name for name in value if name not in earlier]
     if unknown:
-        raise PlanError(f"{where}: {', '.join(unknown)} is not an earlier entry of this plan; an entry can only "
-                        "read the runs of entries above it")
+        raise PlanError(
+            f"{where}: {', '.join(unknown)} is not an earlier entry of this plan; an entry can only "
+            "read the runs of entries above it"
+        )
     return tuple(value)
 
 
@@ -248,11 +252,15 @@ def expand(
     check_preset(preset)
     unknown = set(only) - {entry.key for entry in plan.entries}
     if unknown:
-        raise PlanError(f"plan {plan.name!r} has no entry {sorted(unknown)}; its entries are {', '.join(e.key for e in plan.entries)}")
+        raise PlanError(
+            f"plan {plan.name!r} has no entry {sorted(unknown)}; its entries are {', '.join(e.key for e in plan.entries)}"
+        )
     overrides = dict(overrides or {})
     read_parameters = notebook_parameters or declared_parameters
     # types are checked against real notebooks' defaults (a caller's own parameter list has none)
-    read_defaults: Callable[[Path], Mapping[str, Any]] = parameter_defaults if notebook_parameters is None else (lambda _: {})
+    read_defaults: Callable[[Path], Mapping[str, Any]] = (
+        parameter_defaults if notebook_parameters is None else (lambda _: {})
+    )
     jobs = []
     for entry in plan.entries:
         if preset not in entry.presets or (only and entry.key not in only):
@@ -269,7 +277,9 @@ def expand(
             if key in INJECTED:
                 raise PlanError(f"override {key!r} is set by the runner; use --preset or --data-root")
             if key not in declared:
-                raise PlanError(f"override {key!r} is not a parameter of {entry.notebook.name}; it has {sorted(declared - set(INJECTED))}")
+                raise PlanError(
+                    f"override {key!r} is not a parameter of {entry.notebook.name}; it has {sorted(declared - set(INJECTED))}"
+                )
             if key in grid and isinstance(value, list):
                 grid[key] = value
                 replaced_axes.add(key)
@@ -352,8 +362,10 @@ def check_parameter_types(notebook: Path, parameters: Mapping[str, Any], default
         else:
             expected = (type(default),)
         if not isinstance(value, expected) or (isinstance(value, bool) and bool not in expected):
-            raise PlanError(f"{notebook.name}: parameter {name!r} must be {' or '.join(t.__name__ for t in expected)} "
-                            f"like its default {default!r}, got {value!r}")
+            raise PlanError(
+                f"{notebook.name}: parameter {name!r} must be {' or '.join(t.__name__ for t in expected)} "
+                f"like its default {default!r}, got {value!r}"
+            )
 
 
 # ---- running -----------------------------------------------------------------------------------
@@ -404,11 +416,19 @@ def plan_backend(name: str, address: str = "", cpus_per_job: float = 1.0, gpus_p
     if name == "local":
         return InProcessBackend(threads=None)
     # a notebook that fails has failed: no retry, its run is FAILED and a rerun resumes it
-    return RayBackend(None, threads=None, address=address or os.environ.get("RAY_ADDRESS", ""),
-                      gpus_per_job=gpus_per_job, max_retries=0, cpus_per_job=cpus_per_job)
+    return RayBackend(
+        None,
+        threads=None,
+        address=address or os.environ.get("RAY_ADDRESS", ""),
+        gpus_per_job=gpus_per_job,
+        max_retries=0,
+        cpus_per_job=cpus_per_job,
+    )
 
 
-def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: Callable[[str], None] | None = None) -> JobResult:
+def execute_job(
+    job: Job, root: Path, store_uri: str, force: bool = False, log: Callable[[str], None] | None = None
+) -> JobResult:
     """Run one job with papermill unless its plan_key already has a FINISHED run.
 
     The executed notebook is written to a temporary file and moved into place only on success, and
@@ -434,7 +454,9 @@ def execute_job(job: Job, root: Path, store_uri: str, force: bool = False, log: 
         return JobResult(job, "skipped", str(busy))
 
 
-def _execute_job_locked(job: Job, root: Path, store_uri: str, force: bool, log: Callable[[str], None] | None) -> JobResult:
+def _execute_job_locked(
+    job: Job, root: Path, store_uri: str, force: bool, log: Callable[[str], None] | None
+) -> JobResult:
     import papermill
 
     from randnas import tracking
@@ -457,7 +479,9 @@ def _execute_job_locked(job: Job, root: Path, store_uri: str, force: bool, log: 
         return JobResult(job, "restored", finished[0].info.run_id)
     missing = job.missing_data()
     if missing:  # not a failure: this machine lacks data the entry cannot do without, and nothing was started
-        return JobResult(job, "skipped", f"needs <data root>/{', <data root>/'.join(missing)}: give --data-root or set RANDNAS_DATA")
+        return JobResult(
+            job, "skipped", f"needs <data root>/{', <data root>/'.join(missing)}: give --data-root or set RANDNAS_DATA"
+        )
     (log or print)(f"running {job.plan_key}")
     output.parent.mkdir(parents=True, exist_ok=True)
     previous_uri = os.environ.get(tracking.STORE_ENV)
@@ -496,8 +520,13 @@ def _execute_job_locked(job: Job, root: Path, store_uri: str, force: bool, log: 
             tracking.log_artifact_to_run(runs[0].info.run_id, partial, artifact_path="notebook")
             page = book_output(job.plan_key) or job.output.with_suffix(".html").as_posix()
             # the run's description in the MLflow UI says where the book renders it
-            tracking.set_run_tags(runs[0].info.run_id, {"randnas.book_page": page,
-                                                        "mlflow.note.content": f"Rendered in the book at {page} (plan job {job.plan_key})."})
+            tracking.set_run_tags(
+                runs[0].info.run_id,
+                {
+                    "randnas.book_page": page,
+                    "mlflow.note.content": f"Rendered in the book at {page} (plan job {job.plan_key}).",
+                },
+            )
             shutil.move(str(partial), output)
             return JobResult(job, "ran", runs[0].info.run_id)
     finally:
@@ -509,11 +538,18 @@ def _execute_job_locked(job: Job, root: Path, store_uri: str, force: bool, log: 
 
 # what each notebook is, in a word or three: the sidebar names an executed copy by it, its job and its preset
 NOTEBOOK_LABELS = {
-    "datasets.ipynb": "Datasets", "rsws_search.ipynb": "CNN RSWS search", "ptb_rsws_search.ipynb": "PTB RSWS search",
-    "train_from_scratch.ipynb": "CNN training", "ptb_train_from_scratch.ipynb": "PTB training",
-    "asha_search.ipynb": "{benchmark} ASHA search", "darts_search.ipynb": "CNN DARTS search", "ptb_darts_search.ipynb": "PTB DARTS search",
-    "sw_ranking.ipynb": "Shared-weight ranking", "nb201_rsws.ipynb": "NAS-Bench-201 RSWS search",
-    "nb201_darts.ipynb": "NAS-Bench-201 DARTS search", "nb201_best_of_n.ipynb": "NAS-Bench-201 best of N",
+    "datasets.ipynb": "Datasets",
+    "rsws_search.ipynb": "CNN RSWS search",
+    "ptb_rsws_search.ipynb": "PTB RSWS search",
+    "train_from_scratch.ipynb": "CNN training",
+    "ptb_train_from_scratch.ipynb": "PTB training",
+    "asha_search.ipynb": "{benchmark} ASHA search",
+    "darts_search.ipynb": "CNN DARTS search",
+    "ptb_darts_search.ipynb": "PTB DARTS search",
+    "sw_ranking.ipynb": "Shared-weight ranking",
+    "nb201_rsws.ipynb": "NAS-Bench-201 RSWS search",
+    "nb201_darts.ipynb": "NAS-Bench-201 DARTS search",
+    "nb201_best_of_n.ipynb": "NAS-Bench-201 best of N",
     "surrogate_asha.ipynb": "Surrogate: ASHA against random search",
 }
 
@@ -523,7 +559,9 @@ def job_title(job: Job) -> str:
     e.g. "CNN DARTS search: setting darts-second, seed 0, repeat 2 (cpu)"."""
     what = NOTEBOOK_LABELS.get(job.notebook.name, job.notebook.stem.replace("_", " "))
     what = what.replace("{benchmark}", str(job.parameters.get("benchmark", "")).upper()).strip()
-    which = ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in job.axes if not isinstance(value, (dict, list)))
+    which = ", ".join(
+        f"{key.replace('_', ' ')} {value}" for key, value in job.axes if not isinstance(value, (dict, list))
+    )
     return f"{what}{': ' + which if which else ''} ({job.parameters['preset']})"
 
 
@@ -539,7 +577,9 @@ def relabel_executed_copies(plan_path: Path, root: Path) -> int:
             if not path.is_file():
                 continue
             notebook = nbformat.read(path, as_version=4)
-            heading = next((cell for cell in notebook.cells if cell.cell_type == "markdown" and cell.source.startswith("# ")), None)
+            heading = next(
+                (cell for cell in notebook.cells if cell.cell_type == "markdown" and cell.source.startswith("# ")), None
+            )
             suffix = f" [{preset}: {job.name}]"
             if heading is None or not heading.source.partition("\n")[0].endswith(suffix):
                 continue
@@ -569,7 +609,9 @@ def _rev_parse(root: str, name: str) -> str | None:
     import subprocess
 
     try:
-        done = subprocess.run(["git", "rev-parse", name], cwd=root, capture_output=True, text=True, timeout=20, check=False)
+        done = subprocess.run(
+            ["git", "rev-parse", name], cwd=root, capture_output=True, text=True, timeout=20, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None
@@ -596,7 +638,11 @@ def stale_reason(root: Path, job: Job, run: Any) -> str:
     if _git_object(str(root), commit, "randnas") is None:
         return f"its commit {commit[:8]} is not in this checkout's history"
     head = _rev_parse(str(root), "HEAD") or "HEAD"
-    changed = [path for path in ("randnas", notebook) if _git_object(str(root), commit, path) != _git_object(str(root), head, path)]
+    changed = [
+        path
+        for path in ("randnas", notebook)
+        if _git_object(str(root), commit, path) != _git_object(str(root), head, path)
+    ]
     reasons = [f"{' and '.join(changed)} changed since its commit {commit[:8]}"] if changed else []
     if tags.get(tracking.TAG_GIT_DIRTY) == "true":
         reasons.append("made from a work tree with uncommitted changes")

@@ -135,8 +135,10 @@ def private_paths(paths: list[Path]) -> Iterator[tuple[Path, str]]:
         except (UnicodeDecodeError, OSError):
             continue
         for line in text.splitlines():
-            if any(f'"{prefix}' in line or line.startswith(prefix) or f" {prefix}" in line or f"'{prefix}" in line
-                   for prefix in PRIVATE_PREFIXES):
+            if any(
+                f'"{prefix}' in line or line.startswith(prefix) or f" {prefix}" in line or f"'{prefix}" in line
+                for prefix in PRIVATE_PREFIXES
+            ):
                 yield path, line.strip()[:200]
 
 
@@ -225,9 +227,11 @@ def check_runs(folders: list[Path], known: list[str] | None = None) -> None:
     problems = [*(known or []), *(problem for folder in folders for problem in run_problems(folder))]
     if problems:
         shown = "; ".join(problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-        raise RecordDamaged(f"{len(problems)} damaged file(s) in runs the book uses: {shown}. Restore each from git "
-                            "(git checkout -- FILE) or rerun its plan entry (the runner retrains a damaged job); "
-                            "`randnas record check` lists them all")
+        raise RecordDamaged(
+            f"{len(problems)} damaged file(s) in runs the book uses: {shown}. Restore each from git "
+            "(git checkout -- FILE) or rerun its plan entry (the runner retrains a damaged job); "
+            "`randnas record check` lists them all"
+        )
 
 
 def check_store(store: Path) -> tuple[int, list[str]]:

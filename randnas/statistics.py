@@ -53,9 +53,15 @@ def mean_interval(values: Sequence[float]) -> Estimate:
         return Estimate(math.nan, math.nan, math.nan, 0)
     if data.size < 2 or np.all(data == data[0]):
         return Estimate(float(data.mean()), math.nan, math.nan, int(data.size))
-    result = stats.bootstrap((data,), np.mean, confidence_level=CONFIDENCE, n_resamples=RESAMPLES,
-                             method="percentile", rng=_rng(data.size))
-    return Estimate(float(data.mean()), float(result.confidence_interval.low), float(result.confidence_interval.high), int(data.size))
+    result = stats.bootstrap(
+        (data,), np.mean, confidence_level=CONFIDENCE, n_resamples=RESAMPLES, method="percentile", rng=_rng(data.size)
+    )
+    return Estimate(
+        float(data.mean()),
+        float(result.confidence_interval.low),
+        float(result.confidence_interval.high),
+        int(data.size),
+    )
 
 
 def difference_interval(a: Sequence[float], b: Sequence[float]) -> Estimate:
@@ -69,8 +75,15 @@ def difference_interval(a: Sequence[float], b: Sequence[float]) -> Estimate:
     value = float(x.mean() - y.mean())
     if n < 2:
         return Estimate(value, math.nan, math.nan, n)
-    result = stats.bootstrap((x, y), lambda u, v, axis: u.mean(axis) - v.mean(axis), confidence_level=CONFIDENCE,
-                             n_resamples=RESAMPLES, method="percentile", vectorized=True, rng=_rng(x.size + y.size))
+    result = stats.bootstrap(
+        (x, y),
+        lambda u, v, axis: u.mean(axis) - v.mean(axis),
+        confidence_level=CONFIDENCE,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        vectorized=True,
+        rng=_rng(x.size + y.size),
+    )
     return Estimate(value, float(result.confidence_interval.low), float(result.confidence_interval.high), n)
 
 
@@ -96,7 +109,20 @@ def _rank_interval(x: Sequence[float], y: Sequence[float], correlation) -> Estim
         value = correlation(u, v).statistic
         return 0.0 if math.isnan(value) else value  # a resample of ties only carries no ordering
 
-    result = stats.bootstrap((a, b), statistic, paired=True, vectorized=False, confidence_level=CONFIDENCE,
-                             n_resamples=RESAMPLES, method="percentile", rng=_rng(a.size))
-    return Estimate(float(tau.statistic), float(result.confidence_interval.low), float(result.confidence_interval.high),
-                    int(a.size), float(tau.pvalue))
+    result = stats.bootstrap(
+        (a, b),
+        statistic,
+        paired=True,
+        vectorized=False,
+        confidence_level=CONFIDENCE,
+        n_resamples=RESAMPLES,
+        method="percentile",
+        rng=_rng(a.size),
+    )
+    return Estimate(
+        float(tau.statistic),
+        float(result.confidence_interval.low),
+        float(result.confidence_interval.high),
+        int(a.size),
+        float(tau.pvalue),
+    )

@@ -124,8 +124,10 @@ def check_reachable(uri: str) -> None:
         socket.create_connection((parsed.hostname, port), timeout=REACH_TIMEOUT_S).close()
     except OSError as error:
         reason = error.strerror or type(error).__name__
-        raise StoreUnreachable(f"cannot reach the tracking server {uri} ({reason}); start it (`make ui`, or "
-                               f"`mlflow server` on that address) or unset {STORE_ENV} to use ./mlruns") from None
+        raise StoreUnreachable(
+            f"cannot reach the tracking server {uri} ({reason}); start it (`make ui`, or "
+            f"`mlflow server` on that address) or unset {STORE_ENV} to use ./mlruns"
+        ) from None
 
 
 def open_store(store: str | Path | None = None) -> str:
@@ -163,7 +165,11 @@ def _experiment_dirs(store: Path) -> Iterator[Path]:
 
 def _run_dirs(experiment: Path) -> Iterator[Path]:
     for child in sorted(experiment.iterdir()):
-        if child.is_dir() and child.name not in ("tags", "models", "datasets", "traces") and (child / "meta.yaml").is_file():
+        if (
+            child.is_dir()
+            and child.name not in ("tags", "models", "datasets", "traces")
+            and (child / "meta.yaml").is_file()
+        ):
             yield child
 
 
@@ -262,8 +268,9 @@ def job_lock(plan_key: str) -> Iterator[None]:
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
-            raise RunBusy(f"plan job {plan_key} is being run by {holder}; wait for it to finish (or stop it), "
-                          "then rerun") from None
+            raise RunBusy(
+                f"plan job {plan_key} is being run by {holder}; wait for it to finish (or stop it), then rerun"
+            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"process {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
@@ -338,8 +345,15 @@ class RunLog:
     def checkpoint_dir(self) -> Path:
         return checkpoint_dir(self.run_id)
 
-    def child(self, run_name: str, key: str, *, tags: Mapping[str, Any], params: Mapping[str, Any],
-              metrics: Sequence[tuple[str, float, int]]) -> str:
+    def child(
+        self,
+        run_name: str,
+        key: str,
+        *,
+        tags: Mapping[str, Any],
+        params: Mapping[str, Any],
+        metrics: Sequence[tuple[str, float, int]],
+    ) -> str:
         """Log one finished child run (MLflow shows it nested under this run) and return its id.
 
         `key` names the child among its siblings: a resumed parent that already logged it skips it,
@@ -356,20 +370,26 @@ class RunLog:
         if existing:
             return existing[0].info.run_id
         inherited = {k: v for k, v in parent.data.tags.items() if k.startswith(TAG_PREFIX) and k != TAG_PLAN_KEY}
-        all_tags = {**inherited, **{k: str(v) for k, v in tags.items()}, "mlflow.parentRunId": self.run_id, TAG_CHILD_KEY: key}
+        all_tags = {
+            **inherited,
+            **{k: str(v) for k, v in tags.items()},
+            "mlflow.parentRunId": self.run_id,
+            TAG_CHILD_KEY: key,
+        }
         run = client.create_run(parent.info.experiment_id, run_name=run_name, tags=all_tags)
         child_id = run.info.run_id
         now = int(time.time() * 1000)
         client.log_batch(child_id, params=[Param(name, str(value)) for name, value in params.items()])
         entries = [Metric(name, float(value), now, int(step)) for name, value, step in metrics]
         for start in range(0, len(entries), 1000):  # MLflow takes at most 1000 metrics per batch
-            client.log_batch(child_id, metrics=entries[start:start + 1000])
+            client.log_batch(child_id, metrics=entries[start : start + 1000])
         client.set_terminated(child_id, FINISHED)
         return child_id
 
 
-def darts_epoch_logger(run: RunLog, search: Any,
-                       more_metrics: Callable[[str], Mapping[str, float]] | None = None) -> Callable[[int, dict], None]:
+def darts_epoch_logger(
+    run: RunLog, search: Any, more_metrics: Callable[[str], Mapping[str, float]] | None = None
+) -> Callable[[int, dict], None]:
     """The per-epoch callback of a DARTS search: the epoch's metrics (with `more_metrics` of the derived
     cell's text, e.g. a benchmark lookup), and the derived cell and op weights as `darts/epoch-NNN.json`."""
 
@@ -385,8 +405,13 @@ def log_darts_result(run: RunLog, result: Any, genotype_text: str | None = None)
     """A DARTS search's final cell (the stage-2 pick), its cell after every epoch, and its digests."""
     run.json(result.genotype.to_dict(), GENOTYPE_ARTIFACT)
     run.json({"genotypes": result.genotypes}, "darts/genotypes.json")
-    run.tags({TAG_DIGEST: result.architecture_digest, "randnas.weights_digest": result.weights_digest,
-              "randnas.genotype": genotype_text or result.genotype.to_darts()})
+    run.tags(
+        {
+            TAG_DIGEST: result.architecture_digest,
+            "randnas.weights_digest": result.weights_digest,
+            "randnas.genotype": genotype_text or result.genotype.to_darts(),
+        }
+    )
 
 
 def run_tags(
@@ -408,9 +433,11 @@ def run_tags(
     if not datasets:
         raise ValueError("a run needs at least one dataset")
     checksums = {data.name: data.checksum for data in datasets}
-    joint = datasets[0].checksum if len(datasets) == 1 else hashlib.sha256(
-        json.dumps(checksums, sort_keys=True).encode()
-    ).hexdigest()
+    joint = (
+        datasets[0].checksum
+        if len(datasets) == 1
+        else hashlib.sha256(json.dumps(checksums, sort_keys=True).encode()).hexdigest()
+    )
     tags = {
         TAG_SEED: str(seed),
         TAG_PRESET: preset,
@@ -477,15 +504,20 @@ def tracked_run(
         yield from _tracked_run(experiment, run_name, tags=tags, config=config, store=store)
 
 
-def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], config: Any, store: str | Path | None) -> Iterator[RunLog]:
+def _tracked_run(
+    experiment: str, run_name: str, *, tags: Mapping[str, str], config: Any, store: str | Path | None
+) -> Iterator[RunLog]:
     mlflow = _mlflow()
     open_store(store)
     _set_experiment(experiment)
     # under the job's lock, a RUNNING run of this plan key has no live writer: it is resumed
     resume_id = unfinished_run_id(experiment, tags.get(TAG_PLAN_KEY, ""))
     # MLflow would record the login name of whoever ran it; the record names no one (MLflow's own placeholder)
-    run = mlflow.start_run(run_id=resume_id) if resume_id else mlflow.start_run(
-        run_name=plan_run_name(tags, run_name), tags={USER_TAG: ANONYMOUS_USER})
+    run = (
+        mlflow.start_run(run_id=resume_id)
+        if resume_id
+        else mlflow.start_run(run_name=plan_run_name(tags, run_name), tags={USER_TAG: ANONYMOUS_USER})
+    )
     status = FAILED
     try:
         # MLflow records the launching script's absolute path; the record keeps its name only, so a
@@ -499,8 +531,10 @@ def _tracked_run(experiment: str, run_name: str, *, tags: Mapping[str, str], con
                     tags[key.replace(TAG_FINGERPRINT_PREFIX, TAG_RESUMED_PREFIX)] = tags.pop(key)
         if not tags.get(TAG_PLAN_KEY) and not resume_id:
             tags[TAG_HAND_RUN] = "true"
-            print(f"hand run {run.info.run_id} (no plan key): the book's tables and plan jobs leave it out; "
-                  f"`randnas record adopt {run.info.run_id}` takes it in")
+            print(
+                f"hand run {run.info.run_id} (no plan key): the book's tables and plan jobs leave it out; "
+                f"`randnas record adopt {run.info.run_id}` takes it in"
+            )
         mlflow.set_tags({**tags, **({SOURCE_TAG: source} if source else {})})
         if config is not None:
             # a resumed run logs whatever its first attempt could not (a full disk, a kill mid-start), so a
@@ -600,13 +634,20 @@ def damaged_meta_files(store: Path) -> dict[Path, str]:
             damaged[experiment / "meta.yaml"] = problem
             continue
         for run in experiment.iterdir():
-            if run.is_dir() and (run / "meta.yaml").is_file() and (problem := _meta_damage(run / "meta.yaml", "run_id")):
+            if (
+                run.is_dir()
+                and (run / "meta.yaml").is_file()
+                and (problem := _meta_damage(run / "meta.yaml", "run_id"))
+            ):
                 damaged[run / "meta.yaml"] = problem
     for path, problem in damaged.items():
         if path not in _WARNED:  # once per file and process
             _WARNED.add(path)
-            print(f"randnas: warning: skipping {path} ({problem}); restore it with `git checkout -- {path}` or delete "
-                  "its folder (`randnas record check` lists every damaged file)", file=sys.stderr)
+            print(
+                f"randnas: warning: skipping {path} ({problem}); restore it with `git checkout -- {path}` or delete "
+                "its folder (`randnas record check` lists every damaged file)",
+                file=sys.stderr,
+            )
     return damaged
 
 
@@ -682,8 +723,10 @@ def _open_experiment(name: str):
     unreadable = [path for path in damaged if path.parent.parent == store]
     if not unreadable:
         return mlflow.set_experiment(name)
-    raise RecordUnreadable(f"cannot create experiment {name!r} while {unreadable[0]} is damaged ({damaged[unreadable[0]]}): "
-                           f"restore it with `git checkout -- {unreadable[0]}` or delete its folder")
+    raise RecordUnreadable(
+        f"cannot create experiment {name!r} while {unreadable[0]} is damaged ({damaged[unreadable[0]]}): "
+        f"restore it with `git checkout -- {unreadable[0]}` or delete its folder"
+    )
 
 
 def declare_experiment_kinds() -> int:
@@ -697,8 +740,9 @@ def declare_experiment_kinds() -> int:
     return changed
 
 
-def _tolerant_runs(store: Path, damaged: Mapping[Path, str], experiment_ids: Sequence[str], plan_key: str | None,
-                   status: str | None) -> list:
+def _tolerant_runs(
+    store: Path, damaged: Mapping[Path, str], experiment_ids: Sequence[str], plan_key: str | None, status: str | None
+) -> list:
     """find_runs where some meta.yaml is damaged: the readable runs one by one, filtered and ordered alike."""
     client = _mlflow().MlflowClient()
     runs = []
@@ -741,7 +785,10 @@ def find_runs(experiment: str | None = None, *, plan_key: str | None = None, sta
         clauses.append(f"attributes.status = {filter_literal(status)}")
     return list(
         client.search_runs(
-            experiment_ids, filter_string=" and ".join(clauses), order_by=["attributes.start_time DESC"], max_results=50_000
+            experiment_ids,
+            filter_string=" and ".join(clauses),
+            order_by=["attributes.start_time DESC"],
+            max_results=50_000,
         )
     )
 
@@ -765,8 +812,16 @@ def runs_table(store: str | Path | None = None):
             "end": pd.Timestamp(run.info.end_time, unit="ms") if run.info.end_time else pd.NaT,
             "parent_run": run.data.tags.get("mlflow.parentRunId", ""),
         }
-        row.update({k.removeprefix(TAG_PREFIX): v for k, v in run.data.tags.items() if k.startswith(TAG_PREFIX) and not k.startswith(TAG_FINGERPRINT_PREFIX)})
-        row.update({"git_commit": run.data.tags.get(TAG_GIT_COMMIT, ""), "git_dirty": run.data.tags.get(TAG_GIT_DIRTY, "")})
+        row.update(
+            {
+                k.removeprefix(TAG_PREFIX): v
+                for k, v in run.data.tags.items()
+                if k.startswith(TAG_PREFIX) and not k.startswith(TAG_FINGERPRINT_PREFIX)
+            }
+        )
+        row.update(
+            {"git_commit": run.data.tags.get(TAG_GIT_COMMIT, ""), "git_dirty": run.data.tags.get(TAG_GIT_DIRTY, "")}
+        )
         row.update({f"metric:{k}": v for k, v in run.data.metrics.items()})
         row.update({f"param:{k}": v for k, v in run.data.params.items()})
         rows.append(row)
@@ -775,7 +830,9 @@ def runs_table(store: str | Path | None = None):
 
 def metric_history(run_id: str, key: str) -> list[tuple[int, float]]:
     client = _mlflow().MlflowClient()
-    return [(m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))]
+    return [
+        (m.step, m.value) for m in sorted(client.get_metric_history(run_id, key), key=lambda m: (m.step, m.timestamp))
+    ]
 
 
 def set_run_tags(run_id: str, tags: Mapping[str, str]) -> None:
@@ -845,7 +902,11 @@ def download_artifact(run_id: str, artifact_path: str, destination: Path) -> Pat
     """A copy of the run's artifact file or folder `artifact_path` at `destination / artifact_path` (as MLflow's download)."""
     local = artifact_folder(run_id)
     if local is None:
-        return Path(_mlflow().artifacts.download_artifacts(run_id=run_id, artifact_path=artifact_path, dst_path=str(destination)))
+        return Path(
+            _mlflow().artifacts.download_artifacts(
+                run_id=run_id, artifact_path=artifact_path, dst_path=str(destination)
+            )
+        )
     source, target = local / artifact_path, Path(destination) / artifact_path
     if not source.exists():
         raise FileNotFoundError(f"run {run_id} has no artifact {artifact_path!r} (looked in {source})")
@@ -866,8 +927,9 @@ def load_json_artifact(run_id: str, artifact_file: str, store: str | Path | None
     return json.loads((local / artifact_file).read_text(encoding="utf-8"))
 
 
-def newest_finished_run(experiment: str, tags: Mapping[str, str], store: str | Path | None = None,
-                        params: Mapping[str, str] | None = None):
+def newest_finished_run(
+    experiment: str, tags: Mapping[str, str], store: str | Path | None = None, params: Mapping[str, str] | None = None
+):
     """The newest FINISHED run of `experiment` in `store` whose tags include all of `tags` (and whose
     params, where it logged them, equal `params`), else None."""
     open_store(store)
@@ -911,11 +973,17 @@ def copy_runs(source_uri: str, target: Path) -> int:
     ensure_store_layout(target)
     target_uri = target.as_uri()
     destination = mlflow.MlflowClient(tracking_uri=target_uri)
-    copied_as = {run.data.tags[TAG_EXPORTED_FROM]: run.info.run_id for run in _every_run(destination)
-                 if TAG_EXPORTED_FROM in run.data.tags}
+    copied_as = {
+        run.data.tags[TAG_EXPORTED_FROM]: run.info.run_id
+        for run in _every_run(destination)
+        if TAG_EXPORTED_FROM in run.data.tags
+    }
     runs = _every_run(source)
-    chosen = {run.info.run_id for run in runs if run.info.status == FINISHED and counted(run.data.tags)
-              and "mlflow.parentRunId" not in run.data.tags}
+    chosen = {
+        run.info.run_id
+        for run in runs
+        if run.info.status == FINISHED and counted(run.data.tags) and "mlflow.parentRunId" not in run.data.tags
+    }
     children = [run for run in runs if run.data.tags.get("mlflow.parentRunId") in chosen]
     copied = 0
     for run in [r for r in runs if r.info.run_id in chosen] + children:  # parents first: children name them
@@ -923,23 +991,32 @@ def copy_runs(source_uri: str, target: Path) -> int:
             continue
         name = source.get_experiment(run.info.experiment_id).name
         experiment = destination.get_experiment_by_name(name)
-        experiment_id = experiment.experiment_id if experiment else destination.create_experiment(
-            name, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+        experiment_id = (
+            experiment.experiment_id
+            if experiment
+            else destination.create_experiment(name, tags={EXPERIMENT_KIND_TAG: EXPERIMENT_KIND})
+        )
         tags = {**run.data.tags, TAG_EXPORTED_FROM: run.info.run_id}
         if "mlflow.parentRunId" in tags:
             tags["mlflow.parentRunId"] = copied_as[tags["mlflow.parentRunId"]]
-        new_id = destination.create_run(experiment_id, start_time=run.info.start_time, tags=tags,
-                                        run_name=run.info.run_name).info.run_id
+        new_id = destination.create_run(
+            experiment_id, start_time=run.info.start_time, tags=tags, run_name=run.info.run_name
+        ).info.run_id
         params = [Param(key, value) for key, value in run.data.params.items()]
         for start in range(0, len(params), 100):  # MLflow's batch limits: 100 params, 1000 metrics
-            destination.log_batch(new_id, params=params[start:start + 100])
-        metrics = [Metric(key, m.value, m.timestamp, m.step) for key in run.data.metrics
-                   for m in source.get_metric_history(run.info.run_id, key)]
+            destination.log_batch(new_id, params=params[start : start + 100])
+        metrics = [
+            Metric(key, m.value, m.timestamp, m.step)
+            for key in run.data.metrics
+            for m in source.get_metric_history(run.info.run_id, key)
+        ]
         for start in range(0, len(metrics), 1000):
-            destination.log_batch(new_id, metrics=metrics[start:start + 1000])
+            destination.log_batch(new_id, metrics=metrics[start : start + 1000])
         if source.list_artifacts(run.info.run_id):
             with tempfile.TemporaryDirectory() as tmp:
-                fetched = mlflow.artifacts.download_artifacts(run_id=run.info.run_id, dst_path=tmp, tracking_uri=source_uri)
+                fetched = mlflow.artifacts.download_artifacts(
+                    run_id=run.info.run_id, dst_path=tmp, tracking_uri=source_uri
+                )
                 shutil.copytree(fetched, artifact_folder(new_id, target_uri), dirs_exist_ok=True)
         destination.set_terminated(new_id, run.info.status, end_time=run.info.end_time)
         copied_as[run.info.run_id] = new_id

@@ -53,7 +53,9 @@ def recorded_commits(plan_key: str) -> set[str]:
 
 
 def notebook_at(commit: str, name: str):
-    done = subprocess.run(["git", "show", f"{commit}:notebooks/{name}"], cwd=REPO, capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["git", "show", f"{commit}:notebooks/{name}"], cwd=REPO, capture_output=True, text=True, check=False
+    )
     return nbformat.reads(done.stdout, as_version=4) if done.returncode == 0 else None
 
 
@@ -98,7 +100,16 @@ def book_build(tmp_path_factory) -> SimpleNamespace:
     shutil.copytree(REPO / "mlruns", record)
     before = run_folders(record)
     done = subprocess.run(
-        [str(Path(sys.executable).parent / "jupyter-book"), "build", str(REPO), "--path-output", str(out), "-W", "--keep-going", "-q"],
+        [
+            str(Path(sys.executable).parent / "jupyter-book"),
+            "build",
+            str(REPO),
+            "--path-output",
+            str(out),
+            "-W",
+            "--keep-going",
+            "-q",
+        ],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -129,8 +140,13 @@ def test_book_build_renders_executed_copies_without_rerunning_them(book_build):
     for copy in executed_copies():
         page = built_book / copy.relative_to(REPO).with_suffix(".html")
         assert page.is_file(), page
-        printed = [line for cell in nbformat.read(copy, as_version=4).cells for output in cell.get("outputs", [])
-                   for line in output.get("text", "").splitlines() if line.startswith("MLflow run ")]
+        printed = [
+            line
+            for cell in nbformat.read(copy, as_version=4).cells
+            for output in cell.get("outputs", [])
+            for line in output.get("text", "").splitlines()
+            if line.startswith("MLflow run ")
+        ]
         for line in printed:
             assert line in page.read_text(), f"{page} does not show the recorded {line!r}"
 
@@ -150,7 +166,9 @@ def test_headless_chromium_screenshot_of_the_first_page(built_book):
     page = (built_book / "book" / "intro.html").as_uri()
     profile = built_book.parent / "chromium-profile"
     common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={profile}"]
-    subprocess.run([*common, f"--screenshot={shot}", "--window-size=1280,900", page], capture_output=True, timeout=120, check=False)
+    subprocess.run(
+        [*common, f"--screenshot={shot}", "--window-size=1280,900", page], capture_output=True, timeout=120, check=False
+    )
     assert shot.is_file() and shot.stat().st_size > 10_000, "Chromium wrote no screenshot"
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     dom = subprocess.run([*common, "--dump-dom", page], capture_output=True, text=True, timeout=120, check=False).stdout
@@ -160,14 +178,28 @@ def test_headless_chromium_screenshot_of_the_first_page(built_book):
 TABLE_PAGES = {
     "claims": ["Claims ledger"],
     "paper-cost": ["What the paper preset asks of a GPU"],
-    "tables-cifar10": ["Table 1: comparison", "Table 2: test error (%) after stage 2", "Table 3: ranking",
-                       "Reference: the published DARTS_V2 cell"],
-    "tables-ptb": ["Table 6: comparison", "Table 7: validation perplexity after stage 2",
-                   "Table 8: stage-3 validation perplexity"],
+    "tables-cifar10": [
+        "Table 1: comparison",
+        "Table 2: test error (%) after stage 2",
+        "Table 3: ranking",
+        "Reference: the published DARTS_V2 cell",
+    ],
+    "tables-ptb": [
+        "Table 6: comparison",
+        "Table 7: validation perplexity after stage 2",
+        "Table 8: stage-3 validation perplexity",
+    ],
     "asha-record": ["ASHA searches (cnn)", "ASHA searches (ptb)", "Search cost in device-hours"],
-    "reproducibility": ["Exact reproducibility", "Table 4: broad reproducibility", "Table 5: the reproducibility checklist"],
-    "beyond": ["Shared-weight scores against stand-alone training", "Best of N random NAS-Bench-201 cells",
-               "single (the paper&#x27;s algorithm) against dense"],
+    "reproducibility": [
+        "Exact reproducibility",
+        "Table 4: broad reproducibility",
+        "Table 5: the reproducibility checklist",
+    ],
+    "beyond": [
+        "Shared-weight scores against stand-alone training",
+        "Best of N random NAS-Bench-201 cells",
+        "single (the paper&#x27;s algorithm) against dense",
+    ],
 }
 
 
@@ -194,7 +226,9 @@ def test_headless_chromium_opens_every_table_page(built_book, page):
     shot.unlink(missing_ok=True)
     url = (built_book / "book" / f"{page}.html").as_uri()
     common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={built_book.parent / f'chromium-{page}'}"]
-    subprocess.run([*common, f"--screenshot={shot}", "--window-size=1280,2400", url], capture_output=True, timeout=120, check=False)
+    subprocess.run(
+        [*common, f"--screenshot={shot}", "--window-size=1280,2400", url], capture_output=True, timeout=120, check=False
+    )
     assert shot.is_file() and shot.stat().st_size > 10_000, "Chromium wrote no screenshot"
     dom = subprocess.run([*common, "--dump-dom", url], capture_output=True, text=True, timeout=120, check=False).stdout
     assert dom.count("randnas-table") >= 1 and TABLE_PAGES[page][0] in dom
@@ -212,11 +246,16 @@ def test_table_pages_show_the_numbers_the_builders_compute_from_the_record(book_
     for page, benchmark in (("tables-cifar10", "cnn"), ("tables-ptb", "ptb")):
         text = (book_build.html / "book" / f"{page}.html").read_text()
         for preset in tables.presets_in(record):
-            for table in (tables.comparison_table(record, benchmark, preset), tables.stage2_table(record, benchmark, preset)):
+            for table in (
+                tables.comparison_table(record, benchmark, preset),
+                tables.stage2_table(record, benchmark, preset),
+            ):
                 for column in [c for c in table.frame if c.startswith("ours: ") and c != "ours: protocol"]:
                     for value in table.frame[column]:
                         if value:
-                            assert html.escape(str(value), quote=False) in text, f"{page}, {preset}: {column} {value!r} is not on the page"
+                            assert html.escape(str(value), quote=False) in text, (
+                                f"{page}, {preset}: {column} {value!r} is not on the page"
+                            )
                             checked += 1
     assert checked >= 10, "the committed record should fill some of our columns"
 
@@ -233,8 +272,23 @@ def test_the_claims_ledger_page_shows_every_claim_with_its_verdict(book_build):
     assert ledger.note in text
 
 
-CHAPTERS = ("intro", "claims", "benchmarks", "tables-cifar10", "tables-ptb", "asha-record", "reproducibility", "beyond",
-            "nb201", "surrogate", "cnn", "ptb", "runs-index", "rerun", "paper-cost")
+CHAPTERS = (
+    "intro",
+    "claims",
+    "benchmarks",
+    "tables-cifar10",
+    "tables-ptb",
+    "asha-record",
+    "reproducibility",
+    "beyond",
+    "nb201",
+    "surrogate",
+    "cnn",
+    "ptb",
+    "runs-index",
+    "rerun",
+    "paper-cost",
+)
 
 
 @pytest.mark.parametrize("page", CHAPTERS)
@@ -249,11 +303,16 @@ def test_every_chapter_page_reads_cleanly(built_book, page):
         assert not re.search(r">\s*nan\s*<", table), f"{page}: a raw nan in a table"
     # a table is wide-safe inside our scroll box or inside a notebook's HTML output (scrolls by randnas.css)
     # ... or, for a Markdown table, inside the theme's own scrollable container
-    boxes = sum(text.count(f'class="{box}"') for box in ("randnas-table-scroll", "output text_html", "pst-scrollable-table-container"))
+    boxes = sum(
+        text.count(f'class="{box}"')
+        for box in ("randnas-table-scroll", "output text_html", "pst-scrollable-table-container")
+    )
     assert text.count("<table") <= boxes, f"{page}: a table outside any scroll box"
     browser = chromium()
     if browser is None:
         pytest.skip("no Chromium on this machine (Debian: apt-get install chromium; .ci/run installs it)")
     common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={built_book.parent / f'chromium-chapter-{page}'}"]
-    dom = subprocess.run([*common, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120, check=False).stdout
+    dom = subprocess.run(
+        [*common, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120, check=False
+    ).stdout
     assert "<h1" in dom, f"{page}: Chromium rendered no heading"

@@ -12,7 +12,9 @@ from tests.conftest import REPO
 
 
 def run_cli(*args: str, cwd=REPO) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "randnas.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "randnas.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300, check=False
+    )
 
 
 def error_lines(done: subprocess.CompletedProcess) -> list[str]:
@@ -51,11 +53,15 @@ def test_dry_run_lists_jobs_and_runs_nothing(store):
 def test_missing_data_fails_the_job_with_the_loader_message(store, tmp_path):
     copy = REPO / "book" / "runs" / "cpu" / "datasets" / "default.ipynb"
     before = copy.read_bytes() if copy.exists() else None  # the committed copy, if the record has one
-    done = run_cli("run", "plans/default.yaml", "--preset", "cpu", "--only", "datasets", "--data-root", str(tmp_path / "nowhere"))
+    done = run_cli(
+        "run", "plans/default.yaml", "--preset", "cpu", "--only", "datasets", "--data-root", str(tmp_path / "nowhere")
+    )
     assert done.returncode == 1
     assert "failed   default/datasets/cpu/default@" in done.stdout
     assert "CIFAR-10 not found under" in done.stdout and "put the python version's folder" in done.stdout
-    assert [line for line in error_lines(done) if line.startswith("randnas")] == ["randnas: 1 of 1 jobs failed or were blocked by a failed entry"]
+    assert [line for line in error_lines(done) if line.startswith("randnas")] == [
+        "randnas: 1 of 1 jobs failed or were blocked by a failed entry"
+    ]
     assert (copy.read_bytes() if copy.exists() else None) == before  # the book's copy is untouched
 
 
@@ -63,8 +69,14 @@ def test_data_check_reports_each_dataset(capsys, tmp_path):
     assert cli.main(["data", "check", "--data-root", str(tmp_path)]) == 0  # the embedded sets are always there
     out = capsys.readouterr().out.splitlines()
     # NAS-Bench-201's accuracies also come with the pinned package; the surrogate only from the data root
-    assert [line.split()[:2] for line in out] == [["ok", "digits"], ["missing", "cifar10"], ["ok", "pydoc"], ["missing", "ptb"],
-                                                  ["ok", "nb201"], ["missing", "nb301-surrogate"]]
+    assert [line.split()[:2] for line in out] == [
+        ["ok", "digits"],
+        ["missing", "cifar10"],
+        ["ok", "pydoc"],
+        ["missing", "ptb"],
+        ["ok", "nb201"],
+        ["missing", "nb301-surrogate"],
+    ]
     assert "put ptb.train.txt" in out[3] and "yahpo-nb301/model_v2.onnx not found" in out[5]
 
 
@@ -95,7 +107,9 @@ def test_genotype_describe_prints_the_paper_parameter_count(capsys):
 def test_the_figure_3_cell_has_table_1s_size_when_the_auxiliary_head_is_counted(capsys):
     assert cli.main(["genotype", "describe", "RSWS_FIG3"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1].startswith("parameters: 3.86M") and out[2] == "parameters with the auxiliary head: 4.33M"  # Table 1: 4.3M
+    assert (
+        out[1].startswith("parameters: 3.86M") and out[2] == "parameters with the auxiliary head: 4.33M"
+    )  # Table 1: 4.3M
 
 
 def test_genotype_describe_accepts_a_darts_string(capsys):
@@ -114,14 +128,19 @@ def test_genotype_sample_is_seeded(capsys):
 
 def test_genotype_errors_are_one_line(capsys):
     assert cli.main(["genotype", "describe", "DARTS_V9"]) == 2
-    assert capsys.readouterr().err == "randnas: error: unknown cnn genotype 'DARTS_V9'; the named ones are ASHA200, DARTS_V1, DARTS_V2, RSWS_FIG3\n"
+    assert (
+        capsys.readouterr().err
+        == "randnas: error: unknown cnn genotype 'DARTS_V9'; the named ones are ASHA200, DARTS_V1, DARTS_V2, RSWS_FIG3\n"
+    )
 
 
 def test_genotype_describe_recurrent_prints_darts_23m(capsys):
     assert cli.main(["genotype", "describe", "--space", "rnn", "DARTS_V2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == ("Genotype(recurrent=[('sigmoid', 0), ('relu', 1), ('relu', 1), ('identity', 1), ('tanh', 2), "
-                      "('sigmoid', 5), ('tanh', 3), ('relu', 5)], concat=range(1, 9))")
+    assert out[0] == (
+        "Genotype(recurrent=[('sigmoid', 0), ('relu', 1), ('relu', 1), ('identity', 1), ('tanh', 2), "
+        "('sigmoid', 5), ('tanh', 3), ('relu', 5)], concat=range(1, 9))"
+    )
     assert out[1].startswith("parameters: 22.96M (language model, 850 units")
     assert cli.main(["genotype", "describe", out[0]]) == 0  # a recurrent string is recognised by its form
     assert "22.96M" in capsys.readouterr().out
@@ -134,7 +153,9 @@ def test_genotype_sample_recurrent(capsys):
 
 def test_asha_rungs_prints_the_released_layout(capsys):
     assert cli.main(["asha", "rungs", "--r", "1", "--R", "300", "--eta", "4"]) == 0
-    assert capsys.readouterr().out.splitlines()[1:] == [f"  rung {k}: {e} epochs" for k, e in enumerate([1, 4, 18, 75, 300])]
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        f"  rung {k}: {e} epochs" for k, e in enumerate([1, 4, 18, 75, 300])
+    ]
     assert cli.main(["asha", "rungs", "--eta", "1"]) == 2
     assert "eta (the reduction factor) must be an integer of at least 2, got 1" in capsys.readouterr().err
 
@@ -174,7 +195,9 @@ def test_a_relative_data_root_is_the_folder_as_seen_from_where_randnas_runs(tmp_
     monkeypatch.setattr(plans, "run_plan", lambda *a, **k: seen.update(k) or [])
     (tmp_path / "mydata").mkdir()
     monkeypatch.chdir(tmp_path)
-    cli.main(["run", str(REPO / "plans" / "default.yaml"), "--preset", "cpu", "--data-root", "mydata", "--only", "datasets"])
+    cli.main(
+        ["run", str(REPO / "plans" / "default.yaml"), "--preset", "cpu", "--data-root", "mydata", "--only", "datasets"]
+    )
     assert seen["data_root"] == str(tmp_path / "mydata")  # the notebooks run in the project root, not here
 
 
@@ -189,12 +212,15 @@ def test_surrogate_predict_prints_accuracy_and_time(capsys):
     assert "surrogate prediction" in out and "0.9183 (91.83 %)" in out and "GPU-hours" in out
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["surrogate", "predict", "DARTS_V2", "--epoch", "0"], "epoch 0 is outside the surrogate's range 1..98"),
-    (["surrogate", "predict", "ENAS"], "unknown cnn genotype 'ENAS'"),
-    (["surrogate", "predict", "DARTS_V2", "--data-root", "/nonexistent"], "model_v2.onnx not found"),
-    (["genotype", "sample", "--seed", "0", "--space", "rnn", "--none-free"], "--none-free narrows the CNN space"),
-])
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["surrogate", "predict", "DARTS_V2", "--epoch", "0"], "epoch 0 is outside the surrogate's range 1..98"),
+        (["surrogate", "predict", "ENAS"], "unknown cnn genotype 'ENAS'"),
+        (["surrogate", "predict", "DARTS_V2", "--data-root", "/nonexistent"], "model_v2.onnx not found"),
+        (["genotype", "sample", "--seed", "0", "--space", "rnn", "--none-free"], "--none-free narrows the CNN space"),
+    ],
+)
 def test_surrogate_and_sampler_errors_are_one_line(argv, message, capsys):
     assert cli.main(argv) == 2
     err = capsys.readouterr().err

@@ -41,8 +41,14 @@ CAPS: dict[str, tuple[dict, dict]] = {
 }
 CIFAR10 = ("cifar10", "cifar10-jpeg")  # either copy (randnas.data.images.CIFAR10_SUBFOLDERS)
 # per entry prefix: the folders it needs under the data root, each a choice among alternatives
-NEEDS = {"cnn": [CIFAR10], "ptb": [("ptb",)], "nb201-best": [("nb201",)], "nb201": [("nb201",), CIFAR10],
-         "surrogate": [("yahpo-nb301",)], "datasets": [CIFAR10, ("ptb",)]}
+NEEDS = {
+    "cnn": [CIFAR10],
+    "ptb": [("ptb",)],
+    "nb201-best": [("nb201",)],
+    "nb201": [("nb201",), CIFAR10],
+    "surrogate": [("yahpo-nb301",)],
+    "datasets": [CIFAR10, ("ptb",)],
+}
 
 
 def capped(job: plans.Job, root: Path, output_dir: Path) -> plans.Job:
@@ -53,8 +59,9 @@ def capped(job: plans.Job, root: Path, output_dir: Path) -> plans.Job:
             parameters[name] = {**parameters[name], **inner}
     plan_key = job.plan_key.replace("/cpu/", "/cpu-dry/") + "@" + plans.parameters_hash(parameters)
     parameters["plan_key"] = plan_key
-    return dataclasses.replace(job, plan_key=plan_key, parameters=parameters,
-                               output=output_dir.relative_to(REPO) / f"{job.entry}.ipynb")
+    return dataclasses.replace(
+        job, plan_key=plan_key, parameters=parameters, output=output_dir.relative_to(REPO) / f"{job.entry}.ipynb"
+    )
 
 
 @pytest.fixture(scope="module")

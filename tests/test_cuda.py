@@ -36,7 +36,9 @@ def test_single_equals_dense_on_cuda():
 
 
 def cuda_search_digest(seed: int) -> str:
-    config = dataclasses.replace(cnn_setting("random1"), epochs=2, max_steps_per_epoch=3, archs_per_round=4, top_k=2, quick_minibatches=1)
+    config = dataclasses.replace(
+        cnn_setting("random1"), epochs=2, max_steps_per_epoch=3, archs_per_round=4, top_k=2, quick_minibatches=1
+    )
     seed_everything(seed)
     return CnnSearch(config, random_cifar_shaped(), seed, device="cuda").run().weights_digest
 

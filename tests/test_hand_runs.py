@@ -22,8 +22,14 @@ TOY = SimpleNamespace(name="toy", label="toy data (tests)", checksum="0" * 64)
 
 
 def log_search(plan_key: str, seed: int = 0) -> str:
-    tags = tracking.run_tags(seed=seed, preset="smoke", benchmark="cifar10", datasets=[TOY], plan_key=plan_key,
-                             extra={"randnas.setting": "darts-second"})
+    tags = tracking.run_tags(
+        seed=seed,
+        preset="smoke",
+        benchmark="cifar10",
+        datasets=[TOY],
+        plan_key=plan_key,
+        extra={"randnas.setting": "darts-second"},
+    )
     with tracking.tracked_run("cnn/darts", "search", tags=tags, config={"epochs": 1}) as run:
         run.json(get_genotype("cnn", "DARTS_V2").to_dict(), tracking.GENOTYPE_ARTIFACT)
     return run.run_id
@@ -50,22 +56,33 @@ def test_plan_jobs_never_read_a_hand_run_but_a_hand_run_may(store, monkeypatch):
 
 
 def test_adopting_an_unknown_run_is_one_clear_line(store):
-    done = subprocess.run([sys.executable, "-m", "randnas.cli", "record", "adopt", "0123456789abcdef", "--store", str(store)],
-                          check=False, capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(
+        [sys.executable, "-m", "randnas.cli", "record", "adopt", "0123456789abcdef", "--store", str(store)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert done.returncode == 2
-    assert done.stderr.strip() == "randnas: error: no run '0123456789abcdef' in the record; copy its id from the MLflow UI or the notebook's output"
+    assert (
+        done.stderr.strip()
+        == "randnas: error: no run '0123456789abcdef' in the record; copy its id from the MLflow UI or the notebook's output"
+    )
 
 
 DECLARED = {"preset": "smoke", "seed": 0, "lr": 0.1, "overrides": {"epochs": 2}, "gpus": None, "dense": False}
 
 
-@pytest.mark.parametrize(("injected", "message"), [
-    ({"epochs": -1}, "unknown parameter 'epochs'; this notebook takes preset, seed, lr, overrides, gpus, dense"),
-    ({"seed": "abc"}, "parameter 'seed' must be an integer like its default 0, got 'abc'"),
-    ({"overrides": "epochs=2"}, "parameter 'overrides' must be a mapping"),
-    ({"dense": 1}, "parameter 'dense' must be true/false"),
-    ({"seed": True}, "parameter 'seed' must be an integer"),
-])
+@pytest.mark.parametrize(
+    ("injected", "message"),
+    [
+        ({"epochs": -1}, "unknown parameter 'epochs'; this notebook takes preset, seed, lr, overrides, gpus, dense"),
+        ({"seed": "abc"}, "parameter 'seed' must be an integer like its default 0, got 'abc'"),
+        ({"overrides": "epochs=2"}, "parameter 'overrides' must be a mapping"),
+        ({"dense": 1}, "parameter 'dense' must be true/false"),
+        ({"seed": True}, "parameter 'seed' must be an integer"),
+    ],
+)
 def test_an_unknown_or_ill_typed_parameter_is_refused(injected, message):
     with pytest.raises(SettingError, match=message.replace("(", r"\(").replace(")", r"\)")):
         check_injected(DECLARED, injected)
@@ -73,7 +90,7 @@ def test_an_unknown_or_ill_typed_parameter_is_refused(injected, message):
 
 def test_parameters_of_the_declared_kind_pass():
     check_injected(DECLARED, {"seed": 3, "lr": 1, "overrides": {}, "gpus": 2, "preset": "cpu", "dense": True})
-    history = ["", '# Parameters (papermill overrides these)\nseed = 0\n', "# Parameters\nseed = 4\n", "import x"]
+    history = ["", "# Parameters (papermill overrides these)\nseed = 0\n", "# Parameters\nseed = 4\n", "import x"]
     check_parameters(history)
     with pytest.raises(SettingError, match="unknown parameter 'sed'"):
         check_parameters([*history[:2], "# Parameters\nsed = 4\n"])
@@ -82,6 +99,11 @@ def test_parameters_of_the_declared_kind_pass():
 
 def test_papermill_with_an_unknown_parameter_fails_before_any_run_is_opened(store, tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="unknown parameter 'epochs'"):
-        papermill.execute_notebook(str(REPO / "notebooks" / "ptb_darts_search.ipynb"), str(tmp_path / "out.ipynb"),
-                                   parameters={"epochs": -1}, progress_bar=False, cwd=str(REPO))
+        papermill.execute_notebook(
+            str(REPO / "notebooks" / "ptb_darts_search.ipynb"),
+            str(tmp_path / "out.ipynb"),
+            parameters={"epochs": -1},
+            progress_bar=False,
+            cwd=str(REPO),
+        )
     assert not store.exists() or not list(store.glob("*/*/meta.yaml"))

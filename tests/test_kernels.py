@@ -15,7 +15,12 @@ def test_a_plan_kernel_runs_encrypted_and_quiet(tmp_path, capfd):
     assert EncryptedKernelManager().transport_encryption == "auto"
     source = tmp_path / "in.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")]), source)
-    papermill.execute_notebook(str(source), str(tmp_path / "out.ipynb"), kernel_name="python3", progress_bar=False,
-                               kernel_manager_class=EncryptedKernelManager)
+    papermill.execute_notebook(
+        str(source),
+        str(tmp_path / "out.ipynb"),
+        kernel_name="python3",
+        progress_bar=False,
+        kernel_manager_class=EncryptedKernelManager,
+    )
     assert nbformat.read(tmp_path / "out.ipynb", as_version=4).cells[0].outputs[0]["text"] == "42\n"
     assert "without encryption" not in capfd.readouterr().err

@@ -33,7 +33,9 @@ def test_compute_packages_do_not_import_the_record():
             relative = path.relative_to(package).as_posix()
             if relative in LOGGING_HELPERS:
                 continue
-            bad = sorted(m for m in imported_modules(path) if any(m == r or m.startswith(r + ".") for r in RECORD_MODULES))
+            bad = sorted(
+                m for m in imported_modules(path) if any(m == r or m.startswith(r + ".") for r in RECORD_MODULES)
+            )
             if bad:
                 offenders[relative] = bad
     assert offenders == {}

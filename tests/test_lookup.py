@@ -24,7 +24,9 @@ TOY = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
 
 
 def log_search(preset: str, setting: str, seed: int, genotype_name: str, mode: str = "single") -> str:
-    tags = tracking.run_tags(seed=seed, preset=preset, benchmark="cifar10", datasets=[TOY], extra={TAG_SETTING: setting})
+    tags = tracking.run_tags(
+        seed=seed, preset=preset, benchmark="cifar10", datasets=[TOY], extra={TAG_SETTING: setting}
+    )
     with tracking.tracked_run(CNN_SEARCH_EXPERIMENT, "search", tags=tags, config={"mode": mode}) as run:
         run.json(get_genotype("cnn", genotype_name).to_dict(), GENOTYPE_ARTIFACT)
     return run.run_id
@@ -40,7 +42,10 @@ def test_rsws_spec_finds_the_search_of_this_preset_setting_and_seed(store):
 
 
 def test_rsws_spec_without_a_search_says_what_to_run(store):
-    with pytest.raises(GenotypeError, match="no FINISHED cnn/rsws run with preset 'smoke', setting 'random2' and seed 3: run that search first"):
+    with pytest.raises(
+        GenotypeError,
+        match="no FINISHED cnn/rsws run with preset 'smoke', setting 'random2' and seed 3: run that search first",
+    ):
         find_cnn_genotype("rsws", "smoke", "random2", 3)
 
 
@@ -61,10 +66,22 @@ def test_random_spec_samples_one_genotype_per_seed_for_the_random_baseline():
     assert find_cnn_genotype("random", search_seed=1)[0] != first
 
 
-def log_stage2(preset: str, spec: str, setting: str, search_seed: int, genotype_name: str, test_error: float,
-               stage: str = "2", seed: int = 0) -> str:
-    extra = {"randnas.genotype_spec": spec, "randnas.search_setting": setting, "randnas.search_seed": search_seed,
-             "randnas.stage": stage}
+def log_stage2(
+    preset: str,
+    spec: str,
+    setting: str,
+    search_seed: int,
+    genotype_name: str,
+    test_error: float,
+    stage: str = "2",
+    seed: int = 0,
+) -> str:
+    extra = {
+        "randnas.genotype_spec": spec,
+        "randnas.search_setting": setting,
+        "randnas.search_seed": search_seed,
+        "randnas.stage": stage,
+    }
     tags = tracking.run_tags(seed=seed, preset=preset, benchmark="cifar10", datasets=[TOY], extra=extra)
     with tracking.tracked_run("cnn/train", "train", tags=tags, config={"epochs": 3}) as run:
         run.json(get_genotype("cnn", genotype_name).to_dict(), GENOTYPE_ARTIFACT)
@@ -107,5 +124,7 @@ def test_training_pick_tags_the_stage_and_the_selection(store):
     assert pick.tags["randnas.search_seed"] == "1" and pick.tags["randnas.selected_by"] == "stage-2 test error"
     with pytest.raises(GenotypeError, match="set stage=3"):
         training_pick("cnn", "best-rsws", preset="cpu", stage=2, seed=0, trials_per_run=2)
-    stage2 = training_pick("cnn", "random", preset="cpu", stage=2, seed=0, search_seed=6, trials_per_run=4, first_search_seed=1)
+    stage2 = training_pick(
+        "cnn", "random", preset="cpu", stage=2, seed=0, search_seed=6, trials_per_run=4, first_search_seed=1
+    )
     assert stage2.tags["randnas.search_run"] == "2" and stage2.parent_run == ""

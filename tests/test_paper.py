@@ -27,12 +27,24 @@ def reference() -> str:
 
 def test_table1_rows_as_the_reference_gives_them(reference):
     rsws = row(paper.TABLE1, "Random search WS")
-    assert f"Random search WS: best {rsws.best}, avg {rsws.average} ± {rsws.std:.2f}, {rsws.params_m}M, " \
-           f"{rsws.cost_stage1} / {rsws.cost_stage2:g} / {rsws.cost_total}" in reference
+    assert (
+        f"Random search WS: best {rsws.best}, avg {rsws.average} ± {rsws.std:.2f}, {rsws.params_m}M, "
+        f"{rsws.cost_stage1} / {rsws.cost_stage2:g} / {rsws.cost_total}" in reference
+    )
     asha = row(paper.TABLE1, "ASHA baseline")
-    assert f"ASHA baseline: best {asha.best}, avg {asha.average} ± {asha.std}, {asha.params_m}M, total {asha.cost_total:g}" in reference
+    assert (
+        f"ASHA baseline: best {asha.best}, avg {asha.average} ± {asha.std}, {asha.params_m}M, total {asha.cost_total:g}"
+        in reference
+    )
     rerun = row(paper.TABLE1, "DARTS (second order), authors' rerun")
-    assert (rerun.best, rerun.average, rerun.std, rerun.cost_stage1, rerun.cost_stage2, rerun.cost_total) == (2.62, 2.78, 0.12, 4, 6, 10)
+    assert (rerun.best, rerun.average, rerun.std, rerun.cost_stage1, rerun.cost_stage2, rerun.cost_total) == (
+        2.62,
+        2.78,
+        0.12,
+        4,
+        6,
+        10,
+    )
     # NASNet-A's 2.65 is an average over 5 seeds, not a best; the values the first version lacked
     nasnet = row(paper.TABLE1, "NASNet-A")
     assert nasnet.best is None and nasnet.average == 2.65 and (nasnet.params_m, nasnet.cost_total) == (3.3, 2000)
@@ -40,17 +52,24 @@ def test_table1_rows_as_the_reference_gives_them(reference):
     assert row(paper.TABLE1, "SNAS").cost_stage1 == 1.5 and "SNAS avg 2.85 ± 0.02, 2.8M, stage 1 1.5" in reference
     ghn = row(paper.TABLE1, "GHN")
     assert (ghn.params_m, ghn.cost_stage1) == (5.7, 0.84) and "GHN avg 2.84 ± 0.07, 5.7M, stage 1 0.84" in reference
-    assert row(paper.TABLE1, "ProxylessNAS").cost_stage1 == 4 and "ProxylessNAS best 2.08,\n  5.7M, stage 1 4" in reference
+    assert (
+        row(paper.TABLE1, "ProxylessNAS").cost_stage1 == 4 and "ProxylessNAS best 2.08,\n  5.7M, stage 1 4" in reference
+    )
     amoeba = row(paper.TABLE1, "AmoebaNet-B")
-    assert (amoeba.params_m, amoeba.cost_total) == (2.8, 3150) and "AmoebaNet-B avg 2.55 ± 0.05, 2.8M,\n  total 3150" in reference
+    assert (amoeba.params_m, amoeba.cost_total) == (
+        2.8,
+        3150,
+    ) and "AmoebaNet-B avg 2.55 ± 0.05, 2.8M,\n  total 3150" in reference
 
 
 def test_table6_rows_as_the_reference_gives_them(reference):
-    for method, text in [("Random search baseline [Liu et al.]", "random search baseline [Liu] 61.8 / 59.4, 23M, total 2"),
-                         ("DARTS (first order) [Liu et al.]", "DARTS (first order) [Liu] 60.2 / 57.6, 23M,\n0.5 / 1 / 1.5"),
-                         ("DARTS (second order) [Liu et al.]", "DARTS (second order) [Liu] 58.1 / 55.7, 23M, 1 / 1 / 2"),
-                         ("ENAS, rerun by Liu et al.", "ENAS [Liu] 60.8 / 58.6,\n24M, 0.5"),
-                         ("Random search WS", "Random search WS 57.8 / 55.5, 23M,\n0.25 / 1 / 1.25")]:
+    for method, text in [
+        ("Random search baseline [Liu et al.]", "random search baseline [Liu] 61.8 / 59.4, 23M, total 2"),
+        ("DARTS (first order) [Liu et al.]", "DARTS (first order) [Liu] 60.2 / 57.6, 23M,\n0.5 / 1 / 1.5"),
+        ("DARTS (second order) [Liu et al.]", "DARTS (second order) [Liu] 58.1 / 55.7, 23M, 1 / 1 / 2"),
+        ("ENAS, rerun by Liu et al.", "ENAS [Liu] 60.8 / 58.6,\n24M, 0.5"),
+        ("Random search WS", "Random search WS 57.8 / 55.5, 23M,\n0.25 / 1 / 1.25"),
+    ]:
         r = row(paper.TABLE6, method)
         assert f"{r.valid} / {r.test}" in text and text in reference, method
     rerun = row(paper.TABLE6, "DARTS (second order), authors' rerun")
@@ -76,7 +95,10 @@ def test_tables_2_3_4_7_8_as_the_reference_gives_them(reference):
 
 def test_printed_best_and_average_follow_from_the_printed_trials():
     # printed to 2 decimals (CIFAR-10) and 1 (PTB): within half a unit of the last digit
-    for table, printed, half_unit in ((paper.TABLE2, paper.TABLE2_PRINTED, 0.0051), (paper.TABLE7, paper.TABLE7_PRINTED, 0.051)):
+    for table, printed, half_unit in (
+        (paper.TABLE2, paper.TABLE2_PRINTED, 0.0051),
+        (paper.TABLE7, paper.TABLE7_PRINTED, 0.051),
+    ):
         for key, trials in table.items():
             best, average = printed[key]
             assert average == pytest.approx(sum(trials) / len(trials), abs=half_unit), key
@@ -90,8 +112,12 @@ def test_table5_has_the_supplements_twelve_publications():
     text = (PAPER_TEXT / "supplement.txt").read_text()
     assert len(paper.TABLE5) == 12 and paper.TABLE5_EXACTLY_REPRODUCIBLE == 0
     for entry in paper.TABLE5:
-        line = next(line for line in text.splitlines() if entry.publication.split(" [")[0] in line
-                    and re.search(re.escape("[" + entry.publication.split("[")[1]), line))
+        line = next(
+            line
+            for line in text.splitlines()
+            if entry.publication.split(" [")[0] in line
+            and re.search(re.escape("[" + entry.publication.split("[")[1]), line)
+        )
         words = re.findall(r"\b(Yes|No)\b", line)
         expected = ["Yes" if entry.search_code else "No", "Yes" if entry.evaluation_code else "No"]
         if entry.seeds is not None:

@@ -27,8 +27,21 @@ BUILDERS = {
     "nb201_darts.ipynb": lambda p: darts_nb201_setting(p["setting"], **p["overrides"]),
     "ptb_darts_search.ipynb": lambda p: darts_rnn_setting(p["setting"], **p["overrides"]),
 }
-ASHA_PARAMETERS = ("benchmark", "r", "R", "eta", "layout", "early_stopping", "max_trials", "workers", "backend",
-                   "clock", "objective", "gpus_per_worker", "train")
+ASHA_PARAMETERS = (
+    "benchmark",
+    "r",
+    "R",
+    "eta",
+    "layout",
+    "early_stopping",
+    "max_trials",
+    "workers",
+    "backend",
+    "clock",
+    "objective",
+    "gpus_per_worker",
+    "train",
+)
 
 
 @pytest.fixture(scope="module")
@@ -59,8 +72,11 @@ def test_paper_stage3_jobs_select_among_the_runs_the_stage2_jobs_train(paper_job
     from randnas.lookup import search_run_of, search_run_seeds
 
     def trials(entries, setting):
-        return {(job.parameters["search_setting"], job.parameters["search_seed"]) for job in paper_jobs
-                if job.entry in entries and job.parameters.get("search_setting") == setting}
+        return {
+            (job.parameters["search_setting"], job.parameters["search_seed"])
+            for job in paper_jobs
+            if job.entry in entries and job.parameters.get("search_setting") == setting
+        }
 
     cnn_trials = trials({"cnn-stage2", "cnn-stage2-broad"}, "random5")
     for job in (j for j in paper_jobs if j.entry == "cnn-stage3"):
@@ -77,8 +93,9 @@ def test_paper_stage3_jobs_select_among_the_runs_the_stage2_jobs_train(paper_job
         seeds = search_run_seeds(p["search_run"], p["trials_per_run"], p["first_search_seed"])
         assert {("random4", s) for s in seeds} <= ptb_trials and p["overrides"] == {"epochs": 3600}
     brief = {job.parameters["search_seed"] for job in paper_jobs if job.entry == "cnn-random-baseline"}
-    assert brief == set(range(24)) and all(job.parameters["overrides"] == {"epochs": 100} for job in paper_jobs
-                                           if job.entry == "cnn-random-baseline")
+    assert brief == set(range(24)) and all(
+        job.parameters["overrides"] == {"epochs": 100} for job in paper_jobs if job.entry == "cnn-random-baseline"
+    )
 
 
 def test_every_paper_job_builds_its_configuration_at_paper_scale(paper_jobs):
@@ -89,11 +106,27 @@ def test_every_paper_job_builds_its_configuration_at_paper_scale(paper_jobs):
         config = builder(job.parameters)
         assert job.parameters.get("dataset") in ("cifar10", "ptb", None)
         if isinstance(config, CnnTrainConfig):  # the random baseline's brief training is 100 epochs
-            assert (config.epochs, config.channels, config.layers) == (100 if job.entry == "cnn-random-baseline" else 600, 36, 20)
+            assert (config.epochs, config.channels, config.layers) == (
+                100 if job.entry == "cnn-random-baseline" else 600,
+                36,
+                20,
+            )
         if isinstance(config, DartsCnnConfig):  # the paper's reproduced DARTS: second order at DARTS' own settings
-            assert (config.order, config.epochs, config.channels, config.layers, config.batch_size) == ("second", 50, 16, 8, 64)
+            assert (config.order, config.epochs, config.channels, config.layers, config.batch_size) == (
+                "second",
+                50,
+                16,
+                8,
+                64,
+            )
         if isinstance(config, DartsRnnConfig):  # DARTS' recurrent search: 300 units, batch 256, 50 epochs, second order
-            assert (config.order, config.epochs, config.hidden, config.batch_size, config.arch_lr) == ("second", 50, 300, 256, 3e-3)
+            assert (config.order, config.epochs, config.hidden, config.batch_size, config.arch_lr) == (
+                "second",
+                50,
+                300,
+                256,
+                3e-3,
+            )
         if isinstance(config, PtbTrainConfig):
             assert (config.epochs, config.hidden) == (3600 if job.parameters.get("stage") == 3 else 300, 850)
         if isinstance(config, AshaConfig):  # the paper's ASHA: r = 1, R = 300, eta = 4 on the evaluation network
@@ -105,8 +138,19 @@ def test_every_paper_job_builds_its_configuration_at_paper_scale(paper_jobs):
                 assert (train.epochs, train.hidden) == (300, 850)
 
 
-NEW_ENTRIES = ("cnn-stage3", "ptb-stage3", "cnn-asha-stage3", "ptb-asha-stage3", "random-stage3", "ptb-random-stage3",
-               "cnn-random-baseline", "ptb-random-baseline", "cnn-stage2-broad", "ptb-stage2-run2", "ptb-reference-stage3")
+NEW_ENTRIES = (
+    "cnn-stage3",
+    "ptb-stage3",
+    "cnn-asha-stage3",
+    "ptb-asha-stage3",
+    "random-stage3",
+    "ptb-random-stage3",
+    "cnn-random-baseline",
+    "ptb-random-baseline",
+    "cnn-stage2-broad",
+    "ptb-stage2-run2",
+    "ptb-reference-stage3",
+)
 
 
 def test_paper_stage3_and_baseline_jobs_find_their_cell_and_train_a_step_at_tiny_size(paper_jobs, store):
@@ -124,18 +168,35 @@ def test_paper_stage3_and_baseline_jobs_find_their_cell_and_train_a_step_at_tiny
     toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
 
     def log(experiment, space, name, tags, metrics, seed=0):
-        with tracking.tracked_run(experiment, "stand-in", config={},
-                                  tags=tracking.run_tags(seed=seed, preset="paper", benchmark="x", datasets=[toy], extra=tags)) as run:
+        with tracking.tracked_run(
+            experiment,
+            "stand-in",
+            config={},
+            tags=tracking.run_tags(seed=seed, preset="paper", benchmark="x", datasets=[toy], extra=tags),
+        ) as run:
             run.json(get_genotype(space, name).to_dict(), GENOTYPE_ARTIFACT)
             run.metrics(metrics, step=1)
 
-    for space, setting, seeds, metric in (("cnn", "random5", range(1, 25), "test/error"), ("rnn", "random4", range(1, 9), "valid/best_ppl")):
+    for space, setting, seeds, metric in (
+        ("cnn", "random5", range(1, 25), "test/error"),
+        ("rnn", "random4", range(1, 9), "valid/best_ppl"),
+    ):
         for seed in seeds:
-            log(TRAIN_EXPERIMENTS[space], space, "DARTS_V1", {"randnas.genotype_spec": "rsws", "randnas.search_setting": setting,
-                                                              "randnas.search_seed": seed}, {metric: 50.0 + seed})
+            log(
+                TRAIN_EXPERIMENTS[space],
+                space,
+                "DARTS_V1",
+                {"randnas.genotype_spec": "rsws", "randnas.search_setting": setting, "randnas.search_seed": seed},
+                {metric: 50.0 + seed},
+            )
         for seed in range(24 if space == "cnn" else 8):
-            log(TRAIN_EXPERIMENTS[space], space, "DARTS_V2", {"randnas.genotype_spec": "random", "randnas.search_seed": seed},
-                {metric: 50.0 - seed})
+            log(
+                TRAIN_EXPERIMENTS[space],
+                space,
+                "DARTS_V2",
+                {"randnas.genotype_spec": "random", "randnas.search_seed": seed},
+                {metric: 50.0 - seed},
+            )
     for experiment, space, setting in (("cnn/rsws", "cnn", "random5"), ("rnn/rsws", "rnn", "random4")):
         log(experiment, space, "DARTS_V2", {"randnas.setting": setting}, {}, seed=5)  # the stage-2 jobs' first search
     log("cnn/asha", "cnn", "ASHA200", {}, {"best/valid_acc": 0.9})
@@ -149,10 +210,18 @@ def test_paper_stage3_and_baseline_jobs_find_their_cell_and_train_a_step_at_tiny
             continue
         seen.add((job.entry, p.get("search_run")))
         cnn = job.notebook.name == "train_from_scratch.ipynb"
-        pick = training_pick("cnn" if cnn else "rnn", p["genotype"], preset="paper", stage=p.get("stage", 2), seed=p["seed"],
-                             search_setting=p.get("search_setting", ""), search_seed=p.get("search_seed", 0),
-                             search_run=p.get("search_run", 1), trials_per_run=p.get("trials_per_run", 0),
-                             first_search_seed=p.get("first_search_seed", 0))
+        pick = training_pick(
+            "cnn" if cnn else "rnn",
+            p["genotype"],
+            preset="paper",
+            stage=p.get("stage", 2),
+            seed=p["seed"],
+            search_setting=p.get("search_setting", ""),
+            search_seed=p.get("search_seed", 0),
+            search_run=p.get("search_run", 1),
+            trials_per_run=p.get("trials_per_run", 0),
+            first_search_seed=p.get("first_search_seed", 0),
+        )
         if p["genotype"] == "best-rsws":  # the lowest stage-2 number of the run's trials: its first seed here
             run = p["search_run"]
             assert pick.tags["randnas.search_seed"] == str((run - 1) * p["trials_per_run"] + p["first_search_seed"])
@@ -162,11 +231,23 @@ def test_paper_stage3_and_baseline_jobs_find_their_cell_and_train_a_step_at_tiny
             continue
         trained.add(job.entry)
         if cnn:
-            config = CnnTrainConfig(**{**p["overrides"], "epochs": 1, "channels": 4, "layers": 3, "max_steps_per_epoch": 1})
+            config = CnnTrainConfig(
+                **{**p["overrides"], "epochs": 1, "channels": 4, "layers": 3, "max_steps_per_epoch": 1}
+            )
             result = CnnTrainer(config, pick.genotype, digits, "cpu").run()
         else:
-            config = PtbTrainConfig(**{**p["overrides"], "epochs": 1, "hidden": 8, "batch_size": 8, "max_steps_per_epoch": 1,
-                                       "eval_batch_size": 64, "test_eval_batch_size": 64, "max_eval_chunks": 1})
+            config = PtbTrainConfig(
+                **{
+                    **p["overrides"],
+                    "epochs": 1,
+                    "hidden": 8,
+                    "batch_size": 8,
+                    "max_steps_per_epoch": 1,
+                    "eval_batch_size": 64,
+                    "test_eval_batch_size": 64,
+                    "max_eval_chunks": 1,
+                }
+            )
             result = PtbTrainer(config, pick.genotype, pydoc, 0, "cpu").run(test=False)
         assert result.weights_digest
     assert {entry for entry, _ in seen} == set(NEW_ENTRIES)

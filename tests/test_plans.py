@@ -113,8 +113,9 @@ def test_extra_points_run_beside_the_grid(project):
     assert jobs[2].parameters["seed"] == 2 and jobs[2].parameters["value"] == 9.0
     assert len({job.plan_key for job in jobs}) == 3
     # new seeds on the command line: only the extra points on those seeds stay
-    assert [job.name for job in plans.expand(plan, "smoke", {"seed": [1, 3]}, notebook_parameters=fixed_parameters)] == [
-        "seed-1", "seed-3"]
+    assert [
+        job.name for job in plans.expand(plan, "smoke", {"seed": [1, 3]}, notebook_parameters=fixed_parameters)
+    ] == ["seed-1", "seed-3"]
     fixed = plans.expand(plan, "smoke", {"value": 0.5}, notebook_parameters=fixed_parameters)
     assert all(job.parameters["value"] == 0.5 for job in fixed)
     assert [job.name for job in fixed] == ["seed-1_value-0.5", "seed-2_value-0.5"]
@@ -164,11 +165,18 @@ def test_unknown_preset_lists_the_presets():
         ("name: x\nentries: {a: {notebook: notebooks/missing.ipynb}}\n", "notebook notebooks/missing.ipynb not found"),
         ("name: x\nentries: {a: {params: {}}}\n", "needs a `notebook`"),
         ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {fast: {}}}}\n", "unknown preset 'fast'"),
-        ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, grid: {seed: 3}}}\n", "grid.seed must be a non-empty list"),
-        ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {smoke: {seed: 1}}}}\n",
-         r"unknown key\(s\) \['seed'\]; allowed: params, grid, extra"),
-        ("name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {smoke: {extra: {seed: 1}}}}}\n",
-         "presets.smoke.extra must be a list of non-empty mappings"),
+        (
+            "name: x\nentries: {a: {notebook: notebooks/toy.ipynb, grid: {seed: 3}}}\n",
+            "grid.seed must be a non-empty list",
+        ),
+        (
+            "name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {smoke: {seed: 1}}}}\n",
+            r"unknown key\(s\) \['seed'\]; allowed: params, grid, extra",
+        ),
+        (
+            "name: x\nentries: {a: {notebook: notebooks/toy.ipynb, presets: {smoke: {extra: {seed: 1}}}}}\n",
+            "presets.smoke.extra must be a list of non-empty mappings",
+        ),
         # nothing a plan names can lead outside the project
         ("name: x\nentries: {../../escape: {notebook: notebooks/toy.ipynb}}\n", "an entry key is letters, digits"),
         ("name: x\nentries: {a: {notebook: ../outside.ipynb}}\n", "lies outside the project"),
@@ -212,8 +220,13 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     assert len(runs) == 2 and {run.info.status for run in runs} == {tracking.FINISHED}
     # every run carries its executed notebook, and says where the book renders it
     client = mlflow.MlflowClient()
-    assert {run.data.tags["randnas.book_page"] for run in runs} == {"book/runs/smoke/toy/seed-1.html", "book/runs/smoke/toy/seed-2.html"}
-    assert all(run.data.tags["mlflow.note.content"].startswith("Rendered in the book at book/runs/smoke/toy/") for run in runs)
+    assert {run.data.tags["randnas.book_page"] for run in runs} == {
+        "book/runs/smoke/toy/seed-1.html",
+        "book/runs/smoke/toy/seed-2.html",
+    }
+    assert all(
+        run.data.tags["mlflow.note.content"].startswith("Rendered in the book at book/runs/smoke/toy/") for run in runs
+    )
     assert next(f.path for f in client.list_artifacts(runs[0].info.run_id, "notebook")).startswith("notebook/seed-")
     # a lost executed copy comes back from the record instead of a rerun
     (project / "book/runs/smoke/toy/seed-2.ipynb").unlink()
@@ -225,7 +238,9 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
 
 
 def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):
-    results = plans.run_plan(project / "plans" / "toy.yaml", "smoke", {"fail": True, "seed": [4]}, root=project, store=store)
+    results = plans.run_plan(
+        project / "plans" / "toy.yaml", "smoke", {"fail": True, "seed": [4]}, root=project, store=store
+    )
     assert [result.status for result in results] == ["failed"]
     assert "the toy notebook was told to fail" in results[0].detail
     assert not (project / "book" / "runs").exists() or not any((project / "book" / "runs").rglob("*.ipynb"))
@@ -233,14 +248,27 @@ def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):
     runs = tracking.find_runs("toy/plans")
     assert [run.info.status for run in runs] == [tracking.FAILED]
     # the failed entry is not "completed": a rerun without the failure finishes it in the same run
-    job = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke", {"fail": False, "seed": [4]})[0]
+    job = plans.expand(
+        plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke", {"fail": False, "seed": [4]}
+    )[0]
     rerun = plans.execute_job(job, project, str(store))
     assert rerun.status == "ran", rerun.detail
 
 
 def test_sigterm_ends_the_running_job_killed(project, store):
-    command = [sys.executable, "-m", "randnas.cli", "run", "plans/toy.yaml", "--preset", "smoke", "--set", "seed=[6]",
-               "--set", "sleep=600"]
+    command = [
+        sys.executable,
+        "-m",
+        "randnas.cli",
+        "run",
+        "plans/toy.yaml",
+        "--preset",
+        "smoke",
+        "--set",
+        "seed=[6]",
+        "--set",
+        "sleep=600",
+    ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     runner = subprocess.Popen(command, cwd=project, env=env, stderr=subprocess.PIPE, text=True)
     tracking.open_store(store)
@@ -283,7 +311,10 @@ def test_ray_backend_runs_a_plan_on_a_local_ray_with_two_cpus(project, store):
 
     assert export_record(project, store)[1] > 0
     assert not [meta for meta in store.rglob("meta.yaml") if str(store) in meta.read_text()]
-    assert statuses(plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == ["skipped", "skipped"]
+    assert statuses(plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == [
+        "skipped",
+        "skipped",
+    ]
 
 
 def test_unknown_runner_backend(project, store):
@@ -302,12 +333,18 @@ def test_an_ill_typed_parameter_fails_before_any_job_runs():
         plans.expand(plan, "smoke", {"seed": "abc"}, only=["cnn-stage2"])
     with pytest.raises(plans.PlanError, match="parameter 'overrides' must be dict"):
         plans.expand(plan, "smoke", {"overrides": [1]}, only=["cnn-stage2"])
-    assert len(plans.expand(plan, "smoke", {"search_seed": [3, 4]}, only=["cnn-stage2"])) == 2  # well-typed values pass (extra points on other seeds drop)
+    assert (
+        len(plans.expand(plan, "smoke", {"search_seed": [3, 4]}, only=["cnn-stage2"])) == 2
+    )  # well-typed values pass (extra points on other seeds drop)
 
 
 def test_an_entry_that_requires_absent_data_is_skipped_with_the_reason(project, store, tmp_path):
     plan_path = project / "plans" / "toy.yaml"
-    plan_path.write_text(PLAN.replace("    notebook: notebooks/toy.ipynb\n", "    notebook: notebooks/toy.ipynb\n    requires: [yahpo-nb301]\n"))
+    plan_path.write_text(
+        PLAN.replace(
+            "    notebook: notebooks/toy.ipynb\n", "    notebook: notebooks/toy.ipynb\n    requires: [yahpo-nb301]\n"
+        )
+    )
     empty = tmp_path / "data"
     empty.mkdir()
     results = plans.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))
@@ -315,43 +352,59 @@ def test_an_entry_that_requires_absent_data_is_skipped_with_the_reason(project, 
     assert results[0].detail == "needs <data root>/yahpo-nb301: give --data-root or set RANDNAS_DATA"
     assert not tracking.find_runs("toy/plans")  # nothing started, nothing half-written
     (empty / "yahpo-nb301").mkdir()
-    assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))) == ["ran", "ran"]
+    assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))) == [
+        "ran",
+        "ran",
+    ]
 
 
 def test_requires_must_name_folders(project):
     plan_path = project / "plans" / "toy.yaml"
-    plan_path.write_text(PLAN.replace("    notebook: notebooks/toy.ipynb\n", "    notebook: notebooks/toy.ipynb\n    requires: ../../etc\n"))
+    plan_path.write_text(
+        PLAN.replace(
+            "    notebook: notebooks/toy.ipynb\n", "    notebook: notebooks/toy.ipynb\n    requires: ../../etc\n"
+        )
+    )
     with pytest.raises(plans.PlanError, match="requires: a list of folder names under the data root"):
         plans.load_plan(plan_path, root=project)
 
 
 def test_an_entry_after_a_failed_one_is_blocked_with_the_reason_not_run(project, store):
-    (project / "plans" / "chain.yaml").write_text(PLAN.replace("name: toy", "name: chain") + """
+    (project / "plans" / "chain.yaml").write_text(
+        PLAN.replace("name: toy", "name: chain")
+        + """
   reader:
     notebook: notebooks/toy.ipynb
     after: [toy]
     params: {seed: 9}
     presets: {smoke: {}}
-""")
+"""
+    )
     results = plans.run_plan(project / "plans" / "chain.yaml", "smoke", {"fail": True}, root=project, store=store)
     assert [result.status for result in results] == ["failed", "failed", "blocked"]
     assert results[-1].detail == "needs toy, which did not finish in this run; fix that and rerun"
     assert not tracking.find_runs("toy/plans", plan_key=results[-1].job.plan_key)  # it never started
 
 
-@pytest.mark.parametrize("after, message", [
-    ("[later]", "later is not an earlier entry of this plan"),
-    ("[reader]", "reader is not an earlier entry of this plan"),
-    ("toy", "a list of entry keys"),
-])
+@pytest.mark.parametrize(
+    "after, message",
+    [
+        ("[later]", "later is not an earlier entry of this plan"),
+        ("[reader]", "reader is not an earlier entry of this plan"),
+        ("toy", "a list of entry keys"),
+    ],
+)
 def test_after_names_only_earlier_entries(project, after, message):
-    (project / "plans" / "bad.yaml").write_text(PLAN + f"""
+    (project / "plans" / "bad.yaml").write_text(
+        PLAN
+        + f"""
   reader:
     notebook: notebooks/toy.ipynb
     after: {after}
   later:
     notebook: notebooks/toy.ipynb
-""")
+"""
+    )
     with pytest.raises(plans.PlanError, match=f"entry 'reader'.after: {message}"):
         plans.load_plan(project / "plans" / "bad.yaml", root=project)
 
@@ -361,8 +414,10 @@ def test_a_second_runner_skips_the_job_another_one_is_running(project, store):
     import sys
 
     jobs = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke")
-    hold = ("import sys, time\nfrom randnas import tracking\nwith tracking.job_lock(sys.argv[1]):\n"
-            "    print('held', flush=True)\n    time.sleep(120)\n")
+    hold = (
+        "import sys, time\nfrom randnas import tracking\nwith tracking.job_lock(sys.argv[1]):\n"
+        "    print('held', flush=True)\n    time.sleep(120)\n"
+    )
     holder = subprocess.Popen([sys.executable, "-c", hold, jobs[0].plan_key], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"  # as if another runner were training the first job
@@ -396,9 +451,14 @@ def test_sigkill_of_the_runner_leaves_no_kernel_or_pool_worker_alive(project, st
     write_notebook(project / "notebooks" / "orphan.ipynb", ORPHAN_PARAMETERS, ORPHAN_BODY)
     (project / "plans" / "orphan.yaml").write_text(
         f"name: orphan\nentries:\n  orphan:\n    notebook: notebooks/orphan.ipynb\n    params: {{pid_dir: {tmp_path}}}\n"
-        "    presets: {smoke: {}}\n")
-    runner = subprocess.Popen([sys.executable, "-m", "randnas.cli", "run", "plans/orphan.yaml", "--preset", "smoke",
-                               "--store", str(store)], cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        "    presets: {smoke: {}}\n"
+    )
+    runner = subprocess.Popen(
+        [sys.executable, "-m", "randnas.cli", "run", "plans/orphan.yaml", "--preset", "smoke", "--store", str(store)],
+        cwd=project,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     pids_file = tmp_path / "pids"
     deadline = time.monotonic() + 240
     while not pids_file.is_file() and time.monotonic() < deadline and runner.poll() is None:
@@ -440,7 +500,9 @@ def test_a_job_whose_run_lost_a_metric_file_is_not_done_it_is_set_aside_and_trai
     assert check_store(store)[1] == [f"{metric}: missing (the run logged metric 'valid/value')"]
     again = plans.execute_job(job, project, str(store))
     assert again.status == "ran" and again.detail != first.detail
-    assert [run.info.run_id for run in tracking.find_runs("toy/plans")] == [again.detail]  # the damaged run is set aside
+    assert [run.info.run_id for run in tracking.find_runs("toy/plans")] == [
+        again.detail
+    ]  # the damaged run is set aside
     assert check_store(store)[1] == []  # ... and no longer counted; its files stay on disk
     assert metric.parent.parent.parent.is_dir()
 
@@ -452,15 +514,18 @@ def test_dry_run_says_which_finished_runs_the_code_has_moved_past(tmp_path):
     (repo / "randnas").mkdir(parents=True)
     (repo / "randnas" / "a.py").write_text("x = 1\n")
     notebook = write_notebook(repo / "notebooks" / "toy.ipynb")
-    git = lambda *args: subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True, text=True).stdout.strip()
+    git = lambda *args: subprocess.run(
+        ["git", *args], cwd=repo, check=True, capture_output=True, text=True
+    ).stdout.strip()
     git("init", "-q")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one", "--allow-empty")
     git("add", "-A")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "two")
     first = git("rev-parse", "HEAD")
     job = plans.Job("p/toy", "toy", "seed-1", notebook, {}, Path("book/runs/x.ipynb"))
-    run = lambda commit, dirty="false": SimpleNamespace(data=SimpleNamespace(tags={tracking.TAG_GIT_COMMIT: commit,
-                                                                                    tracking.TAG_GIT_DIRTY: dirty}))
+    run = lambda commit, dirty="false": SimpleNamespace(
+        data=SimpleNamespace(tags={tracking.TAG_GIT_COMMIT: commit, tracking.TAG_GIT_DIRTY: dirty})
+    )
     assert plans.stale_reason(repo, job, run(first)) == ""
     assert plans.stale_reason(repo, job, run(first, "true")) == "made from a work tree with uncommitted changes"
     (repo / "randnas" / "a.py").write_text("x = 2\n")
@@ -473,6 +538,9 @@ def test_dry_run_says_which_finished_runs_the_code_has_moved_past(tmp_path):
 def test_an_executed_copy_is_titled_by_what_it_is_not_by_its_plan_key():
     plan = plans.load_plan(REPO / "plans" / "default.yaml", root=REPO)
     titles = {job.plan_key.split("@")[0]: plans.job_title(job) for job in plans.expand(plan, "cpu")}
-    assert titles["default/cnn-darts/cpu/setting-darts-second_seed-0_repeat-2"] == "CNN DARTS search: setting darts-second, seed 0, repeat 2 (cpu)"
+    assert (
+        titles["default/cnn-darts/cpu/setting-darts-second_seed-0_repeat-2"]
+        == "CNN DARTS search: setting darts-second, seed 0, repeat 2 (cpu)"
+    )
     assert titles["default/ptb-asha/cpu/seed-0"] == "PTB ASHA search: seed 0 (cpu)"
     assert titles["default/datasets/cpu/default"] == "Datasets (cpu)"

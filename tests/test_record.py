@@ -13,14 +13,30 @@ from tests.conftest import REPO
 def _executed(repo: str, data_root: str) -> dict:
     return {
         "cells": [
-            {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "execution_count": 1,
-             "source": f'data_root = "{data_root}"\n', "outputs": []},
-            {"cell_type": "code", "metadata": {}, "execution_count": 2, "source": "print(bench.source)",
-             "outputs": [{"output_type": "stream", "name": "stdout", "text": f"from {data_root}/nb201/x.csv\n"}]},
+            {
+                "cell_type": "code",
+                "metadata": {"tags": ["injected-parameters"]},
+                "execution_count": 1,
+                "source": f'data_root = "{data_root}"\n',
+                "outputs": [],
+            },
+            {
+                "cell_type": "code",
+                "metadata": {},
+                "execution_count": 2,
+                "source": "print(bench.source)",
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": f"from {data_root}/nb201/x.csv\n"}],
+            },
         ],
-        "metadata": {"papermill": {"input_path": f"{repo}/notebooks/n.ipynb", "output_path": "/tmp/tmpab12/seed-0.ipynb",
-                                   "parameters": {"data_root": data_root, "seed": 0}}},
-        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {
+            "papermill": {
+                "input_path": f"{repo}/notebooks/n.ipynb",
+                "output_path": "/tmp/tmpab12/seed-0.ipynb",
+                "parameters": {"data_root": data_root, "seed": 0},
+            }
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
     }
 
 
@@ -47,8 +63,12 @@ def test_a_notebook_without_absolute_paths_is_left_alone(tmp_path):
 
 
 def test_the_committed_record_and_book_runs_name_no_machine_folder():
-    files = [p for folder in (REPO / "mlruns", REPO / "book" / "runs") for p in folder.rglob("*")
-             if p.is_file() and p.suffix in ("", ".ipynb", ".json", ".yaml", ".jsonl")]
+    files = [
+        p
+        for folder in (REPO / "mlruns", REPO / "book" / "runs")
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix in ("", ".ipynb", ".json", ".yaml", ".jsonl")
+    ]
     assert len(files) > 100
     found = list(private_paths(files))
     assert not found, f"{len(found)} lines name a machine folder, e.g. {found[:3]}; run `randnas record scrub`"
@@ -61,8 +81,12 @@ def test_private_paths_finds_them(tmp_path):
 
 
 def test_the_committed_record_names_no_user():
-    users = {line for meta in (REPO / "mlruns").glob("*/*/meta.yaml")
-             for line in meta.read_text().splitlines() if line.startswith("user_id:")}
+    users = {
+        line
+        for meta in (REPO / "mlruns").glob("*/*/meta.yaml")
+        for line in meta.read_text().splitlines()
+        if line.startswith("user_id:")
+    }
     tags = {tag.read_text() for tag in (REPO / "mlruns").glob("*/*/tags/mlflow.user")}
     assert users == {"user_id: unknown"} and tags <= {"unknown"}, "run `randnas record export`"
 
@@ -80,7 +104,9 @@ def test_runs_name_no_user_and_export_scrubs_an_older_record(store):
     (folder / "meta.yaml").write_text((folder / "meta.yaml").read_text().replace("user_id: unknown", "user_id: alice"))
     (folder / "tags" / "mlflow.user").write_text("alice")
     export_record(store.parent, store)
-    assert "alice" not in (folder / "meta.yaml").read_text() and (folder / "tags" / "mlflow.user").read_text() == "unknown"
+    assert (
+        "alice" not in (folder / "meta.yaml").read_text() and (folder / "tags" / "mlflow.user").read_text() == "unknown"
+    )
     assert tracking.find_runs("toy/user")[0].info.status == tracking.FINISHED
 
 
@@ -128,13 +154,18 @@ def test_the_book_stops_on_a_damaged_run_it_would_render_naming_the_file(store):
     assert len(tables.load_record(store)) == 1
     metric = next(store.glob(f"*/{run.run_id}/metrics/test/error"))
     metric.write_text(metric.read_text().splitlines()[0] + "\n")  # cut short: the mean would change silently
-    with pytest.raises(RecordDamaged, match=r"1 damaged file\(s\) in runs the book uses: .*test/error: fewer values than the 2"):
+    with pytest.raises(
+        RecordDamaged, match=r"1 damaged file\(s\) in runs the book uses: .*test/error: fewer values than the 2"
+    ):
         tables.load_record(store)
     param = next(store.glob(f"*/{run.run_id}/params/epochs"))
     metric.unlink()
     param.unlink()
-    with pytest.raises(RecordDamaged, match=r"2 damaged file\(s\).*missing \(the run logged metric 'test/error'\).*"
-                                            r"missing \(the run logged param 'epochs'\)"):
+    with pytest.raises(
+        RecordDamaged,
+        match=r"2 damaged file\(s\).*missing \(the run logged metric 'test/error'\).*"
+        r"missing \(the run logged param 'epochs'\)",
+    ):
         tables.load_record(store)
 
 

@@ -52,7 +52,10 @@ def test_tracked_run_logs_tags_params_metrics_and_artifacts(store):
     assert logged.data.params == {"lr": "0.1", "inner.width": "4", "inner.ops": '["a", "b"]'}
     assert tracking.metric_history(run.run_id, "valid/acc") == [(1, 0.5), (2, 0.75)]
     assert mlflow.artifacts.load_dict(f"runs:/{run.run_id}/genotype.json") == {"genotype": [1, 2]}
-    assert mlflow.artifacts.load_dict(f"runs:/{run.run_id}/config.json") == {"lr": 0.1, "inner": {"width": 4, "ops": ["a", "b"]}}
+    assert mlflow.artifacts.load_dict(f"runs:/{run.run_id}/config.json") == {
+        "lr": 0.1,
+        "inner": {"width": 4, "ops": ["a", "b"]},
+    }
 
 
 def test_tracked_run_error_ends_failed(store):
@@ -68,8 +71,10 @@ def test_tracked_run_interrupt_ends_killed(store):
 
 
 def test_unfinished_plan_entry_resumes_same_run_without_relogging_params(store):
-    with pytest.raises(KeyboardInterrupt), tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/entry"),
-                                                                config=Config()) as first:
+    with (
+        pytest.raises(KeyboardInterrupt),
+        tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/entry"), config=Config()) as first,
+    ):
         first.metrics({"train/loss": 2.0}, step=1)
         raise KeyboardInterrupt
     with tracking.tracked_run("toy/family", "again", tags=toy_tags("plan/entry"), config=Config(lr=0.2)) as second:
@@ -87,8 +92,10 @@ def test_unfinished_plan_entry_resumes_same_run_without_relogging_params(store):
 
 
 def test_a_resumed_run_restores_params_and_config_its_first_attempt_lost(store):
-    with pytest.raises(KeyboardInterrupt), tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/disk"),
-                                                                config=Config()) as first:
+    with (
+        pytest.raises(KeyboardInterrupt),
+        tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/disk"), config=Config()) as first,
+    ):
         raise KeyboardInterrupt
     run_dir = next(store.glob(f"*/{first.run_id}"))
     # what a full disk mid-start leaves: some params and no config artifact
@@ -101,7 +108,10 @@ def test_a_resumed_run_restores_params_and_config_its_first_attempt_lost(store):
 
 
 def test_a_resumed_run_does_not_log_a_step_it_already_holds(store):
-    with pytest.raises(KeyboardInterrupt), tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/steps")) as first:
+    with (
+        pytest.raises(KeyboardInterrupt),
+        tracking.tracked_run("toy/family", "first", tags=toy_tags("plan/steps")) as first,
+    ):
         first.metrics({"train/loss": 2.0}, step=1)
         first.metrics({"train/loss": 1.5}, step=2)
         raise KeyboardInterrupt
@@ -170,11 +180,15 @@ def test_a_portable_store_is_read_and_written_from_any_working_directory(store, 
         second.artifact(folder, "logs")  # a folder keeps its name under the artifact path, as MLflow's
     with tempfile.TemporaryDirectory() as tmp:
         copy = tracking.download_artifact(second.run_id, "deep/result.json", Path(tmp) / "not-yet")
-        assert copy == Path(tmp) / "not-yet" / "deep" / "result.json" and json.loads(copy.read_text()) == {"second": True}
+        assert copy == Path(tmp) / "not-yet" / "deep" / "result.json" and json.loads(copy.read_text()) == {
+            "second": True
+        }
         logs = tracking.download_artifact(second.run_id, "logs", Path(tmp))
         assert (logs / "events" / "inner" / "a.jsonl").read_text() == "{}\n"
     assert Path.cwd() == elsewhere and list(elsewhere.iterdir()) == []
-    assert (store / mlflow.get_run(run.run_id).info.experiment_id / second.run_id / "artifacts" / "deep" / "result.json").is_file()
+    assert (
+        store / mlflow.get_run(run.run_id).info.experiment_id / second.run_id / "artifacts" / "deep" / "result.json"
+    ).is_file()
 
 
 def test_make_portable_leaves_a_live_run_to_its_writer(tmp_path):
@@ -328,14 +342,32 @@ def test_an_unreachable_tracking_server_fails_within_seconds_with_one_line(tmp_p
 
     with socket.create_server(("127.0.0.1", 0)) as probe:
         port = probe.getsockname()[1]  # free once closed: nothing listens there
-    done = subprocess.run([sys.executable, "-m", "randnas.cli", "run", "plans/default.yaml", "--preset", "smoke",
-                           "--dry-run", "--store", f"http://127.0.0.1:{port}"], capture_output=True, text=True,
-                          cwd=Path(__file__).resolve().parents[1], check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "randnas.cli",
+            "run",
+            "plans/default.yaml",
+            "--preset",
+            "smoke",
+            "--dry-run",
+            "--store",
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        check=False,
+    )
     assert done.returncode == 2, done.stderr
     # one line from the connection probe, before MLflow's own client (which retried for 257 s) is ever asked
     assert done.stderr.strip().splitlines() == [
-        (f"randnas: error: cannot reach the tracking server http://127.0.0.1:{port} (Connection refused); start it "
-         "(`make ui`, or `mlflow server` on that address) or unset MLFLOW_TRACKING_URI to use ./mlruns")]
+        (
+            f"randnas: error: cannot reach the tracking server http://127.0.0.1:{port} (Connection refused); start it "
+            "(`make ui`, or `mlflow server` on that address) or unset MLFLOW_TRACKING_URI to use ./mlruns"
+        )
+    ]
 
 
 def _open_experiment(store: str, name: str, start: float) -> str:
@@ -364,12 +396,16 @@ def test_every_experiment_is_declared_a_machine_learning_one_so_the_ui_opens_its
         pass
     experiment = mlflow.get_experiment_by_name("toy/kind")
     assert experiment.tags[tracking.EXPERIMENT_KIND_TAG] == "custom_model_development"
-    mlflow.MlflowClient().delete_experiment_tag(experiment.experiment_id, tracking.EXPERIMENT_KIND_TAG)  # an older record
+    mlflow.MlflowClient().delete_experiment_tag(
+        experiment.experiment_id, tracking.EXPERIMENT_KIND_TAG
+    )  # an older record
     assert tracking.declare_experiment_kinds() == 1 and tracking.declare_experiment_kinds() == 0
 
 
 def test_a_plan_runs_name_says_its_preset_entry_and_job_a_hand_run_keeps_its_own(store):
-    with tracking.tracked_run("toy/names", "seed0-r1", tags=toy_tags("default/cnn-rsws/cpu/seed-0_repeat-2@ab12")) as run:
+    with tracking.tracked_run(
+        "toy/names", "seed0-r1", tags=toy_tags("default/cnn-rsws/cpu/seed-0_repeat-2@ab12")
+    ) as run:
         pass
     assert mlflow.get_run(run.run_id).info.run_name == "cpu/cnn-rsws/seed-0_repeat-2"
     with tracking.tracked_run("toy/names", "seed0-r1", tags=toy_tags("")) as hand:
@@ -393,4 +429,7 @@ def test_a_run_lands_in_its_experiment_when_another_process_created_it_at_the_sa
     monkeypatch.setattr(TrackingServiceClient, "get_experiment_by_name", not_there_yet)
     with tracking.tracked_run("toy/raced", "r", tags=toy_tags()) as run:
         pass
-    assert calls and mlflow.get_run(run.run_id).info.experiment_id == mlflow.get_experiment_by_name("toy/raced").experiment_id
+    assert (
+        calls
+        and mlflow.get_run(run.run_id).info.experiment_id == mlflow.get_experiment_by_name("toy/raced").experiment_id
+    )

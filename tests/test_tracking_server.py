@@ -42,10 +42,26 @@ def server(tmp_path: Path):
     port = _free_port()
     log = (tmp_path / "server.log").open("w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{tmp_path / 'runs.db'}",
-         "--artifacts-destination", str(tmp_path / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", "1"],
-        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'runs.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "artifacts"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     uri = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     try:
@@ -92,7 +108,9 @@ def _records(uri: str) -> dict[str, tuple]:
     return records
 
 
-def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_committed_record(server, project, tmp_path, monkeypatch):
+def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_committed_record(
+    server, project, tmp_path, monkeypatch
+):
     import ray
 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
@@ -108,7 +126,9 @@ def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_commi
     assert len(on_server) == 4 and {record[0] for record in on_server.values()} == {tracking.FINISHED}
     # every run in the notebook's experiment, none in "Default" (two jobs creating it at once, MLflow's race)
     assert set(tracking.experiment_names().values()) - {"Default"} == {"toy/server"}
-    assert {run.info.experiment_id for run in tracking.find_runs()} == {tracking.find_runs("toy/server")[0].info.experiment_id}
+    assert {run.info.experiment_id for run in tracking.find_runs()} == {
+        tracking.find_runs("toy/server")[0].info.experiment_id
+    }
     parent = tracking.find_runs("toy/server", plan_key=results[0].job.plan_key)[0]
     assert tracking.load_json_artifact(parent.info.run_id, "result/seed.json", server) == {"seed": 1}
     assert tracking.artifact_exists(parent.info.run_id, tracking.MANIFEST_ARTIFACT)
@@ -126,7 +146,8 @@ def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_commi
     assert tracking.artifact_exists(exported.info.run_id, f"notebook/{results[0].job.output.name}")
     children = [run for run in tracking.find_runs("toy/server") if "mlflow.parentRunId" in run.data.tags]
     assert {run.data.tags["mlflow.parentRunId"] for run in children} == {
-        run.info.run_id for run in tracking.find_runs("toy/server") if "mlflow.parentRunId" not in run.data.tags}
+        run.info.run_id for run in tracking.find_runs("toy/server") if "mlflow.parentRunId" not in run.data.tags
+    }
     assert check_store(store) == (4, [])
     monkeypatch.setenv("MLFLOW_TRACKING_URI", str(store))
     page = runs_index_html(runs_overview())
@@ -134,14 +155,32 @@ def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_commi
     assert not list(private_paths([path for path in store.rglob("meta.yaml")]))
     # exporting again adds nothing; the plan runner sees the exported record's jobs as done
     assert export_record(project, store, server)[0] == 0
-    assert statuses(plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == ["skipped", "skipped"]
+    assert statuses(plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == [
+        "skipped",
+        "skipped",
+    ]
 
 
 def test_export_from_a_server_that_does_not_answer_is_one_line(tmp_path):
     port = _free_port()  # nothing listens there
-    done = subprocess.run([sys.executable, "-m", "randnas.cli", "record", "export", "--from", f"http://127.0.0.1:{port}",
-                           "--store", str(tmp_path / "mlruns")], capture_output=True, text=True, timeout=120,
-                          cwd=tmp_path, check=False)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "randnas.cli",
+            "record",
+            "export",
+            "--from",
+            f"http://127.0.0.1:{port}",
+            "--store",
+            str(tmp_path / "mlruns"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0 and "cannot reach the tracking server" in done.stderr
     assert not (tmp_path / "mlruns").exists()

@@ -67,10 +67,25 @@ def test_ui_server_answers_runs_search(store):
             from randnas.report.render import UI_MODE
 
             page = f"http://127.0.0.1:{port}/#/experiments/{experiment['experiment_id']}?{UI_MODE}"
-            dom = subprocess.run([browser, "--headless", "--no-sandbox", "--disable-gpu", "--virtual-time-budget=30000",
-                                  f"--user-data-dir={store.parent / 'chromium-ui'}", "--dump-dom", page],
-                                 capture_output=True, text=True, timeout=180, check=False).stdout
-            assert "toy-0" in dom and "toy-1" in dom and "matching runs" in dom, "the experiment did not open on its runs"
+            dom = subprocess.run(
+                [
+                    browser,
+                    "--headless",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--virtual-time-budget=30000",
+                    f"--user-data-dir={store.parent / 'chromium-ui'}",
+                    "--dump-dom",
+                    page,
+                ],
+                capture_output=True,
+                text=True,
+                timeout=180,
+                check=False,
+            ).stdout
+            assert "toy-0" in dom and "toy-1" in dom and "matching runs" in dom, (
+                "the experiment did not open on its runs"
+            )
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
@@ -80,8 +95,12 @@ def start_ui(store) -> tuple[subprocess.Popen, int]:
     """`randnas ui` (not in a process group of its own: a plain kill reaches only it), once its server answers."""
     tracking.open_store(store)
     port = free_loopback_port()
-    ui = subprocess.Popen([sys.executable, "-m", "randnas.cli", "ui", "--store", str(store), "--port", str(port)],
-                          cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ui = subprocess.Popen(
+        [sys.executable, "-m", "randnas.cli", "ui", "--store", str(store), "--port", str(port)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 120
     while True:
         try:

@@ -32,8 +32,11 @@ class CIFAR10JPEG(CIFAR10):
         ["data_batch_5", "edc71386ccaae97744e8d35fb615d0b3"],
     ]
     test_list: ClassVar[list[list[str]]] = [["test_batch", "f2eb079ae63f3eb44dd0bc02b2c68a83"]]
-    meta: ClassVar[dict[str, str]] = {"filename": "batches.meta", "key": "label_names",
-                                      "md5": "56a2023d12d9afdf5284508eeb834c17"}
+    meta: ClassVar[dict[str, str]] = {
+        "filename": "batches.meta",
+        "key": "label_names",
+        "md5": "56a2023d12d9afdf5284508eeb834c17",
+    }
 
 
 # The copies this loader accepts, each with its md5 table and the label its results carry.

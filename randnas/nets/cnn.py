@@ -73,7 +73,9 @@ class EvalCell(nn.Module):
         edges = genotype.cell(plan.reduction)
         self.inputs = [index for _, index in edges]
         self.concat = list(genotype.reduce_concat if plan.reduction else genotype.normal_concat)
-        self.ops = nn.ModuleList(make_cnn_op(op, plan.c, edge_stride(plan.reduction, index), True) for op, index in edges)
+        self.ops = nn.ModuleList(
+            make_cnn_op(op, plan.c, edge_stride(plan.reduction, index), True) for op, index in edges
+        )
 
     def forward(self, s0: torch.Tensor, s1: torch.Tensor, drop_prob: float) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]

@@ -49,7 +49,6 @@ class SharedEdge(nn.Module):
             total = weighted if total is None else total + weighted
         return total
 
-
     def forward_mixed(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """DARTS' mixed op: the sum of every op's output times its weight (`weights` in CNN_OPS order)."""
         return sum(weight * op(x) for weight, op in zip(weights, self.ops.values(), strict=True))
@@ -62,14 +61,18 @@ class SharedCell(nn.Module):
         self.preprocess0, self.preprocess1 = make_preprocess(plan, affine=False)
         # edge (node, input j) sits at offset(node) + j, as in DARTS: 2 + 3 + 4 + 5 = 14 edges
         self.edges = nn.ModuleList(
-            SharedEdge(plan.c, edge_stride(plan.reduction, j)) for node in range(CNN_NODES) for j in range(node + CNN_INPUTS)
+            SharedEdge(plan.c, edge_stride(plan.reduction, j))
+            for node in range(CNN_NODES)
+            for j in range(node + CNN_INPUTS)
         )
 
     @staticmethod
     def edge_index(node: int, input_index: int) -> int:
         return sum(CNN_INPUTS + k for k in range(node)) + input_index
 
-    def forward(self, s0: torch.Tensor, s1: torch.Tensor, cell: tuple[tuple[str, int], ...], concat, mode: str) -> torch.Tensor:
+    def forward(
+        self, s0: torch.Tensor, s1: torch.Tensor, cell: tuple[tuple[str, int], ...], concat, mode: str
+    ) -> torch.Tensor:
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         for node in range(CNN_NODES):
             chosen = {index: op for op, index in cell[2 * node : 2 * node + 2]}
@@ -87,20 +90,25 @@ class SharedCell(nn.Module):
             states.append(total)
         return torch.cat([states[i] for i in concat], dim=1)
 
-
     def forward_mixed(self, s0: torch.Tensor, s1: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """Every edge mixed by `weights` (14 edges x 8 ops, DARTS' edge order); the four nodes concatenated."""
         states = [self.preprocess0(s0), self.preprocess1(s1)]
         for node in range(CNN_NODES):
-            states.append(sum(self.edges[self.edge_index(node, j)].forward_mixed(h, weights[self.edge_index(node, j)])
-                              for j, h in enumerate(states)))
+            states.append(
+                sum(
+                    self.edges[self.edge_index(node, j)].forward_mixed(h, weights[self.edge_index(node, j)])
+                    for j, h in enumerate(states)
+                )
+            )
         return torch.cat(states[CNN_INPUTS:], dim=1)
 
 
 class SharedCnnNetwork(nn.Module):
     """The search ("proxy") network: C=16 (or 24), 8 cells at paper scale."""
 
-    def __init__(self, channels: int = 16, layers: int = 8, num_classes: int = 10, in_channels: int = 3, mode: str = "single") -> None:
+    def __init__(
+        self, channels: int = 16, layers: int = 8, num_classes: int = 10, in_channels: int = 3, mode: str = "single"
+    ) -> None:
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"unknown weight-sharing mode {mode!r}; choose one of {', '.join(MODES)}")

@@ -53,7 +53,9 @@ class Nb201CellModule(nn.Module):
         self.fixed = cell
         names = [(op,) for op in cell.ops] if cell is not None else [NB201_OPS] * len(NB201_EDGES)
         affine = cell is not None
-        self.edges = nn.ModuleList(nn.ModuleDict({op: make_nb201_op(op, channels, affine) for op in ops}) for ops in names)
+        self.edges = nn.ModuleList(
+            nn.ModuleDict({op: make_nb201_op(op, channels, affine) for op in ops}) for ops in names
+        )
 
     def forward(self, x: torch.Tensor, cell: Nb201Cell, mode: str) -> torch.Tensor:
         nodes = [x]
@@ -71,7 +73,6 @@ class Nb201CellModule(nn.Module):
             nodes.append(total)
         return nodes[-1]
 
-
     def forward_mixed(self, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         """DARTS' relaxation: every edge the sum of its ops times their weights (6 edges x 5 ops, NB201_OPS order)."""
         nodes = [x]
@@ -79,14 +80,23 @@ class Nb201CellModule(nn.Module):
             total = torch.zeros_like(x)
             for k, (j, source) in enumerate(NB201_EDGES):
                 if j == target:
-                    total = total + sum(w * op(nodes[source]) for w, op in zip(weights[k], self.edges[k].values(), strict=True))
+                    total = total + sum(
+                        w * op(nodes[source]) for w, op in zip(weights[k], self.edges[k].values(), strict=True)
+                    )
             nodes.append(total)
         return nodes[-1]
 
 
 class Nb201Network(nn.Module):
-    def __init__(self, channels: int = 16, cells_per_stage: int = 5, num_classes: int = 10, in_channels: int = 3,
-                 cell: Nb201Cell | None = None, mode: str = "single") -> None:
+    def __init__(
+        self,
+        channels: int = 16,
+        cells_per_stage: int = 5,
+        num_classes: int = 10,
+        in_channels: int = 3,
+        cell: Nb201Cell | None = None,
+        mode: str = "single",
+    ) -> None:
         super().__init__()
         if mode not in MODES:
             raise ValueError(f"unknown weight-sharing mode {mode!r}; choose one of {', '.join(MODES)}")

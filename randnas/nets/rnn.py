@@ -94,7 +94,10 @@ class DartsCell(nn.Module):
         """(s0, h_mask) -> the states of nodes 1..8 under `genotype`."""
         groups = node_groups(genotype)
         # stacked node weights per predecessor group: (H, 2H * group size)
-        group_weights = [torch.cat([self.ws[i] for i in nodes], dim=1) if len(nodes) > 1 else self.ws[nodes[0]] for _, nodes in groups]
+        group_weights = [
+            torch.cat([self.ws[i] for i in nodes], dim=1) if len(nodes) > 1 else self.ws[nodes[0]]
+            for _, nodes in groups
+        ]
         activations = [ACTIVATIONS[name] for name, _ in genotype.recurrent]
 
         def states_of(s0: torch.Tensor, h_mask: torch.Tensor | None) -> list[torch.Tensor]:
@@ -144,7 +147,9 @@ class MixedDartsCell(DartsCell):
 
     def node_states(self, op_weights: torch.Tensor) -> NodeStates:
         if tuple(op_weights.shape) != (RNN_EDGES, len(RNN_SEARCH_OPS)):
-            raise ValueError(f"op weights of shape {tuple(op_weights.shape)}; the relaxed cell needs ({RNN_EDGES}, {len(RNN_SEARCH_OPS)})")
+            raise ValueError(
+                f"op weights of shape {tuple(op_weights.shape)}; the relaxed cell needs ({RNN_EDGES}, {len(RNN_SEARCH_OPS)})"
+            )
         functions = [(k, ACTIVATIONS[op]) for k, op in enumerate(RNN_SEARCH_OPS) if op != "none"]
 
         def states_of(s0: torch.Tensor, h_mask: torch.Tensor | None) -> list[torch.Tensor]:

@@ -34,8 +34,17 @@ def learning_curves(record: pd.DataFrame, benchmark: str, preset: str, history=t
     key, label = CURVE_METRIC[benchmark]
     value_of = CURVE_VALUE[benchmark]
     runs = select(record, TRAIN_EXPERIMENTS[benchmark], preset)
-    rows = [{"run": run["run_name"], "cell": run.get("genotype_spec", ""), "epoch": step, label: value_of(value), "run_id": run["run_id"]}
-            for _, run in runs.iterrows() for step, value in history(run["run_id"], key)]
+    rows = [
+        {
+            "run": run["run_name"],
+            "cell": run.get("genotype_spec", ""),
+            "epoch": step,
+            label: value_of(value),
+            "run_id": run["run_id"],
+        }
+        for _, run in runs.iterrows()
+        for step, value in history(run["run_id"], key)
+    ]
     return pd.DataFrame(rows, columns=["run", "cell", "epoch", label, "run_id"])
 
 
@@ -50,32 +59,65 @@ def asha_events(run_id: str) -> pd.DataFrame:
 def asha_searches(record: pd.DataFrame, benchmark: str, preset: str) -> Table:
     runs = select(record, ASHA_EXPERIMENTS[benchmark], preset)
     name = "metric:best/valid_acc" if benchmark == "cnn" else "metric:best/valid_ppl"
-    columns = ["run_name", "seed", "repeat", "metric:asha/trials", "metric:asha/jobs", "metric:asha/promotions",
-               "metric:asha/epochs", name, "best_trial", "hours", "digest", "run_id"]
+    columns = [
+        "run_name",
+        "seed",
+        "repeat",
+        "metric:asha/trials",
+        "metric:asha/jobs",
+        "metric:asha/promotions",
+        "metric:asha/epochs",
+        name,
+        "best_trial",
+        "hours",
+        "digest",
+        "run_id",
+    ]
     frame = runs.reindex(columns=columns).rename(columns=lambda c: c.removeprefix("metric:"))
     if not runs.empty:
         frame.insert(3, "trained on / scored by", [asha_protocol(benchmark, run) for _, run in runs.iterrows()])
         # runs from before the option existed were charged by epochs alike
         frame.insert(4, "simulated cost", column_or_missing(runs, "param:cost_model").fillna("epochs").tolist())
-    return Table(f"ASHA searches ({benchmark})", frame.round(4), describe_scale(runs), runs["run_id"].tolist() if not runs.empty else [],
-                 "jobs = rung trainings; a promotion resumes a trial from its checkpoint; digest = sha256 of the event log; "
-                 "simulated cost = how the simulated clock charged a job (flops: epochs x the cell's forward MACs relative "
-                 "to DARTS_V2's; epochs: every epoch alike).")
-
-
+    return Table(
+        f"ASHA searches ({benchmark})",
+        frame.round(4),
+        describe_scale(runs),
+        runs["run_id"].tolist() if not runs.empty else [],
+        "jobs = rung trainings; a promotion resumes a trial from its checkpoint; digest = sha256 of the event log; "
+        "simulated cost = how the simulated clock charged a job (flops: epochs x the cell's forward MACs relative "
+        "to DARTS_V2's; epochs: every epoch alike).",
+    )
 
 
 def ranking_checks(record: pd.DataFrame, preset: str) -> tuple[Table, pd.DataFrame]:
     """Kendall tau and Spearman rho of each shared-weight ranking check, and the pairs behind them."""
     runs = select(record, "cnn/ranking", preset)
-    columns = ["run_name", "search_setting", "search_seed", "param:epochs", "metric:ranking/kendall_tau", "metric:ranking/kendall_p",
-               "metric:ranking/spearman_rho", "metric:ranking/spearman_p", "parent", "run_id"]
-    frame = runs.reindex(columns=columns).rename(columns=lambda c: c.removeprefix("metric:ranking/").removeprefix("param:"))
-    pairs = [pd.DataFrame(tracking.load_json_artifact(run_id, "ranking/pairs.json")).assign(run_id=run_id)
-             for run_id in (runs["run_id"] if not runs.empty else [])]
-    table = Table("Shared-weight scores against stand-alone training", frame.round(3), describe_scale(runs),
-                  runs["run_id"].tolist() if not runs.empty else [],
-                  "parent = the search whose scored architectures were retrained; epochs = stand-alone training length.")
+    columns = [
+        "run_name",
+        "search_setting",
+        "search_seed",
+        "param:epochs",
+        "metric:ranking/kendall_tau",
+        "metric:ranking/kendall_p",
+        "metric:ranking/spearman_rho",
+        "metric:ranking/spearman_p",
+        "parent",
+        "run_id",
+    ]
+    frame = runs.reindex(columns=columns).rename(
+        columns=lambda c: c.removeprefix("metric:ranking/").removeprefix("param:")
+    )
+    pairs = [
+        pd.DataFrame(tracking.load_json_artifact(run_id, "ranking/pairs.json")).assign(run_id=run_id)
+        for run_id in (runs["run_id"] if not runs.empty else [])
+    ]
+    table = Table(
+        "Shared-weight scores against stand-alone training",
+        frame.round(3),
+        describe_scale(runs),
+        runs["run_id"].tolist() if not runs.empty else [],
+        "parent = the search whose scored architectures were retrained; epochs = stand-alone training length.",
+    )
     return table, pd.concat(pairs) if pairs else pd.DataFrame()
 
 
@@ -86,10 +128,14 @@ def best_of_n(record: pd.DataFrame, preset: str) -> Table:
     newest = runs.sort_values("start").iloc[-1]
     frame = pd.DataFrame(tracking.load_json_artifact(newest["run_id"], "best_of_n.json"))
     repeats = newest.get("param:repeats", "?")
-    return Table("Best of N random NAS-Bench-201 cells (CIFAR-10 validation accuracy, %)", frame.round(3),
-                 describe_scale(runs.loc[[newest.name]]), [newest["run_id"]],
-                 f"Over {repeats} independent draws per N. A paper that reports one run's best reports one draw "
-                 "from these distributions; compare a method's gain with their spread.")
+    return Table(
+        "Best of N random NAS-Bench-201 cells (CIFAR-10 validation accuracy, %)",
+        frame.round(3),
+        describe_scale(runs.loc[[newest.name]]),
+        [newest["run_id"]],
+        f"Over {repeats} independent draws per N. A paper that reports one run's best reports one draw "
+        "from these distributions; compare a method's gain with their spread.",
+    )
 
 
 def cell_hash(text: object) -> str:
@@ -109,15 +155,35 @@ def single_vs_dense(record: pd.DataFrame, preset: str) -> Table:
     keys = set(zip(dense["setting"], dense["seed"]))
     both = runs[[key in keys for key in zip(runs["setting"], runs["seed"])]]
     both = both.loc[~both.duplicated(subset=["param:mode", "setting", "seed"])]
-    frame = both.reindex(columns=["param:mode", "setting", "seed", "hours", "metric:selection/best_score", "digest", "genotype", "run_id"])
+    frame = both.reindex(
+        columns=[
+            "param:mode",
+            "setting",
+            "seed",
+            "hours",
+            "metric:selection/best_score",
+            "digest",
+            "genotype",
+            "run_id",
+        ]
+    )
     frame["genotype"] = frame["genotype"].map(cell_hash)
-    frame = frame.rename(columns={"param:mode": "mode", "metric:selection/best_score": "selection best score",
-                                  "genotype": "picked cell (hash)"})
-    return Table("single (the paper's algorithm) against dense (the released code's supernet)", frame.round(4),
-                 describe_scale(both), both["run_id"].tolist(),
-                 "Same setting and seed. The two modes compute the same outputs for the same weights, but dense also "
-                 "updates the unselected operations (zero gradients with momentum and weight decay, BatchNorm statistics), "
-                 "so training diverges. The picked cell is named by a short hash of its DARTS text (equal hashes, equal "
-                 "cells); the page draws each under its hash. hours = each run's wall time, including whatever else its machine ran; the controlled "
-                 "step-time and memory comparison is benchmarks/results/cnn_stage1_cpu.json (2-core CPU) and "
-                 "cnn_stage1_cuda.json (an H200 GPU).")
+    frame = frame.rename(
+        columns={
+            "param:mode": "mode",
+            "metric:selection/best_score": "selection best score",
+            "genotype": "picked cell (hash)",
+        }
+    )
+    return Table(
+        "single (the paper's algorithm) against dense (the released code's supernet)",
+        frame.round(4),
+        describe_scale(both),
+        both["run_id"].tolist(),
+        "Same setting and seed. The two modes compute the same outputs for the same weights, but dense also "
+        "updates the unselected operations (zero gradients with momentum and weight decay, BatchNorm statistics), "
+        "so training diverges. The picked cell is named by a short hash of its DARTS text (equal hashes, equal "
+        "cells); the page draws each under its hash. hours = each run's wall time, including whatever else its machine ran; the controlled "
+        "step-time and memory comparison is benchmarks/results/cnn_stage1_cpu.json (2-core CPU) and "
+        "cnn_stage1_cuda.json (an H200 GPU).",
+    )

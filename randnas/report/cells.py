@@ -56,13 +56,30 @@ def draw_cell(layout: CellLayout, ax, title: str = "") -> None:
     """Nodes as labelled circles, edges as arrows with their operation written halfway."""
     for source, target, label in layout.edges:
         (x0, y0), (x1, y1) = layout.positions[source], layout.positions[target]
-        ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                    arrowprops={"arrowstyle": "-|>", "color": "0.35" if label else "0.75", "lw": 1.2,
-                                "shrinkA": 14, "shrinkB": 14, "connectionstyle": "arc3,rad=0.08"})
+        ax.annotate(
+            "",
+            xy=(x1, y1),
+            xytext=(x0, y0),
+            arrowprops={
+                "arrowstyle": "-|>",
+                "color": "0.35" if label else "0.75",
+                "lw": 1.2,
+                "shrinkA": 14,
+                "shrinkB": 14,
+                "connectionstyle": "arc3,rad=0.08",
+            },
+        )
         if label:
             # 60 % of the way: labels of edges into the same node sit apart, near their target
-            ax.text(x0 + 0.6 * (x1 - x0), y0 + 0.6 * (y1 - y0), label, fontsize=7, ha="center", va="center",
-                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+            ax.text(
+                x0 + 0.6 * (x1 - x0),
+                y0 + 0.6 * (y1 - y0),
+                label,
+                fontsize=7,
+                ha="center",
+                va="center",
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85},
+            )
     for name, (x, y) in layout.positions.items():
         color = "#9ecae1" if name in layout.inputs else "#fdd49e" if name == layout.output else "#e5f5e0"
         ax.scatter([x], [y], s=700, color=color, edgecolors="0.3", zorder=3)

@@ -47,17 +47,26 @@ def load_gpu_results(root: Path) -> dict[str, dict]:
 
 
 def cnn_search_cost(parameters: dict, results: dict) -> JobCost:
-    config = cnn_setting(parameters["setting"], mode=parameters.get("mode", "single"), **parameters.get("overrides", {}))
+    config = cnn_setting(
+        parameters["setting"], mode=parameters.get("mode", "single"), **parameters.get("overrides", {})
+    )
     measured = results.get("cnn_stage1_cuda", {}).get("results", {}).get(f"C={config.channels}", {}).get(config.mode)
     if measured is None or config.batch_size != 64 or config.layers != 8:
-        return JobCost(None, basis=f"C={config.channels}, {config.layers} cells, batch {config.batch_size}, {config.mode}: not measured")
+        return JobCost(
+            None,
+            basis=f"C={config.channels}, {config.layers} cells, batch {config.batch_size}, {config.mode}: not measured",
+        )
     steps = config.budget(CIFAR10_SEARCH_HALF)
     selection = config.selection(CIFAR10_SEARCH_HALF)
     # scoring: each architecture on `quick_minibatches` minibatches, then the top k of a round on the whole half
-    forwards = selection.rounds * (selection.archs_per_round * config.quick_minibatches
-                                   + selection.top_k * math.ceil(CIFAR10_SEARCH_HALF / config.batch_size))
+    forwards = selection.rounds * (
+        selection.archs_per_round * config.quick_minibatches
+        + selection.top_k * math.ceil(CIFAR10_SEARCH_HALF / config.batch_size)
+    )
     seconds = steps * measured["step_s"] + forwards / measured["archs_scored_per_s"]
-    return JobCost(seconds / HOUR, basis=f"{steps} steps of {measured['step_s'] * 1000:.0f} ms + {forwards} scoring minibatches")
+    return JobCost(
+        seconds / HOUR, basis=f"{steps} steps of {measured['step_s'] * 1000:.0f} ms + {forwards} scoring minibatches"
+    )
 
 
 def _ptb_step(results: dict, hidden: int, batch: int) -> float | None:
@@ -68,12 +77,20 @@ def _ptb_step(results: dict, hidden: int, batch: int) -> float | None:
 def ptb_search_cost(parameters: dict, results: dict) -> JobCost:
     config = rnn_setting(parameters["setting"], **parameters.get("overrides", {}))
     step = _ptb_step(results, config.hidden, config.batch_size)
-    score = results.get("ptb_stage1_cuda", {}).get("results", {}).get(f"hidden={config.hidden}", {}).get("score_whole_valid", {}).get("ours_s")
+    score = (
+        results.get("ptb_stage1_cuda", {})
+        .get("results", {})
+        .get(f"hidden={config.hidden}", {})
+        .get("score_whole_valid", {})
+        .get("ours_s")
+    )
     if step is None or score is None:
         return JobCost(None, basis=f"{config.hidden} units, batch {config.batch_size}: not measured")
     steps, archs = config.budget(), rnn_arch_count(config)
-    return JobCost((steps * step + archs * score) / HOUR,
-                   basis=f"{steps} steps of {step * 1000:.0f} ms + {archs} cells scored in {score:.2f} s each")
+    return JobCost(
+        (steps * step + archs * score) / HOUR,
+        basis=f"{steps} steps of {step * 1000:.0f} ms + {archs} cells scored in {score:.2f} s each",
+    )
 
 
 def ptb_training_cost(parameters: dict, results: dict) -> JobCost:
@@ -82,8 +99,11 @@ def ptb_training_cost(parameters: dict, results: dict) -> JobCost:
     if step is None:
         return JobCost(None, basis=f"{config.hidden} units, batch {config.batch_size}: not measured")
     steps = config.epochs * PTB_TRAIN_TOKENS // (config.batch_size * config.bptt)
-    return JobCost(steps * step / HOUR, lower_bound=True,
-                   basis=f"{steps} steps of {step * 1000:.0f} ms; each epoch's validation at batch 10 not measured")
+    return JobCost(
+        steps * step / HOUR,
+        lower_bound=True,
+        basis=f"{steps} steps of {step * 1000:.0f} ms; each epoch's validation at batch 10 not measured",
+    )
 
 
 ESTIMATORS: dict[str, Callable[[dict, dict], JobCost]] = {
@@ -109,20 +129,31 @@ def paper_cost_table(root: Path) -> Table:
         costs = [job_cost(job, results) for job in jobs if job.entry == entry]
         measured = [c for c in costs if c.hours is not None]
         hours = sum(c.hours for c in measured)
-        rows.append({
-            "plan entry": entry, "jobs": len(costs), "jobs measured": len(measured),
-            "device-hours": (f"{hours:,.1f}" + (" or more" if any(c.lower_bound for c in measured) else "")) if measured else "",
-            "device-days": f"{hours / 24:,.2f}" if measured else "",
-            "what it counts": costs[0].basis if len({c.basis for c in costs}) == 1 else f"{costs[0].basis}; ...",
-        })
+        rows.append(
+            {
+                "plan entry": entry,
+                "jobs": len(costs),
+                "jobs measured": len(measured),
+                "device-hours": (f"{hours:,.1f}" + (" or more" if any(c.lower_bound for c in measured) else ""))
+                if measured
+                else "",
+                "device-days": f"{hours / 24:,.2f}" if measured else "",
+                "what it counts": costs[0].basis if len({c.basis for c in costs}) == 1 else f"{costs[0].basis}; ...",
+            }
+        )
     frame = pd.DataFrame(rows)
     devices = sorted({r.get("results", {}).get("device", "?") for r in results.values()})
     total = sum(float(v.removesuffix(" or more").replace(",", "")) for v in frame["device-hours"] if v)
-    scale = (f"GPU benchmarks on {', '.join(devices)} (benchmarks/results/*_cuda.json, commits "
-             f"{', '.join(sorted({r.get('machine', {}).get('git_commit', '?')[:8] for r in results.values()}))})"
-             if results else "no GPU benchmark results committed")
-    note = (f"Measured entries add up to {total:,.0f} device-hours ({total / 24:,.1f} days) on that GPU, one job at a time; "
-            "the paper reports P100 GPU-days. Entries with no measured jobs are not estimated: their networks were not "
-            "timed on the GPU (the CIFAR-10 evaluation network, ASHA, DARTS, NAS-Bench-201, the surrogate). "
-            "'or more': per-epoch evaluation is not counted. scripts/gpu_check.sh refreshes the measurements.")
+    scale = (
+        f"GPU benchmarks on {', '.join(devices)} (benchmarks/results/*_cuda.json, commits "
+        f"{', '.join(sorted({r.get('machine', {}).get('git_commit', '?')[:8] for r in results.values()}))})"
+        if results
+        else "no GPU benchmark results committed"
+    )
+    note = (
+        f"Measured entries add up to {total:,.0f} device-hours ({total / 24:,.1f} days) on that GPU, one job at a time; "
+        "the paper reports P100 GPU-days. Entries with no measured jobs are not estimated: their networks were not "
+        "timed on the GPU (the CIFAR-10 evaluation network, ASHA, DARTS, NAS-Bench-201, the surrogate). "
+        "'or more': per-epoch evaluation is not counted. scripts/gpu_check.sh refreshes the measurements."
+    )
     return Table("What the paper preset asks of a GPU", frame, scale, [], note)

@@ -66,9 +66,16 @@ def _run_ranking(run_id: str) -> tuple[dict, ...]:
     for epoch in score_epochs(cells):
         scores = cells[f"score_epoch_{epoch}"]
         tau, rho = kendall_interval(scores, cells["true_accuracy"]), spearman_interval(scores, cells["true_accuracy"])
-        rows.append({"epoch": epoch, "cells": len(cells), "kendall_tau": tau.value,
-                     "Kendall tau [95 % bootstrap] (p)": tau.text(3), "Spearman rho [95 % bootstrap] (p)": rho.text(3),
-                     "top-10 % overlap": top_overlap(scores, cells["true_accuracy"])})
+        rows.append(
+            {
+                "epoch": epoch,
+                "cells": len(cells),
+                "kendall_tau": tau.value,
+                "Kendall tau [95 % bootstrap] (p)": tau.text(3),
+                "Spearman rho [95 % bootstrap] (p)": rho.text(3),
+                "top-10 % overlap": top_overlap(scores, cells["true_accuracy"]),
+            }
+        )
     return tuple(rows)
 
 
@@ -77,8 +84,16 @@ def ranking_rows(record: pd.DataFrame, preset: str) -> pd.DataFrame:
     rows = []
     for _, run in searches(record, preset).iterrows():
         for values in _run_ranking(run["run_id"]):
-            rows.append({"search": _label(run), "mode": run.get("param:mode", "?"), "seed": run.get("seed"),
-                         "repeat": run.get("repeat"), **values, "run_id": run["run_id"]})
+            rows.append(
+                {
+                    "search": _label(run),
+                    "mode": run.get("param:mode", "?"),
+                    "seed": run.get("seed"),
+                    "repeat": run.get("repeat"),
+                    **values,
+                    "run_id": run["run_id"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -97,14 +112,27 @@ def ranking_table(record: pd.DataFrame, preset: str) -> Table:
         return Table(title, pd.DataFrame(), "no runs")
     summary = []
     for (mode, epoch), group in independent(rows).groupby(["mode", "epoch"]):
-        summary.append({"mode": mode, "epoch": epoch, "searches": len(group),
-                        "mean Kendall tau over searches [95 % bootstrap]": mean_interval(group["kendall_tau"].to_numpy()).text(3),
-                        "mean top-10 % overlap": mean_interval(group["top-10 % overlap"].to_numpy()).text(2)})
-    return Table(title, pd.DataFrame(summary), describe_scale(runs), runs["run_id"].tolist(),
-                 "Each search scores the same set of distinct random cells after each listed epoch (validation accuracy "
-                 "with the shared weights); tau is between those scores and the cells' NAS-Bench-201 accuracies (200 "
-                 "epochs of stand-alone training, mean over its seeds). Repeats of a seed are left out of the means "
-                 "(they are the exact-reproducibility check). Per-search values are in the next table.")
+        summary.append(
+            {
+                "mode": mode,
+                "epoch": epoch,
+                "searches": len(group),
+                "mean Kendall tau over searches [95 % bootstrap]": mean_interval(group["kendall_tau"].to_numpy()).text(
+                    3
+                ),
+                "mean top-10 % overlap": mean_interval(group["top-10 % overlap"].to_numpy()).text(2),
+            }
+        )
+    return Table(
+        title,
+        pd.DataFrame(summary),
+        describe_scale(runs),
+        runs["run_id"].tolist(),
+        "Each search scores the same set of distinct random cells after each listed epoch (validation accuracy "
+        "with the shared weights); tau is between those scores and the cells' NAS-Bench-201 accuracies (200 "
+        "epochs of stand-alone training, mean over its seeds). Repeats of a seed are left out of the means "
+        "(they are the exact-reproducibility check). Per-search values are in the next table.",
+    )
 
 
 def ranking_detail(record: pd.DataFrame, preset: str) -> Table:
@@ -112,7 +140,9 @@ def ranking_detail(record: pd.DataFrame, preset: str) -> Table:
     if rows.empty:
         return Table("Per search", pd.DataFrame(), "no runs")
     frame = rows.drop(columns=["kendall_tau", "mode", "seed", "repeat", "run_id"]).round(3)
-    return Table("Per search and epoch", frame, describe_scale(searches(record, preset)), rows["run_id"].unique().tolist())
+    return Table(
+        "Per search and epoch", frame, describe_scale(searches(record, preset)), rows["run_id"].unique().tolist()
+    )
 
 
 def pick_rows(record: pd.DataFrame, preset: str, bench: Nb201Accuracies) -> pd.DataFrame:
@@ -122,11 +152,22 @@ def pick_rows(record: pd.DataFrame, preset: str, bench: Nb201Accuracies) -> pd.D
         last = f"score_epoch_{max(score_epochs(cells))}"
         pick = cells.loc[cells[last].idxmax()]  # the first of equal scores, as the search picks
         found = bench.lookup(pick["index"])
-        rows.append({"search": _label(run), "mode": run.get("param:mode", "?"), "repeat": run.get("repeat"),
-                     "pick": pick["cell"], "index": pick["index"], "pick accuracy (%)": found["accuracy"],
-                     "per seed": ", ".join(f"{v:.2f}" for v in found["per_seed"]), "percentile": found["percentile"],
-                     "best scored cell (%)": float(cells["true_accuracy"].max()), "cells scored": len(cells),
-                     "digest": str(run.get("digest", ""))[:12], "run_id": run["run_id"]})
+        rows.append(
+            {
+                "search": _label(run),
+                "mode": run.get("param:mode", "?"),
+                "repeat": run.get("repeat"),
+                "pick": pick["cell"],
+                "index": pick["index"],
+                "pick accuracy (%)": found["accuracy"],
+                "per seed": ", ".join(f"{v:.2f}" for v in found["per_seed"]),
+                "percentile": found["percentile"],
+                "best scored cell (%)": float(cells["true_accuracy"].max()),
+                "cells scored": len(cells),
+                "digest": str(run.get("digest", ""))[:12],
+                "run_id": run["run_id"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -136,14 +177,27 @@ def picks_table(record: pd.DataFrame, preset: str, bench: Nb201Accuracies) -> Ta
     if rows.empty:
         return Table(title, pd.DataFrame(), "no runs")
     # the numbers first; the cell string, the widest column, last
-    frame = rows[["search", "pick accuracy (%)", "per seed", "percentile", "best scored cell (%)", "cells scored", "index",
-                  "digest", "pick"]].round(2)
+    frame = rows[
+        [
+            "search",
+            "pick accuracy (%)",
+            "per seed",
+            "percentile",
+            "best scored cell (%)",
+            "cells scored",
+            "index",
+            "digest",
+            "pick",
+        ]
+    ].round(2)
     single = independent(rows[rows["mode"] == "single"])
-    note = (f"percentile = the share of all 15,625 cells at or below the pick's accuracy; the optimum is "
-            f"{bench.accuracy.max():.2f} %. Over the independent single-mode searches, the pick's accuracy (%) is "
-            f"{mean_interval(single['pick accuracy (%)'].to_numpy()).text(2)} and its percentile "
-            f"{mean_interval(single['percentile'].to_numpy()).text(1)}. digest = the shared weights' sha256: equal for a "
-            "same-seed repeat means the search reproduced exactly.")
+    note = (
+        f"percentile = the share of all 15,625 cells at or below the pick's accuracy; the optimum is "
+        f"{bench.accuracy.max():.2f} %. Over the independent single-mode searches, the pick's accuracy (%) is "
+        f"{mean_interval(single['pick accuracy (%)'].to_numpy()).text(2)} and its percentile "
+        f"{mean_interval(single['percentile'].to_numpy()).text(1)}. digest = the shared weights' sha256: equal for a "
+        "same-seed repeat means the search reproduced exactly."
+    )
     return Table(title, frame, describe_scale(searches(record, preset)), rows["run_id"].tolist(), note)
 
 
@@ -159,6 +213,7 @@ def search_images(dataset: str) -> int:
 def search_compute(run: pd.Series) -> float:
     """The search's training compute in full NAS-Bench-201 trainings (200 epochs of one cell on 25k images): its
     training images, plus its scoring forward passes at a third of a training step's cost."""
+
     def number(name: str, default: float) -> float:
         value = pd.to_numeric(column_or_missing(run.to_frame().T, f"param:{name}"), errors="coerce").iloc[0]
         return default if value is None or math.isnan(value) else float(value)
@@ -188,17 +243,35 @@ def equal_compute_table(record: pd.DataFrame, preset: str, bench: Nb201Accuracie
     compute = float(np.mean([search_compute(runs.loc[run_id]) for run_id in single["run_id"]]))
     n_equal = max(1, math.floor(compute))
     scored_n = int(single["cells scored"].iloc[0])
-    table = [{"method": "RSWS pick (these searches)", "cells": "", "accuracy (%)": mean_interval(single["pick accuracy (%)"].to_numpy()).text(2)}]
-    for n, words in ((n_equal, f"best of N random cells, N = {n_equal}: the searches' compute ({compute:.2f} full trainings)"),
-                     (scored_n, f"best of the N = {scored_n} cells a search scores, had each been trained in full")):
+    table = [
+        {
+            "method": "RSWS pick (these searches)",
+            "cells": "",
+            "accuracy (%)": mean_interval(single["pick accuracy (%)"].to_numpy()).text(2),
+        }
+    ]
+    for n, words in (
+        (n_equal, f"best of N random cells, N = {n_equal}: the searches' compute ({compute:.2f} full trainings)"),
+        (scored_n, f"best of the N = {scored_n} cells a search scores, had each been trained in full"),
+    ):
         draws = best_of_n(bench.accuracy, n, DRAWS, numpy_generator(0, n))
-        table.append({"method": words, "cells": n,
-                      "accuracy (%)": f"{draws.mean():.2f} [{np.percentile(draws, 2.5):.2f}, {np.percentile(draws, 97.5):.2f}] ({DRAWS} draws)"})
-    return Table(title, pd.DataFrame(table), describe_scale(runs.loc[single["run_id"]].reset_index()), single["run_id"].tolist(),
-                 "Compute is counted in images: a search trains on epochs x minibatches x batch images and scores cells with "
-                 "forward passes (a third of a training step each); one NAS-Bench-201 training is 200 epochs of 25,000 images. "
-                 "The RSWS row's interval is over independent searches; a best-of-N row's is the 2.5-97.5 % range of the "
-                 "best over independent draws of N cells from all 15,625.")
+        table.append(
+            {
+                "method": words,
+                "cells": n,
+                "accuracy (%)": f"{draws.mean():.2f} [{np.percentile(draws, 2.5):.2f}, {np.percentile(draws, 97.5):.2f}] ({DRAWS} draws)",
+            }
+        )
+    return Table(
+        title,
+        pd.DataFrame(table),
+        describe_scale(runs.loc[single["run_id"]].reset_index()),
+        single["run_id"].tolist(),
+        "Compute is counted in images: a search trains on epochs x minibatches x batch images and scores cells with "
+        "forward passes (a third of a training step each); one NAS-Bench-201 training is 200 epochs of 25,000 images. "
+        "The RSWS row's interval is over independent searches; a best-of-N row's is the 2.5-97.5 % range of the "
+        "best over independent draws of N cells from all 15,625.",
+    )
 
 
 def tau_by_epoch(record: pd.DataFrame, preset: str) -> pd.DataFrame:
@@ -210,8 +283,15 @@ def final_scatter(record: pd.DataFrame, preset: str) -> pd.DataFrame:
     for _, run in searches(record, preset).iterrows():
         cells = scored(run["run_id"])
         last = f"score_epoch_{max(score_epochs(cells))}"
-        frames.append(pd.DataFrame({"search": _label(run), "shared-weight score": cells[last],
-                                    "NAS-Bench-201 accuracy (%)": cells["true_accuracy"]}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "search": _label(run),
+                    "shared-weight score": cells[last],
+                    "NAS-Bench-201 accuracy (%)": cells["true_accuracy"],
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -234,11 +314,21 @@ def darts_rows(record: pd.DataFrame, preset: str, bench: Nb201Accuracies) -> pd.
         for epoch, text in enumerate(_darts_cells(run["run_id"]), 1):
             cell = parse_nb201_cell(text)
             found = bench.lookup(cell.to_index())
-            rows.append({"search": f"{run.get('setting', '?')}, seed {run.get('seed', '?')}, repeat {run.get('repeat', '1')}",
-                         "setting": run.get("setting"), "repeat": str(run.get("repeat", "1")), "epoch": epoch,
-                         "accuracy (%)": found["accuracy"], "percentile": found["percentile"],
-                         "none edges": cell.ops.count("none"), "skip edges": cell.ops.count("skip_connect"),
-                         "cell": text, "digest": str(run.get("digest", ""))[:12], "run_id": run["run_id"]})
+            rows.append(
+                {
+                    "search": f"{run.get('setting', '?')}, seed {run.get('seed', '?')}, repeat {run.get('repeat', '1')}",
+                    "setting": run.get("setting"),
+                    "repeat": str(run.get("repeat", "1")),
+                    "epoch": epoch,
+                    "accuracy (%)": found["accuracy"],
+                    "percentile": found["percentile"],
+                    "none edges": cell.ops.count("none"),
+                    "skip edges": cell.ops.count("skip_connect"),
+                    "cell": text,
+                    "digest": str(run.get("digest", ""))[:12],
+                    "run_id": run["run_id"],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -249,12 +339,16 @@ def darts_table(record: pd.DataFrame, preset: str, bench: Nb201Accuracies) -> Ta
         return Table(title, pd.DataFrame(), "no runs")
     final = rows.loc[rows.groupby("run_id")["epoch"].idxmax()].sort_values("search")
     first = final.groupby("search")["accuracy (%)"].first()
-    frame = final[["search", "epoch", "accuracy (%)", "percentile", "none edges", "skip edges", "digest", "cell"]].round(2)
+    frame = final[
+        ["search", "epoch", "accuracy (%)", "percentile", "none edges", "skip edges", "digest", "cell"]
+    ].round(2)
     frame = frame.rename(columns={"epoch": "epochs"})
     independent_runs = final[final["repeat"].isin(["1", "", "nan", "None"])]
-    note = ("The cell DARTS derives after its last epoch (each edge's strongest op, `none` included, as NAS-Bench-201 "
-            "derives it), looked up in the benchmark; percentile = the share of all 15,625 cells at or below it. "
-            f"Over the independent searches the final cell's accuracy (%) is "
-            f"{mean_interval(independent_runs['accuracy (%)'].to_numpy()).text(2)}. digest = the architecture weights' "
-            f"sha256: equal for a same-seed repeat means DARTS reproduced exactly. ({len(first)} searches.)")
+    note = (
+        "The cell DARTS derives after its last epoch (each edge's strongest op, `none` included, as NAS-Bench-201 "
+        "derives it), looked up in the benchmark; percentile = the share of all 15,625 cells at or below it. "
+        f"Over the independent searches the final cell's accuracy (%) is "
+        f"{mean_interval(independent_runs['accuracy (%)'].to_numpy()).text(2)}. digest = the architecture weights' "
+        f"sha256: equal for a same-seed repeat means DARTS reproduced exactly. ({len(first)} searches.)"
+    )
     return Table(title, frame, describe_scale(darts_searches(record, preset)), final["run_id"].tolist(), note)

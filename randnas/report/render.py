@@ -59,29 +59,43 @@ def _frame_html(table: Table) -> str:
     full = {run_id[:8]: run_id for run_id in table.run_ids}
     for column in frame.columns:
         if column == "runs":
-            frame[column] = frame[column].map(lambda cell: " ".join(
-                run_link(full[short], short) if short in full else html.escape(short) for short in str(cell).split()))
+            frame[column] = frame[column].map(
+                lambda cell: " ".join(
+                    run_link(full[short], short) if short in full else html.escape(short) for short in str(cell).split()
+                )
+            )
         elif not pd.api.types.is_numeric_dtype(frame[column]):  # text is escaped here; numbers are formatted by pandas
-            frame[column] = frame[column].map(lambda cell: cell if not isinstance(cell, str) else html.escape(cell, quote=False))
+            frame[column] = frame[column].map(
+                lambda cell: cell if not isinstance(cell, str) else html.escape(cell, quote=False)
+            )
     return frame.to_html(index=False, classes="randnas-table", na_rep="", escape=False)
 
 
 def table_html(table: Table) -> str:
-    parts = [f'<p class="randnas-table-title"><b>{html.escape(table.title)}</b></p>',
-             f'<p class="randnas-scale"><i>Scale: {html.escape(table.scale)}</i></p>']
+    parts = [
+        f'<p class="randnas-table-title"><b>{html.escape(table.title)}</b></p>',
+        f'<p class="randnas-scale"><i>Scale: {html.escape(table.scale)}</i></p>',
+    ]
     if table.empty:
-        parts.append("<p>No runs of this kind in the record at this preset yet; the plan entry that makes them is listed "
-                     "on the <i>Rerun and browse</i> page.</p>")
+        parts.append(
+            "<p>No runs of this kind in the record at this preset yet; the plan entry that makes them is listed "
+            "on the <i>Rerun and browse</i> page.</p>"
+        )
     else:
         # a table wider than the page scrolls inside its own box instead of being cut off
-        parts.append('<div class="randnas-table-scroll" style="overflow-x: auto; max-width: 100%;">'
-                     + _frame_html(table) + "</div>")
+        parts.append(
+            '<div class="randnas-table-scroll" style="overflow-x: auto; max-width: 100%;">'
+            + _frame_html(table)
+            + "</div>"
+        )
     if table.note:
         parts.append(f"<p>{html.escape(table.note)}</p>")
     if table.run_ids:
         ids = " ".join(run_link(run_id) for run_id in table.run_ids)
-        parts.append(f"<details><summary>MLflow runs ({len(table.run_ids)}; each opens in the MLflow UI, "
-                     f"<code>make ui</code>)</summary><p>{ids}</p></details>")
+        parts.append(
+            f"<details><summary>MLflow runs ({len(table.run_ids)}; each opens in the MLflow UI, "
+            f"<code>make ui</code>)</summary><p>{ids}</p></details>"
+        )
     return "\n".join(parts)
 
 
@@ -105,8 +119,10 @@ def without_paper(table: Table) -> Table:
     return Table(table.title, frame, table.scale, table.run_ids, table.note)
 
 
-SMOKE_SUMMARY = ("Preset <code>smoke</code>: toy data (8x8 digits, Python docs), machinery only. Folded, and without "
-                 "the paper's columns, because a larger preset has runs; unfold to see.")
+SMOKE_SUMMARY = (
+    "Preset <code>smoke</code>: toy data (8x8 digits, Python docs), machinery only. Folded, and without "
+    "the paper's columns, because a larger preset has runs; unfold to see."
+)
 
 
 def show_by_preset(presets: Sequence[str], build: Callable[[str], Table | Sequence[Table]]) -> None:

@@ -10,7 +10,18 @@ import pandas as pd
 
 from randnas import tracking
 
-RUN_COLUMNS = ["experiment", "run_name", "status", "preset", "dataset_label", "seed", "start", "run_id", "trials", "page"]
+RUN_COLUMNS = [
+    "experiment",
+    "run_name",
+    "status",
+    "preset",
+    "dataset_label",
+    "seed",
+    "start",
+    "run_id",
+    "trials",
+    "page",
+]
 
 
 def book_page(plan_key: str) -> str:
@@ -54,11 +65,37 @@ def runs_index_html(overview: pd.DataFrame, book_root: Path | None = None) -> st
     for run in overview.itertuples():
         page = run.page if run.page and (root / run.page).with_suffix(".ipynb").is_file() else ""
         notebook = f'<a href="{html.escape(page)}">notebook</a>' if page else ""
-        cells = [run.experiment, run.run_name, run.status, run.preset, run.dataset_label, run.seed,
-                 str(run.start)[:16], run.trials or ""]
-        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
-                    + f"<td>{notebook}</td><td>{run_link(run.run_id, run.run_id[:8])}</td></tr>")
-    head = "".join(f"<th>{name}</th>" for name in ("experiment", "run", "status", "preset", "data", "seed", "started",
-                                                     "ASHA trials", "in the book", "MLflow"))
-    return ('<div class="randnas-table-scroll" style="overflow-x: auto; max-width: 100%;"><table class="randnas-table">'
-            f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>")
+        cells = [
+            run.experiment,
+            run.run_name,
+            run.status,
+            run.preset,
+            run.dataset_label,
+            run.seed,
+            str(run.start)[:16],
+            run.trials or "",
+        ]
+        rows.append(
+            "<tr>"
+            + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells)
+            + f"<td>{notebook}</td><td>{run_link(run.run_id, run.run_id[:8])}</td></tr>"
+        )
+    head = "".join(
+        f"<th>{name}</th>"
+        for name in (
+            "experiment",
+            "run",
+            "status",
+            "preset",
+            "data",
+            "seed",
+            "started",
+            "ASHA trials",
+            "in the book",
+            "MLflow",
+        )
+    )
+    return (
+        '<div class="randnas-table-scroll" style="overflow-x: auto; max-width: 100%;"><table class="randnas-table">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )

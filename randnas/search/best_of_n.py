@@ -26,7 +26,17 @@ def best_of_n_summary(accuracy: np.ndarray, ns: list[int], repeats: int, rng: np
     for n in ns:
         best = best_of_n(accuracy, n, repeats, rng)
         p5, p50, p95 = np.percentile(best, [5, 50, 95])
-        rows.append({"N": n, "mean": best.mean(), "std": best.std(ddof=1) if repeats > 1 else np.nan,
-                     "p5": p5, "median": p50, "p95": p95, "min": best.min(), "max": best.max(),
-                     "gap_to_optimum": optimum - best.mean()})
+        rows.append(
+            {
+                "N": n,
+                "mean": best.mean(),
+                "std": best.std(ddof=1) if repeats > 1 else np.nan,
+                "p5": p5,
+                "median": p50,
+                "p95": p95,
+                "min": best.min(),
+                "max": best.max(),
+                "gap_to_optimum": optimum - best.mean(),
+            }
+        )
     return pd.DataFrame(rows)

@@ -65,7 +65,9 @@ class CnnSearchConfig:
         return int(self.epochs * train_size / self.batch_size)
 
     def selection(self, train_size: int) -> SelectionConfig:
-        return selection_for_budget(self.archs_per_round, self.top_k, self.rounds, self.selection_rule, self.budget(train_size))
+        return selection_for_budget(
+            self.archs_per_round, self.top_k, self.rounds, self.selection_rule, self.budget(train_size)
+        )
 
 
 # Table 2's settings (epochs, gradient clip, channels); the number of architectures evaluated,
@@ -99,14 +101,20 @@ class CnnSearchResult:
     history: list[dict]
 
 
-
 class SharedWeightSearch(EpochTrainer):
     """Stage 1 of random search with weight sharing on any space: `net(x, genotype)` is the supernet, `sample(rng)`
     draws an architecture; one new architecture per minibatch, one SGD step each, a checkpoint per epoch.
     `config` has the fields of `CnnSearchConfig`'s training part (epochs ... max_steps_per_epoch)."""
 
-    def __init__(self, config, data: ImageData, seed: int, device: str, net: nn.Module,
-                 sample: Callable[[np.random.Generator], object]) -> None:
+    def __init__(
+        self,
+        config,
+        data: ImageData,
+        seed: int,
+        device: str,
+        net: nn.Module,
+        sample: Callable[[np.random.Generator], object],
+    ) -> None:
         self.config = config
         self.data = data
         self.seed = seed
@@ -114,10 +122,15 @@ class SharedWeightSearch(EpochTrainer):
         self.net = net.to(self.device)
         self.sample = sample
         self.optimizer = torch.optim.SGD(
-            self.net.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay,
+            self.net.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
             nesterov=getattr(config, "nesterov", False),
         )
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, config.epochs, eta_min=config.lr_min)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, config.epochs, eta_min=config.lr_min
+        )
         self.train_rng = numpy_generator(seed, TRAIN_ARCH_STREAM)
         self.train_set = data.dataset("search-train", augment=True)
         self.valid_set = data.dataset("search-valid", augment=config.augment_valid)
@@ -157,7 +170,9 @@ class SharedWeightSearch(EpochTrainer):
         return metrics
 
     def checkpointed(self) -> tuple[dict, dict]:
-        return {"model": self.net, "optimizer": self.optimizer, "scheduler": self.scheduler}, {"train_arch": self.train_rng}
+        return {"model": self.net, "optimizer": self.optimizer, "scheduler": self.scheduler}, {
+            "train_arch": self.train_rng
+        }
 
     def train(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> list[dict]:
         """Train the shared weights for the configured epochs, resuming from a checkpoint if there is one."""
@@ -215,4 +230,3 @@ class CnnSearch(SharedWeightSearch):
 def arch_count(config: CnnSearchConfig, train_size: int) -> int:
     selection = config.selection(train_size)
     return selection.rounds * selection.archs_per_round
-

@@ -163,8 +163,9 @@ class _MixedForward(nn.Module):
 Batch = tuple[torch.Tensor, torch.Tensor]
 
 
-def mixed_loss(net: nn.Module, architecture: nn.Module, batch: Batch,
-               weights: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+def mixed_loss(
+    net: nn.Module, architecture: nn.Module, batch: Batch, weights: dict[str, torch.Tensor] | None = None
+) -> torch.Tensor:
     """Cross-entropy of the relaxed network (`net.forward_mixed(x, *architecture.weights())`); with
     `weights`, computed with those instead of the net's own (its BN buffers are copied first, so the net's
     running statistics do not move)."""
@@ -204,11 +205,14 @@ def first_order_gradient_of(valid_loss: WeightsLoss, alphas: Sequence[torch.Tens
 
 def first_order_gradient(net: nn.Module, architecture: nn.Module, valid: Batch) -> list[torch.Tensor]:
     """The CNN's first-order architecture gradient on a validation minibatch."""
-    return first_order_gradient_of(lambda weights: mixed_loss(net, architecture, valid, weights), architecture.parameters())
+    return first_order_gradient_of(
+        lambda weights: mixed_loss(net, architecture, valid, weights), architecture.parameters()
+    )
 
 
-def virtual_weights(net: nn.Module, train_loss: WeightsLoss, xi: float, optimizer: torch.optim.SGD,
-                    grad_clip: float | None = None) -> tuple[dict[str, torch.Tensor], float]:
+def virtual_weights(
+    net: nn.Module, train_loss: WeightsLoss, xi: float, optimizer: torch.optim.SGD, grad_clip: float | None = None
+) -> tuple[dict[str, torch.Tensor], float]:
     """w' = w - xi (momentum * buffer + c grad_w L_train + weight decay * w): the weights one SGD step ahead,
     and c, the clipping factor of the training gradient (1 without `grad_clip`: DARTS' CNN architect does not
     clip there, its RNN architect does); with Nesterov momentum, torch SGD's step."""
@@ -232,15 +236,23 @@ def virtual_weights(net: nn.Module, train_loss: WeightsLoss, xi: float, optimize
     return ahead, coefficient
 
 
-def virtual_step(net: nn.Module, architecture: nn.Module, train: Batch, xi: float,
-                 optimizer: torch.optim.SGD) -> dict[str, torch.Tensor]:
+def virtual_step(
+    net: nn.Module, architecture: nn.Module, train: Batch, xi: float, optimizer: torch.optim.SGD
+) -> dict[str, torch.Tensor]:
     """The CNN's virtual step (no clipping, as DARTS' architect computes it)."""
     return virtual_weights(net, lambda weights: mixed_loss(net, architecture, train, weights), xi, optimizer)[0]
 
 
-def unrolled_gradient(net: nn.Module, alphas: Sequence[torch.Tensor], train_loss: WeightsLoss, valid_loss: WeightsLoss,
-                      xi: float, optimizer: torch.optim.SGD, epsilon: float = HVP_EPSILON,
-                      grad_clip: float | None = None) -> list[torch.Tensor]:
+def unrolled_gradient(
+    net: nn.Module,
+    alphas: Sequence[torch.Tensor],
+    train_loss: WeightsLoss,
+    valid_loss: WeightsLoss,
+    xi: float,
+    optimizer: torch.optim.SGD,
+    epsilon: float = HVP_EPSILON,
+    grad_clip: float | None = None,
+) -> list[torch.Tensor]:
     """DARTS' unrolled architecture gradient: d L_valid(w', alpha) / d alpha - xi c H v, where v is
     grad_w' L_valid(w', alpha) (clipped to `grad_clip` where DARTS clips it, the RNN) and
     H v = d^2 L_train / d alpha d w . v by central differences with the weights moved by `epsilon` in all
@@ -248,7 +260,7 @@ def unrolled_gradient(net: nn.Module, alphas: Sequence[torch.Tensor], train_loss
     alphas = list(alphas)
     ahead, coefficient = virtual_weights(net, train_loss, xi, optimizer, grad_clip)
     grads = _grads(valid_loss(ahead), alphas + list(ahead.values()))
-    direct, v = grads[: len(alphas)], grads[len(alphas):]
+    direct, v = grads[: len(alphas)], grads[len(alphas) :]
     v_coefficient = clip_coefficient(v, grad_clip)
     if v_coefficient != 1.0:
         v = [g * v_coefficient for g in v]
@@ -273,11 +285,20 @@ def unrolled_gradient(net: nn.Module, alphas: Sequence[torch.Tensor], train_loss
     return [g - scale * (p - m) / (2 * step) for g, p, m in zip(direct, plus, minus, strict=True)]
 
 
-def second_order_gradient(net: nn.Module, architecture: nn.Module, train: Batch, valid: Batch,
-                          xi: float, optimizer: torch.optim.SGD, epsilon: float = HVP_EPSILON) -> list[torch.Tensor]:
+def second_order_gradient(
+    net: nn.Module,
+    architecture: nn.Module,
+    train: Batch,
+    valid: Batch,
+    xi: float,
+    optimizer: torch.optim.SGD,
+    epsilon: float = HVP_EPSILON,
+) -> list[torch.Tensor]:
     """The CNN's unrolled architecture gradient on a training and a validation minibatch."""
     loss_on = lambda batch: lambda weights: mixed_loss(net, architecture, batch, weights)
-    return unrolled_gradient(net, list(architecture.parameters()), loss_on(train), loss_on(valid), xi, optimizer, epsilon)
+    return unrolled_gradient(
+        net, list(architecture.parameters()), loss_on(train), loss_on(valid), xi, optimizer, epsilon
+    )
 
 
 @dataclass
@@ -309,8 +330,15 @@ class BilevelSearch(EpochTrainer):
     architecture gradient, checkpoint, resume and report. `derive` turns op weights into the space's cell,
     `alpha_metrics` into per-edge metrics; a subclass trains one epoch."""
 
-    def __init__(self, config, device: str, net: nn.Module, architecture: nn.Module,
-                 derive: Callable[..., Any], alpha_metrics: Callable[..., dict[str, float]]) -> None:
+    def __init__(
+        self,
+        config,
+        device: str,
+        net: nn.Module,
+        architecture: nn.Module,
+        derive: Callable[..., Any],
+        alpha_metrics: Callable[..., dict[str, float]],
+    ) -> None:
         self.config = config
         self.device = select_device(device)
         self.net = net.to(self.device)
@@ -357,15 +385,33 @@ class BilevelSearch(EpochTrainer):
 class DartsSearch(BilevelSearch):
     """DARTS' bilevel search for one seed on an image space whose supernet has `forward_mixed(x, *op_weights)`."""
 
-    def __init__(self, config, data: ImageData, device: str, net: nn.Module, architecture: nn.Module,
-                 derive: Callable[..., Any], alpha_metrics: Callable[..., dict[str, float]]) -> None:
+    def __init__(
+        self,
+        config,
+        data: ImageData,
+        device: str,
+        net: nn.Module,
+        architecture: nn.Module,
+        derive: Callable[..., Any],
+        alpha_metrics: Callable[..., dict[str, float]],
+    ) -> None:
         super().__init__(config, device, net, architecture, derive, alpha_metrics)
-        self.optimizer = torch.optim.SGD(self.net.parameters(), lr=config.lr, momentum=config.momentum,
-                                         weight_decay=config.weight_decay, nesterov=getattr(config, "nesterov", False))
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, config.epochs, eta_min=config.lr_min)
-        self.arch_optimizer = torch.optim.Adam(self.architecture.parameters(), lr=config.arch_lr,
-                                               betas=(config.arch_beta1, config.arch_beta2),
-                                               weight_decay=config.arch_weight_decay)
+        self.optimizer = torch.optim.SGD(
+            self.net.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+            nesterov=getattr(config, "nesterov", False),
+        )
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, config.epochs, eta_min=config.lr_min
+        )
+        self.arch_optimizer = torch.optim.Adam(
+            self.architecture.parameters(),
+            lr=config.arch_lr,
+            betas=(config.arch_beta1, config.arch_beta2),
+            weight_decay=config.arch_weight_decay,
+        )
         # DARTS' search data: the training set's two halves in index order, both augmented, no cutout
         self.train_set = data.dataset("search-train", augment=True)
         self.valid_set = data.dataset("search-valid", augment=True)
@@ -410,8 +456,13 @@ class DartsSearch(BilevelSearch):
         return {"lr": lr, "train/loss": loss_sum / seen, "train/acc": correct / seen, **self.record_epoch()}
 
     def checkpointed(self) -> tuple[dict, dict]:
-        modules = {"model": self.net, "architecture": self.architecture, "optimizer": self.optimizer,
-                   "arch_optimizer": self.arch_optimizer, "scheduler": self.scheduler}
+        modules = {
+            "model": self.net,
+            "architecture": self.architecture,
+            "optimizer": self.optimizer,
+            "arch_optimizer": self.arch_optimizer,
+            "scheduler": self.scheduler,
+        }
         return modules, {}
 
 
@@ -426,8 +477,9 @@ class DartsCnnSearch(DartsSearch):
     def __init__(self, config: DartsCnnConfig, data: ImageData, seed: int, device: str = "auto") -> None:
         channels, _, _ = data.image_shape
         net = SharedCnnNetwork(config.channels, config.layers, data.num_classes, channels)
-        super().__init__(config, data, device, net, CnnArchitecture(alpha_generator(seed)), derive_cnn_genotype,
-                         cnn_alpha_metrics)
+        super().__init__(
+            config, data, device, net, CnnArchitecture(alpha_generator(seed)), derive_cnn_genotype, cnn_alpha_metrics
+        )
 
 
 class Nb201Architecture(nn.Module):
@@ -451,8 +503,11 @@ def derive_nb201_cell(weights: torch.Tensor) -> Nb201Cell:
 
 def nb201_alpha_metrics(weights: torch.Tensor) -> dict[str, float]:
     """Every op weight as a metric, `alpha/<target>_<source>/<op>`."""
-    return {f"alpha/{target}_{source}/{op}": float(weights[k, o])
-            for k, (target, source) in enumerate(NB201_EDGES) for o, op in enumerate(NB201_OPS)}
+    return {
+        f"alpha/{target}_{source}/{op}": float(weights[k, o])
+        for k, (target, source) in enumerate(NB201_EDGES)
+        for o, op in enumerate(NB201_OPS)
+    }
 
 
 class DartsNb201Search(DartsSearch):
@@ -461,5 +516,6 @@ class DartsNb201Search(DartsSearch):
     def __init__(self, config: DartsNb201Config, data: ImageData, seed: int, device: str = "auto") -> None:
         channels, _, _ = data.image_shape
         net = Nb201Network(config.channels, config.cells_per_stage, data.num_classes, channels)
-        super().__init__(config, data, device, net, Nb201Architecture(alpha_generator(seed)), derive_nb201_cell,
-                         nb201_alpha_metrics)
+        super().__init__(
+            config, data, device, net, Nb201Architecture(alpha_generator(seed)), derive_nb201_cell, nb201_alpha_metrics
+        )

@@ -137,17 +137,26 @@ class DartsRnnSearch(BilevelSearch):
 
     def __init__(self, config: DartsRnnConfig, corpus: TokenCorpus, seed: int, device: str = "auto") -> None:
         net = RnnSuperNetwork(RnnModelConfig.of(corpus.vocab_size, config))
-        super().__init__(config, device, net, RnnArchitecture(alpha_generator(seed)), derive_rnn_genotype, rnn_alpha_metrics)
+        super().__init__(
+            config, device, net, RnnArchitecture(alpha_generator(seed)), derive_rnn_genotype, rnn_alpha_metrics
+        )
         self.optimizer = torch.optim.SGD(self.net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-        self.arch_optimizer = torch.optim.Adam(self.architecture.parameters(), lr=config.arch_lr,
-                                               weight_decay=config.arch_weight_decay)
+        self.arch_optimizer = torch.optim.Adam(
+            self.architecture.parameters(), lr=config.arch_lr, weight_decay=config.arch_weight_decay
+        )
         self.train_data = batchify(corpus.train, config.batch_size).to(self.device)
         self.search_data = batchify(corpus.valid, config.batch_size).to(self.device)  # DARTS' "search data"
         self.valid_data = batchify(corpus.valid, config.eval_batch_size).to(self.device)
         self.length_rng = numpy_generator(seed, LENGTH_STREAM)
 
-    def lm_loss(self, words: torch.Tensor, targets: torch.Tensor, hidden: torch.Tensor,
-                replay: Callable[[], None] | None = None, state_out: dict | None = None) -> WeightsLoss:
+    def lm_loss(
+        self,
+        words: torch.Tensor,
+        targets: torch.Tensor,
+        hidden: torch.Tensor,
+        replay: Callable[[], None] | None = None,
+        state_out: dict | None = None,
+    ) -> WeightsLoss:
         """The NLL of a minibatch under the relaxed cell, as a function of the weights (the architect's loss:
         no TAR); `replay` is called first, `state_out["hidden"]` receives the next state."""
 
@@ -166,8 +175,14 @@ class DartsRnnSearch(BilevelSearch):
 
         return loss
 
-    def architecture_step(self, train: tuple[torch.Tensor, torch.Tensor], hidden: torch.Tensor,
-                          valid: tuple[torch.Tensor, torch.Tensor], hidden_valid: torch.Tensor, xi: float) -> torch.Tensor:
+    def architecture_step(
+        self,
+        train: tuple[torch.Tensor, torch.Tensor],
+        hidden: torch.Tensor,
+        valid: tuple[torch.Tensor, torch.Tensor],
+        hidden_valid: torch.Tensor,
+        xi: float,
+    ) -> torch.Tensor:
         """One Adam step on the alphas; the validation stream's next state."""
         self.net.train()
         state: dict = {}
@@ -175,8 +190,9 @@ class DartsRnnSearch(BilevelSearch):
         alphas = list(self.architecture.parameters())
         if self.config.order == "second":
             train_loss = self.lm_loss(*train, hidden, replay=replay_noise(self.device))
-            grads = unrolled_gradient(self.net, alphas, train_loss, valid_loss, xi, self.optimizer,
-                                      grad_clip=self.config.grad_clip)
+            grads = unrolled_gradient(
+                self.net, alphas, train_loss, valid_loss, xi, self.optimizer, grad_clip=self.config.grad_clip
+            )
         else:
             grads = first_order_gradient_of(valid_loss, alphas)
         self.apply_architecture_gradient(grads)
@@ -197,21 +213,42 @@ class DartsRnnSearch(BilevelSearch):
         lengths = lambda: search_seq_len(self.length_rng, config.bptt)
         for words, targets in minibatches(self.train_data, lengths, config.max_steps_per_epoch):
             xi = config.lr * len(words) / config.bptt  # the scaled learning rate of this weight step
-            hidden_valid = self.architecture_step((words, targets), hidden, self.search_batch(position), hidden_valid, xi)
+            hidden_valid = self.architecture_step(
+                (words, targets), hidden, self.search_batch(position), hidden_valid, xi
+            )
             self.net.train()
             with torch.no_grad():
                 (op_weights,) = self.architecture.weights()
-            raw_loss, hidden = sgd_step(self.net, self.optimizer, words, targets, hidden, op_weights,
-                                        lr=config.lr, bptt=config.bptt, beta=config.beta, grad_clip=config.grad_clip)
+            raw_loss, hidden = sgd_step(
+                self.net,
+                self.optimizer,
+                words,
+                targets,
+                hidden,
+                op_weights,
+                lr=config.lr,
+                bptt=config.bptt,
+                beta=config.beta,
+                grad_clip=config.grad_clip,
+            )
             loss_sum, tokens, steps = loss_sum + raw_loss * len(words), tokens + len(words), steps + 1
             position += len(words)
         with torch.no_grad():
             (relaxed,) = self.architecture.weights()
         valid_ppl = perplexity(self.net, self.valid_data, relaxed, config.bptt, config.eval_max_chunks)
-        return {"train/loss": loss_sum / tokens, "train/ppl": math.exp(loss_sum / tokens), "train/steps": steps,
-                "valid/ppl": valid_ppl, **self.record_epoch()}
+        return {
+            "train/loss": loss_sum / tokens,
+            "train/ppl": math.exp(loss_sum / tokens),
+            "train/steps": steps,
+            "valid/ppl": valid_ppl,
+            **self.record_epoch(),
+        }
 
     def checkpointed(self) -> tuple[dict, dict]:
-        modules = {"model": self.net, "architecture": self.architecture, "optimizer": self.optimizer,
-                   "arch_optimizer": self.arch_optimizer}
+        modules = {
+            "model": self.net,
+            "architecture": self.architecture,
+            "optimizer": self.optimizer,
+            "arch_optimizer": self.arch_optimizer,
+        }
         return modules, {"length": self.length_rng}

@@ -120,5 +120,6 @@ class Nb201Search(SharedWeightSearch):
         scores = {epoch: entry[SCORES_KEY] for epoch, entry in enumerate(history, 1) if SCORES_KEY in entry}
         final = scores[self.config.epochs]
         best = int(np.argmax(final))  # ties: the first scored
-        return Nb201SearchResult(self.cells[best], final[best], self.cells, scores,
-                                 state_dict_digest(self.net.state_dict()), history)
+        return Nb201SearchResult(
+            self.cells[best], final[best], self.cells, scores, state_dict_digest(self.net.state_dict()), history
+        )

@@ -69,7 +69,9 @@ class RnnSearchConfig:
         return int(self.epochs * train_tokens / self.batch_size / self.bptt)
 
     def selection(self, train_tokens: int = PTB_TRAIN_TOKENS) -> SelectionConfig:
-        return selection_for_budget(self.archs_per_round, self.top_k, self.rounds, self.selection_rule, self.budget(train_tokens))
+        return selection_for_budget(
+            self.archs_per_round, self.top_k, self.rounds, self.selection_rule, self.budget(train_tokens)
+        )
 
 
 # Supplement Table 7: proxy (300 units, dropoute 0, wdecay 5e-7) or proxyless (850, 0.1, 8e-7).
@@ -120,8 +122,18 @@ class RnnSearch(EpochTrainer):
         lengths = lambda: search_seq_len(self.length_rng, config.bptt)
         for words, targets in minibatches(self.train_data, lengths, config.max_steps_per_epoch):
             genotype = sample_rnn_genotype(self.arch_rng)  # a new architecture for every minibatch
-            raw_loss, hidden = sgd_step(self.model, self.optimizer, words, targets, hidden, genotype,
-                                        lr=config.lr, bptt=config.bptt, beta=config.beta, grad_clip=config.grad_clip)
+            raw_loss, hidden = sgd_step(
+                self.model,
+                self.optimizer,
+                words,
+                targets,
+                hidden,
+                genotype,
+                lr=config.lr,
+                bptt=config.bptt,
+                beta=config.beta,
+                grad_clip=config.grad_clip,
+            )
             loss_sum += raw_loss * len(words)
             tokens += len(words)
             steps += 1

@@ -36,7 +36,9 @@ def rounds_for_budget(budget_minibatches: int) -> int:
     return max(1, int(budget_minibatches / 10_000))
 
 
-def selection_for_budget(archs_per_round: int, top_k: int, rounds: int, rule: str, budget_minibatches: int) -> SelectionConfig:
+def selection_for_budget(
+    archs_per_round: int, top_k: int, rounds: int, rule: str, budget_minibatches: int
+) -> SelectionConfig:
     """The selection a search config asks for; `rounds` 0 means the released budget rule."""
     return SelectionConfig(
         archs_per_round=archs_per_round,
@@ -70,8 +72,15 @@ def select_architecture(
         candidates = [sample() for _ in range(config.archs_per_round)]
         rows = []
         for index, genotype in enumerate(candidates):
-            rows.append({"round": round_index, "index": index, "genotype": describe(genotype),
-                         "quick_score": float(quick_score(genotype)), "full_score": None})
+            rows.append(
+                {
+                    "round": round_index,
+                    "index": index,
+                    "genotype": describe(genotype),
+                    "quick_score": float(quick_score(genotype)),
+                    "full_score": None,
+                }
+            )
             if progress is not None:
                 progress(round_index * config.archs_per_round + index + 1, total)
         ranked = sorted(range(len(candidates)), key=lambda i: -rows[i]["quick_score"])[: config.top_k]
@@ -108,5 +117,9 @@ def rank_agreement(scores: list[float], standalone: list[float]) -> dict[str, fl
         raise ValueError("rank agreement needs two equally long lists of at least 2 values")
     tau = stats.kendalltau(scores, standalone)
     rho = stats.spearmanr(scores, standalone)
-    return {"kendall_tau": float(tau.statistic), "kendall_p": float(tau.pvalue),
-            "spearman_rho": float(rho.statistic), "spearman_p": float(rho.pvalue)}
+    return {
+        "kendall_tau": float(tau.statistic),
+        "kendall_p": float(tau.pvalue),
+        "spearman_rho": float(rho.statistic),
+        "spearman_p": float(rho.pvalue),
+    }

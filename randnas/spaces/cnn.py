@@ -88,7 +88,9 @@ def _cell_problem(name: str, cell: tuple[Edge, ...], concat: tuple[int, ...]) ->
     for node in range(CNN_NODES):
         first, second = cell[2 * node][1], cell[2 * node + 1][1]
         if first == second:
-            return f"{name} node {node + CNN_INPUTS}: both edges come from input {first}; a node takes two distinct inputs"
+            return (
+                f"{name} node {node + CNN_INPUTS}: both edges come from input {first}; a node takes two distinct inputs"
+            )
     if tuple(concat) != CNN_CONCAT:
         return f"{name}_concat is {list(concat)}; this space concatenates {list(CNN_CONCAT)}"
     return None

@@ -26,7 +26,9 @@ def _literal(node: ast.AST, where: str) -> Any:
             raise GenotypeError(f"{where}: range() step must not be zero")
         span = range(*bounds)  # len() of a range is computed, not expanded
         if len(span) > MAX_RANGE_ITEMS:
-            raise GenotypeError(f"{where}: range() spans {len(span)} items; a concat list has at most {MAX_RANGE_ITEMS}")
+            raise GenotypeError(
+                f"{where}: range() spans {len(span)} items; a concat list has at most {MAX_RANGE_ITEMS}"
+            )
         return list(span)
     try:
         return ast.literal_eval(node)
@@ -66,7 +68,13 @@ def edge_list(value: Any, where: str) -> tuple[tuple[str, int], ...]:
         raise GenotypeError(f"{where} must be a list of (op, input) pairs")
     edges = []
     for position, edge in enumerate(value):
-        if not (isinstance(edge, (list, tuple)) and len(edge) == 2 and isinstance(edge[0], str) and isinstance(edge[1], int) and not isinstance(edge[1], bool)):
+        if not (
+            isinstance(edge, (list, tuple))
+            and len(edge) == 2
+            and isinstance(edge[0], str)
+            and isinstance(edge[1], int)
+            and not isinstance(edge[1], bool)
+        ):
             raise GenotypeError(f"{where}[{position}] must be an (op name, input index) pair, got {edge!r}")
         edges.append((edge[0], edge[1]))
     return tuple(edges)

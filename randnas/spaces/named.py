@@ -14,40 +14,128 @@ from randnas.spaces.rnn import RnnGenotype, parse_rnn_genotype, rnn_genotype
 def _cnn_named() -> dict[str, CnnGenotype]:
     return {
         "DARTS_V1": cnn_genotype(
-            normal=[("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 0), ("sep_conv_3x3", 1),
-                    ("skip_connect", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("skip_connect", 2)],
-            reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 0),
-                    ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("avg_pool_3x3", 0)],
+            normal=[
+                ("sep_conv_3x3", 1),
+                ("sep_conv_3x3", 0),
+                ("skip_connect", 0),
+                ("sep_conv_3x3", 1),
+                ("skip_connect", 0),
+                ("sep_conv_3x3", 1),
+                ("sep_conv_3x3", 0),
+                ("skip_connect", 2),
+            ],
+            reduce=[
+                ("max_pool_3x3", 0),
+                ("max_pool_3x3", 1),
+                ("skip_connect", 2),
+                ("max_pool_3x3", 0),
+                ("max_pool_3x3", 0),
+                ("skip_connect", 2),
+                ("skip_connect", 2),
+                ("avg_pool_3x3", 0),
+            ],
         ),
         "DARTS_V2": cnn_genotype(
-            normal=[("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 0), ("sep_conv_3x3", 1),
-                    ("sep_conv_3x3", 1), ("skip_connect", 0), ("skip_connect", 0), ("dil_conv_3x3", 2)],
-            reduce=[("max_pool_3x3", 0), ("max_pool_3x3", 1), ("skip_connect", 2), ("max_pool_3x3", 1),
-                    ("max_pool_3x3", 0), ("skip_connect", 2), ("skip_connect", 2), ("max_pool_3x3", 1)],
+            normal=[
+                ("sep_conv_3x3", 0),
+                ("sep_conv_3x3", 1),
+                ("sep_conv_3x3", 0),
+                ("sep_conv_3x3", 1),
+                ("sep_conv_3x3", 1),
+                ("skip_connect", 0),
+                ("skip_connect", 0),
+                ("dil_conv_3x3", 2),
+            ],
+            reduce=[
+                ("max_pool_3x3", 0),
+                ("max_pool_3x3", 1),
+                ("skip_connect", 2),
+                ("max_pool_3x3", 1),
+                ("max_pool_3x3", 0),
+                ("skip_connect", 2),
+                ("skip_connect", 2),
+                ("max_pool_3x3", 1),
+            ],
         ),
         # Found only in the authors' DARTS fork; likely the ASHA CIFAR-10 result.
         "ASHA200": cnn_genotype(
-            normal=[("skip_connect", 1), ("dil_conv_3x3", 0), ("sep_conv_3x3", 1), ("skip_connect", 0),
-                    ("none", 1), ("max_pool_3x3", 0), ("skip_connect", 1), ("dil_conv_3x3", 0)],
-            reduce=[("max_pool_3x3", 1), ("avg_pool_3x3", 0), ("sep_conv_5x5", 1), ("skip_connect", 2),
-                    ("max_pool_3x3", 3), ("none", 1), ("skip_connect", 0), ("sep_conv_5x5", 4)],
+            normal=[
+                ("skip_connect", 1),
+                ("dil_conv_3x3", 0),
+                ("sep_conv_3x3", 1),
+                ("skip_connect", 0),
+                ("none", 1),
+                ("max_pool_3x3", 0),
+                ("skip_connect", 1),
+                ("dil_conv_3x3", 0),
+            ],
+            reduce=[
+                ("max_pool_3x3", 1),
+                ("avg_pool_3x3", 0),
+                ("sep_conv_5x5", 1),
+                ("skip_connect", 2),
+                ("max_pool_3x3", 3),
+                ("none", 1),
+                ("skip_connect", 0),
+                ("sep_conv_5x5", 4),
+            ],
         ),
         # The supplement's Figure 3 (the edge order within a node cannot be read off the figure).
         "RSWS_FIG3": cnn_genotype(
-            normal=[("sep_conv_5x5", 0), ("skip_connect", 1), ("sep_conv_3x3", 2), ("sep_conv_5x5", 1),
-                    ("max_pool_3x3", 0), ("sep_conv_3x3", 2), ("sep_conv_5x5", 2), ("sep_conv_3x3", 1)],
-            reduce=[("sep_conv_5x5", 0), ("dil_conv_3x3", 1), ("max_pool_3x3", 0), ("avg_pool_3x3", 1),
-                    ("dil_conv_5x5", 0), ("skip_connect", 1), ("avg_pool_3x3", 1), ("dil_conv_5x5", 4)],
+            normal=[
+                ("sep_conv_5x5", 0),
+                ("skip_connect", 1),
+                ("sep_conv_3x3", 2),
+                ("sep_conv_5x5", 1),
+                ("max_pool_3x3", 0),
+                ("sep_conv_3x3", 2),
+                ("sep_conv_5x5", 2),
+                ("sep_conv_3x3", 1),
+            ],
+            reduce=[
+                ("sep_conv_5x5", 0),
+                ("dil_conv_3x3", 1),
+                ("max_pool_3x3", 0),
+                ("avg_pool_3x3", 1),
+                ("dil_conv_5x5", 0),
+                ("skip_connect", 1),
+                ("avg_pool_3x3", 1),
+                ("dil_conv_5x5", 4),
+            ],
         ),
     }
 
 
 def _rnn_named() -> dict[str, RnnGenotype]:
     return {
-        "DARTS_V1": rnn_genotype([("relu", 0), ("relu", 1), ("tanh", 2), ("relu", 3), ("relu", 4), ("identity", 1), ("relu", 5), ("relu", 1)]),
-        "DARTS_V2": rnn_genotype([("sigmoid", 0), ("relu", 1), ("relu", 1), ("identity", 1), ("tanh", 2), ("sigmoid", 5), ("tanh", 3), ("relu", 5)]),
+        "DARTS_V1": rnn_genotype(
+            [("relu", 0), ("relu", 1), ("tanh", 2), ("relu", 3), ("relu", 4), ("identity", 1), ("relu", 5), ("relu", 1)]
+        ),
+        "DARTS_V2": rnn_genotype(
+            [
+                ("sigmoid", 0),
+                ("relu", 1),
+                ("relu", 1),
+                ("identity", 1),
+                ("tanh", 2),
+                ("sigmoid", 5),
+                ("tanh", 3),
+                ("relu", 5),
+            ]
+        ),
         # From a third-party port of the authors' code: provenance plausible, not verified.
-        "ASHA": rnn_genotype([("relu", 0), ("relu", 0), ("sigmoid", 0), ("tanh", 0), ("relu", 1), ("tanh", 0), ("identity", 5), ("sigmoid", 0)]),
+        "ASHA": rnn_genotype(
+            [
+                ("relu", 0),
+                ("relu", 0),
+                ("sigmoid", 0),
+                ("tanh", 0),
+                ("relu", 1),
+                ("tanh", 0),
+                ("identity", 5),
+                ("sigmoid", 0),
+            ]
+        ),
     }
 
 
@@ -75,8 +163,10 @@ def get_genotype(space: str, name: str) -> Any:
     named = _space(space)[0]()
     if name not in named:
         if not named:
-            raise GenotypeError(f"unknown {space} genotype {name!r}; write a NAS-Bench-201 cell as "
-                                "|op~0|+|op~0|op~1|+|op~0|op~1|op~2| or as its 6-digit index")
+            raise GenotypeError(
+                f"unknown {space} genotype {name!r}; write a NAS-Bench-201 cell as "
+                "|op~0|+|op~0|op~1|+|op~0|op~1|op~2| or as its 6-digit index"
+            )
         raise GenotypeError(f"unknown {space} genotype {name!r}; the named ones are {', '.join(sorted(named))}")
     return named[name]
 

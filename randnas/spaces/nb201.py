@@ -86,7 +86,9 @@ def parse_nb201_cell(text: str) -> Nb201Cell:
             if not match:
                 raise GenotypeError(f"node {target}: {token!r} is not op~source")
             if int(match.group(2)) != source:
-                raise GenotypeError(f"node {target}: edge {token!r} must come from node {source} (edges are listed by source, 0 first)")
+                raise GenotypeError(
+                    f"node {target}: edge {token!r} must come from node {source} (edges are listed by source, 0 first)"
+                )
             ops.append(match.group(1))
     return Nb201Cell(tuple(ops))
 

@@ -56,7 +56,9 @@ def validate_rnn_genotype(genotype: RnnGenotype) -> None:
     for position, (activation, predecessor) in enumerate(nodes):
         node = position + 1
         if activation not in RNN_ACTIVATIONS:
-            raise GenotypeError(f"node {node}: unknown activation {activation!r}; the activations are {', '.join(RNN_ACTIVATIONS)}")
+            raise GenotypeError(
+                f"node {node}: unknown activation {activation!r}; the activations are {', '.join(RNN_ACTIVATIONS)}"
+            )
         if not 0 <= predecessor < node:
             raise GenotypeError(f"node {node}: predecessor {predecessor} out of range 0..{node - 1}")
     if tuple(genotype.concat) != RNN_CONCAT:

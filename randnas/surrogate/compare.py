@@ -29,11 +29,22 @@ GRID_POINTS = 60
 
 def method_configs(etas: Sequence[int], r: int, R: int) -> list[SurrogateSearchConfig]:
     """Random search without early stopping, then ASHA with each eta (budget and workers set later)."""
-    return [SurrogateSearchConfig(method="random", r=r, R=R), *(SurrogateSearchConfig(method="asha", r=r, R=R, eta=eta) for eta in etas)]
+    return [
+        SurrogateSearchConfig(method="random", r=r, R=R),
+        *(SurrogateSearchConfig(method="asha", r=r, R=R, eta=eta) for eta in etas),
+    ]
 
 
-def run_comparison(seeds: Iterable[int], budgets_hours: Sequence[float], workers: Sequence[int], etas: Sequence[int],
-                   data_root: str = "", r: int = 1, R: int = 98, events_dir: Path | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def run_comparison(
+    seeds: Iterable[int],
+    budgets_hours: Sequence[float],
+    workers: Sequence[int],
+    etas: Sequence[int],
+    data_root: str = "",
+    r: int = 1,
+    R: int = 98,
+    events_dir: Path | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every (budget, workers, method, seed) search: one summary row each, and its anytime curve on a
     grid of GPU-hours. With `events_dir`, the first seed's event log of each setting is written there."""
     summaries, curves = [], []
@@ -51,8 +62,17 @@ def run_comparison(seeds: Iterable[int], budgets_hours: Sequence[float], workers
                     search = run_surrogate_search(config, trials, log)
                     summaries.append(search_summary(search, trials))
                     values = anytime_grid(trajectory(search, trials), grid)
-                    curves.extend({"label": config.label, "workers": count, "budget_hours": budget, "seed": seed,
-                                   "gpu_hours": float(h), "final_accuracy": float(v)} for h, v in zip(grid, values))
+                    curves.extend(
+                        {
+                            "label": config.label,
+                            "workers": count,
+                            "budget_hours": budget,
+                            "seed": seed,
+                            "gpu_hours": float(h),
+                            "final_accuracy": float(v),
+                        }
+                        for h, v in zip(grid, values)
+                    )
     return pd.DataFrame(summaries), pd.DataFrame(curves)
 
 
@@ -65,22 +85,31 @@ def compare_methods(summary: pd.DataFrame) -> pd.DataFrame:
         for label, runs in group.groupby("label", sort=False):
             accuracy = runs.set_index("seed")["final_accuracy"]
             finished = accuracy.notna().sum()
-            row = {"GPU-hours": budget, "workers": workers, "method": label,
-                   "predicted accuracy at the deadline (%)": mean_interval(accuracy.to_numpy()).text(2, 100) if finished
-                   else f"no cell finished by the deadline (0 of {len(accuracy)} seeds)",
-                   "cells evaluated (median)": float(runs["cells_evaluated"].median()),
-                   "cells trained to R (median)": float(runs["cells_at_R"].median()),
-                   "mean accuracy": float(accuracy.mean())}
+            row = {
+                "GPU-hours": budget,
+                "workers": workers,
+                "method": label,
+                "predicted accuracy at the deadline (%)": mean_interval(accuracy.to_numpy()).text(2, 100)
+                if finished
+                else f"no cell finished by the deadline (0 of {len(accuracy)} seeds)",
+                "cells evaluated (median)": float(runs["cells_evaluated"].median()),
+                "cells trained to R (median)": float(runs["cells_at_R"].median()),
+                "mean accuracy": float(accuracy.mean()),
+            }
             if (runs["method"] == "random").all():
                 row["minus random search (points)"] = ""
                 row["beats random search"] = ""
             elif random.isna().all():
                 row["minus random search (points)"] = "random search finished no cell by the deadline"
-                row["beats random search"] = f"{int(accuracy.notna().sum())} of {len(accuracy)} seeds (it handed over a cell)"
+                row["beats random search"] = (
+                    f"{int(accuracy.notna().sum())} of {len(accuracy)} seeds (it handed over a cell)"
+                )
             else:
                 paired = (accuracy - random).dropna()
                 row["minus random search (points)"] = mean_interval(paired.to_numpy()).text(3, 100)
-                row["beats random search"] = f"{int((paired > 0).sum())} of {len(paired)} seeds ({int((paired == 0).sum())} ties)"
+                row["beats random search"] = (
+                    f"{int((paired > 0).sum())} of {len(paired)} seeds ({int((paired == 0).sum())} ties)"
+                )
             rows.append(row)
     return pd.DataFrame(rows)
 
@@ -92,6 +121,14 @@ def anytime_bands(curves: pd.DataFrame) -> pd.DataFrame:
     keys = ["label", "workers", "budget_hours", "gpu_hours"]
     for key, group in curves.groupby(keys, sort=False):
         estimate = mean_interval(group["final_accuracy"].to_numpy())
-        rows.append({**dict(zip(keys, key)), "mean": estimate.value, "low": estimate.low, "high": estimate.high,
-                     "seeds_with_result": estimate.n, "seeds": len(group)})
+        rows.append(
+            {
+                **dict(zip(keys, key)),
+                "mean": estimate.value,
+                "low": estimate.low,
+                "high": estimate.high,
+                "seeds_with_result": estimate.n,
+                "seeds": len(group),
+            }
+        )
     return pd.DataFrame(rows)

@@ -59,12 +59,16 @@ def cell_problem(genotype: CnnGenotype) -> str | None:
         edges = genotype.cell(cell == "reduce")
         for position, (op, index) in enumerate(edges):
             if op == "none":
-                return (f"{cell} edge {position} (node {position // 2 + CNN_INPUTS}, input {index}) is `none`; "
-                        "NAS-Bench-301 has no `none` op, so its surrogate cannot evaluate this cell")
+                return (
+                    f"{cell} edge {position} (node {position // 2 + CNN_INPUTS}, input {index}) is `none`; "
+                    "NAS-Bench-301 has no `none` op, so its surrogate cannot evaluate this cell"
+                )
         for node in range(CNN_NODES):
             if edges[2 * node][1] == edges[2 * node + 1][1]:
-                return (f"{cell} node {node + CNN_INPUTS} takes input {edges[2 * node][1]} twice; "
-                        "the surrogate's space needs two distinct inputs per node")
+                return (
+                    f"{cell} node {node + CNN_INPUTS} takes input {edges[2 * node][1]} twice; "
+                    "the surrogate's space needs two distinct inputs per node"
+                )
     return None
 
 
@@ -125,7 +129,9 @@ class Nb301Surrogate:
         if epochs.size == 1:
             epochs = np.repeat(epochs, len(genotypes))
         if len(epochs) != len(genotypes):
-            raise SurrogateError(f"{len(genotypes)} genotypes but {len(epochs)} epochs; give one epoch or one per genotype")
+            raise SurrogateError(
+                f"{len(genotypes)} genotypes but {len(epochs)} epochs; give one epoch or one per genotype"
+            )
         if not len(genotypes):
             return {name: np.empty(0) for name in OUTPUTS}
         x_cat = np.stack([self.encode(genotype) for genotype in genotypes])
@@ -152,11 +158,15 @@ def load_nb301_surrogate(root: str | Path | None = None) -> Nb301Surrogate:
     for name, expected in SHA256.items():
         path = folder / name
         if not path.is_file():
-            raise DataError(f"{path} not found: put YAHPO Gym's nb301 v2 files ({', '.join(SHA256)}) under "
-                            f"<data root>/{FOLDER}/ (from github.com/slds-lmu/yahpo_data, branch v2_final, folder nb301)")
+            raise DataError(
+                f"{path} not found: put YAHPO Gym's nb301 v2 files ({', '.join(SHA256)}) under "
+                f"<data root>/{FOLDER}/ (from github.com/slds-lmu/yahpo_data, branch v2_final, folder nb301)"
+            )
         checksums[name] = file_sha256(path)
         if checksums[name] != expected:
-            raise DataError(f"{path} has sha256 {checksums[name]}, expected {expected}; replace it with an unmodified copy")
+            raise DataError(
+                f"{path} has sha256 {checksums[name]}, expected {expected}; replace it with an unmodified copy"
+            )
     table = json.loads((folder / ENCODING_FILE).read_text())
     codes = {name: table[FEATURE_PREFIX + name] for name in FEATURES}
     import onnxruntime

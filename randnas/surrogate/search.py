@@ -156,15 +156,27 @@ def events_digest(events: list[Event]) -> str:
     return hashlib.sha256(json.dumps(decisions, sort_keys=True).encode()).hexdigest()
 
 
-def run_surrogate_search(config: SurrogateSearchConfig, trials: SurrogateTrials, log: EventLog | None = None) -> SurrogateSearch:
+def run_surrogate_search(
+    config: SurrogateSearchConfig, trials: SurrogateTrials, log: EventLog | None = None
+) -> SurrogateSearch:
     budget = Budget(max_time=config.deadline)
-    events = run_asha(config.scheduler(), trials, budget, workers=config.workers, backend=InProcessBackend(threads=1),
-                      clock="simulated", cost=trials.cost, log=log)
+    events = run_asha(
+        config.scheduler(),
+        trials,
+        budget,
+        workers=config.workers,
+        backend=InProcessBackend(threads=1),
+        clock="simulated",
+        cost=trials.cost,
+        log=log,
+    )
     reached: dict[int, int] = {}
     starts = []
     for event in events:
         previous = reached.get(event.trial, 0)
-        starts.append(event.time - (trials.seconds(event.trial, event.resource) - trials.seconds(event.trial, previous)))
+        starts.append(
+            event.time - (trials.seconds(event.trial, event.resource) - trials.seconds(event.trial, previous))
+        )
         reached[event.trial] = event.resource
     return SurrogateSearch(config, trials.seed, events, starts)
 
@@ -186,8 +198,15 @@ def trajectory(search: SurrogateSearch, trials: SurrogateTrials) -> pd.DataFrame
             best[event.rung] = (event.value, event.trial)
         top = max(best)
         value, trial = best[top]
-        rows.append({"gpu_hours": event.time * search.config.workers / SECONDS_PER_HOUR, "trial": trial, "rung": top,
-                     "observed": value, "final_accuracy": trials.value(trial, search.config.R)})
+        rows.append(
+            {
+                "gpu_hours": event.time * search.config.workers / SECONDS_PER_HOUR,
+                "trial": trial,
+                "rung": top,
+                "observed": value,
+                "final_accuracy": trials.value(trial, search.config.R),
+            }
+        )
     return pd.DataFrame(rows, columns=["gpu_hours", "trial", "rung", "observed", "final_accuracy"])
 
 
@@ -197,13 +216,21 @@ def search_summary(search: SurrogateSearch, trials: SurrogateTrials) -> dict:
     counted = search.counted
     last = path.iloc[-1] if not path.empty else None
     return {
-        "method": search.config.method, "label": search.config.label, "eta": search.config.eta,
-        "workers": search.config.workers, "gpu_hours": search.config.gpu_hours, "seed": search.seed,
+        "method": search.config.method,
+        "label": search.config.label,
+        "eta": search.config.eta,
+        "workers": search.config.workers,
+        "gpu_hours": search.config.gpu_hours,
+        "seed": search.seed,
         "final_accuracy": float(last["final_accuracy"]) if last is not None else math.nan,
-        "incumbent_trial": int(last["trial"]) if last is not None else -1,  # its cell: SurrogateTrials(seed).genotype(trial)
+        "incumbent_trial": int(last["trial"])
+        if last is not None
+        else -1,  # its cell: SurrogateTrials(seed).genotype(trial)
         "cells_evaluated": len({event.trial for event in counted}),
         "cells_at_R": len({event.trial for event in counted if event.resource == search.config.R}),
-        "jobs": len(counted), "epochs": int(_epochs_trained(counted)), "busy_gpu_hours": busy_gpu_hours(search),
+        "jobs": len(counted),
+        "epochs": int(_epochs_trained(counted)),
+        "busy_gpu_hours": busy_gpu_hours(search),
         "digest": search.digest,
     }
 

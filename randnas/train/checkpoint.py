@@ -81,7 +81,13 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
     a planted file cannot run code; a damaged or foreign file raises `CheckpointDamaged` naming it."""
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, KeyError) as error:  # all mean: not ours, or damaged
+    except (
+        pickle.UnpicklingError,
+        RuntimeError,
+        EOFError,
+        ValueError,
+        KeyError,
+    ) as error:  # all mean: not ours, or damaged
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointDamaged(f"checkpoint {path} cannot be read as a randnas checkpoint ({reason[:200]})") from None
     if not isinstance(payload, dict) or not {"epoch", "modules", "rng", "generators", "extra"} <= set(payload):

@@ -59,12 +59,18 @@ class CnnTrainResult:
     weights_digest: str
 
 
-
 class CnnTrainer(EpochTrainer):
     """One genotype, one seed; `run()` resumes from `checkpoint_dir` when it holds a checkpoint."""
 
-    def __init__(self, config: CnnTrainConfig, genotype: CnnGenotype, data: ImageData, device: str = "auto",
-                 train_split: str = "train", eval_split: str = "test") -> None:
+    def __init__(
+        self,
+        config: CnnTrainConfig,
+        genotype: CnnGenotype,
+        data: ImageData,
+        device: str = "auto",
+        train_split: str = "train",
+        eval_split: str = "test",
+    ) -> None:
         self.config = config
         self.genotype = genotype
         self.device = select_device(device)
@@ -75,7 +81,9 @@ class CnnTrainer(EpochTrainer):
         self.optimizer = torch.optim.SGD(
             self.model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
         )
-        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, config.epochs, eta_min=config.lr_min)
+        self.scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
+            self.optimizer, config.epochs, eta_min=config.lr_min
+        )
         self.train_set = data.dataset(train_split, augment=True, cutout=config.cutout)
         self.eval_set = data.dataset(eval_split, augment=False)
         self.eval_split = eval_split
@@ -86,7 +94,9 @@ class CnnTrainer(EpochTrainer):
         self.model.drop_path_prob = self.config.drop_path_prob * epoch / self.config.epochs
         self.model.train()
         loader = DataLoader(self.train_set, batch_size=self.config.batch_size, shuffle=True, num_workers=0)
-        batches = itertools.islice(loader, self.config.max_steps_per_epoch) if self.config.max_steps_per_epoch else loader
+        batches = (
+            itertools.islice(loader, self.config.max_steps_per_epoch) if self.config.max_steps_per_epoch else loader
+        )
         loss_sum, correct, seen = 0.0, 0, 0
         for images, labels in batches:
             images, labels = images.to(self.device), labels.to(self.device)
@@ -126,7 +136,9 @@ class CnnTrainer(EpochTrainer):
     def checkpointed(self) -> tuple[dict, dict]:
         return {"model": self.model, "optimizer": self.optimizer, "scheduler": self.scheduler}, {}
 
-    def run(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None, epochs: int | None = None) -> CnnTrainResult:
+    def run(
+        self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None, epochs: int | None = None
+    ) -> CnnTrainResult:
         """Train up to `epochs` (default: all configured) epochs; the schedule always spans `config.epochs`,
         so stopping at epoch k and resuming later (ASHA's promotions) is the same run continued."""
         target = self.config.epochs if epochs is None else min(epochs, self.config.epochs)

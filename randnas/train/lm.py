@@ -22,8 +22,14 @@ def batchify(stream: torch.Tensor, batch: int) -> torch.Tensor:
     return stream[: rows * batch].view(batch, rows).t().contiguous()
 
 
-def lm_loss(model: RnnLanguageModel, words: torch.Tensor, targets: torch.Tensor, hidden: torch.Tensor,
-            genotype: RnnGenotype, beta: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def lm_loss(
+    model: RnnLanguageModel,
+    words: torch.Tensor,
+    targets: torch.Tensor,
+    hidden: torch.Tensor,
+    genotype: RnnGenotype,
+    beta: float,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(training loss with TAR, the plain NLL, the next hidden state)."""
     out = model(words, hidden, genotype)
     raw_loss = nn.functional.nll_loss(out.log_probs.view(-1, out.log_probs.shape[-1]), targets.reshape(-1))
@@ -31,7 +37,9 @@ def lm_loss(model: RnnLanguageModel, words: torch.Tensor, targets: torch.Tensor,
     return raw_loss + tar, raw_loss, out.hidden
 
 
-def minibatches(data: torch.Tensor, next_length: Callable[[], int], max_steps: int = 0) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+def minibatches(
+    data: torch.Tensor, next_length: Callable[[], int], max_steps: int = 0
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """One pass over `data` (steps, batch) in consecutive (words, targets) slices of drawn lengths."""
     position, steps = 0, 0
     while position < data.shape[0] - 2 and not (max_steps and steps >= max_steps):
@@ -41,8 +49,19 @@ def minibatches(data: torch.Tensor, next_length: Callable[[], int], max_steps: i
         steps += 1
 
 
-def sgd_step(model: RnnLanguageModel, optimizer: torch.optim.Optimizer, words: torch.Tensor, targets: torch.Tensor,
-             hidden: torch.Tensor, genotype: RnnGenotype, *, lr: float, bptt: int, beta: float, grad_clip: float) -> tuple[float, torch.Tensor]:
+def sgd_step(
+    model: RnnLanguageModel,
+    optimizer: torch.optim.Optimizer,
+    words: torch.Tensor,
+    targets: torch.Tensor,
+    hidden: torch.Tensor,
+    genotype: RnnGenotype,
+    *,
+    lr: float,
+    bptt: int,
+    beta: float,
+    grad_clip: float,
+) -> tuple[float, torch.Tensor]:
     """One step on a minibatch of `len(words)` steps; returns (NLL, the next hidden state, detached).
 
     The state is carried across minibatches but not back-propagated through, and a shorter sequence
@@ -59,8 +78,9 @@ def sgd_step(model: RnnLanguageModel, optimizer: torch.optim.Optimizer, words: t
 
 
 @torch.no_grad()
-def perplexity(model: RnnLanguageModel, batched: torch.Tensor, genotype: RnnGenotype, bptt: int,
-               max_chunks: int = 0) -> float:
+def perplexity(
+    model: RnnLanguageModel, batched: torch.Tensor, genotype: RnnGenotype, bptt: int, max_chunks: int = 0
+) -> float:
     """exp(mean NLL) over `batched` (steps, batch), read in chunks of `bptt` with the state carried."""
     model.eval()
     hidden = model.init_hidden(batched.shape[1])
@@ -71,7 +91,11 @@ def perplexity(model: RnnLanguageModel, batched: torch.Tensor, genotype: RnnGeno
         length = min(bptt, batched.shape[0] - 1 - start)
         words, targets = batched[start : start + length], batched[start + 1 : start + 1 + length]
         out = model(words, hidden, genotype)
-        total += float(nn.functional.nll_loss(out.log_probs.view(-1, out.log_probs.shape[-1]), targets.reshape(-1), reduction="sum"))
+        total += float(
+            nn.functional.nll_loss(
+                out.log_probs.view(-1, out.log_probs.shape[-1]), targets.reshape(-1), reduction="sum"
+            )
+        )
         tokens += targets.numel()
         hidden = out.hidden
     return math.exp(total / tokens)

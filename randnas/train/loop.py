@@ -44,7 +44,9 @@ class EpochTrainer(ABC):
     def restore_extra_state(self, extra: Mapping[str, Any]) -> None:
         """Restore `extra_state()`; called before `checkpointed()` is loaded, so it may replace an object in it."""
 
-    def train_epochs(self, target: int, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None) -> list[dict]:
+    def train_epochs(
+        self, target: int, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None
+    ) -> list[dict]:
         """Train up to epoch `target`, resuming from `checkpoint_dir` when it holds a checkpoint; the
         history of every epoch so far (resumed ones included)."""
         start, history = 0, []
@@ -59,8 +61,13 @@ class EpochTrainer(ABC):
             history.append(metrics)
             if checkpoint_dir is not None:
                 modules, generators = self.checkpointed()
-                save_checkpoint(checkpoint_dir, epoch=epoch, modules=modules, generators=generators,
-                                extra={**self.extra_state(), "history": history})
+                save_checkpoint(
+                    checkpoint_dir,
+                    epoch=epoch,
+                    modules=modules,
+                    generators=generators,
+                    extra={**self.extra_state(), "history": history},
+                )
             if on_epoch is not None:
                 on_epoch(epoch, metrics)
         return history

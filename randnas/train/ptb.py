@@ -65,7 +65,9 @@ class PtbTrainConfig:
     max_eval_chunks: int = 0  # 0: the whole split; a positive cap is for dry runs only
 
     def __post_init__(self) -> None:
-        require_positive(self, "epochs", "batch_size", "hidden", "bptt", "nonmono", "eval_batch_size", "test_eval_batch_size")
+        require_positive(
+            self, "epochs", "batch_size", "hidden", "bptt", "nonmono", "eval_batch_size", "test_eval_batch_size"
+        )
 
 
 @contextmanager
@@ -100,7 +102,9 @@ class PtbTrainResult:
 class PtbTrainer(EpochTrainer):
     """One genotype, one seed; `run()` resumes from `checkpoint_dir` when it holds a checkpoint."""
 
-    def __init__(self, config: PtbTrainConfig, genotype: RnnGenotype, corpus: TokenCorpus, seed: int, device: str = "auto") -> None:
+    def __init__(
+        self, config: PtbTrainConfig, genotype: RnnGenotype, corpus: TokenCorpus, seed: int, device: str = "auto"
+    ) -> None:
         self.config = config
         self.genotype = genotype
         self.device = select_device(device)
@@ -119,7 +123,9 @@ class PtbTrainer(EpochTrainer):
         return torch.optim.SGD(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
 
     def _asgd(self) -> torch.optim.Optimizer:
-        return torch.optim.ASGD(self.model.parameters(), lr=self.config.lr, t0=0, lambd=0.0, weight_decay=self.config.weight_decay)
+        return torch.optim.ASGD(
+            self.model.parameters(), lr=self.config.lr, t0=0, lambd=0.0, weight_decay=self.config.weight_decay
+        )
 
     def train_epoch(self) -> dict:
         config = self.config
@@ -128,8 +134,18 @@ class PtbTrainer(EpochTrainer):
         loss_sum, tokens = 0.0, 0
         lengths = lambda: train_seq_len(self.length_rng, config.bptt, config.max_seq_len_delta)
         for words, targets in minibatches(self.train_data, lengths, config.max_steps_per_epoch):
-            raw_loss, hidden = sgd_step(self.model, self.optimizer, words, targets, hidden, self.genotype,
-                                        lr=config.lr, bptt=config.bptt, beta=config.beta, grad_clip=config.grad_clip)
+            raw_loss, hidden = sgd_step(
+                self.model,
+                self.optimizer,
+                words,
+                targets,
+                hidden,
+                self.genotype,
+                lr=config.lr,
+                bptt=config.bptt,
+                beta=config.beta,
+                grad_clip=config.grad_clip,
+            )
             loss_sum += raw_loss * len(words)
             tokens += len(words)
         return {"train/loss": loss_sum / tokens, "train/ppl": math.exp(min(loss_sum / tokens, 50.0))}
@@ -137,7 +153,9 @@ class PtbTrainer(EpochTrainer):
     def evaluate(self, batched: torch.Tensor) -> float:
         """Mean NLL, with ASGD's averages swapped in after the switch."""
         with averaged_weights(self.model, self.optimizer):
-            return math.log(perplexity(self.model, batched, self.genotype, self.config.bptt, self.config.max_eval_chunks))
+            return math.log(
+                perplexity(self.model, batched, self.genotype, self.config.bptt, self.config.max_eval_chunks)
+            )
 
     def _end_of_epoch(self, epoch: int, metrics: dict) -> None:
         valid_loss = self.evaluate(self.valid_data)
@@ -175,8 +193,12 @@ class PtbTrainer(EpochTrainer):
         return {"model": self.model, "optimizer": self.optimizer}, {"length": self.length_rng}
 
     def extra_state(self) -> dict:
-        return {"valid_losses": self.valid_losses, "best_loss": self.best_loss, "best_state": self.best_state,
-                "switched_at": self.switched_at}
+        return {
+            "valid_losses": self.valid_losses,
+            "best_loss": self.best_loss,
+            "best_state": self.best_state,
+            "switched_at": self.switched_at,
+        }
 
     def restore_extra_state(self, extra) -> None:
         self.valid_losses = list(extra["valid_losses"])
@@ -186,15 +208,22 @@ class PtbTrainer(EpochTrainer):
         if self.switched_at:  # the optimizer's kind (SGD or ASGD) must match before its state is loaded
             self.optimizer = self._asgd()
 
-    def run(self, checkpoint_dir: Path | None = None, on_epoch: EpochCallback | None = None,
-            epochs: int | None = None, test: bool = True) -> PtbTrainResult:
+    def run(
+        self,
+        checkpoint_dir: Path | None = None,
+        on_epoch: EpochCallback | None = None,
+        epochs: int | None = None,
+        test: bool = True,
+    ) -> PtbTrainResult:
         target = self.config.epochs if epochs is None else min(epochs, self.config.epochs)
         history = self.train_epochs(target, checkpoint_dir, on_epoch)
         test_ppl = float("nan")
         if self.best_state is not None:
             self.model.load_state_dict(self.best_state)
         if test:
-            test_ppl = perplexity(self.model, self.test_data, self.genotype, self.config.bptt, self.config.max_eval_chunks)
+            test_ppl = perplexity(
+                self.model, self.test_data, self.genotype, self.config.bptt, self.config.max_eval_chunks
+            )
         return PtbTrainResult(
             history=history,
             best_valid_ppl=math.exp(self.best_loss),

@@ -81,7 +81,9 @@ def test_cifar10_unaugmented_normalization_uses_the_released_constants(tiny_cifa
     data = images.load_cifar10(tiny_cifar)
     image, _ = data.dataset("test", augment=False)[3]
     raw = torch.from_numpy(data.test_pixels[3]).permute(2, 0, 1).float() / 255
-    expected = (raw - torch.tensor(images.CIFAR10_MEAN)[:, None, None]) / torch.tensor(images.CIFAR10_STD)[:, None, None]
+    expected = (raw - torch.tensor(images.CIFAR10_MEAN)[:, None, None]) / torch.tensor(images.CIFAR10_STD)[
+        :, None, None
+    ]
     assert torch.allclose(image, expected, atol=1e-6)
 
 

@@ -44,7 +44,9 @@ def test_lookups_agree_between_the_data_root_and_the_package(shared_data):
     for index in ("333132", "000000", "123412", "040404"):
         a, b = csv_copy.lookup(index), package.lookup(index)
         assert a["accuracy"] == pytest.approx(b["accuracy"], abs=1e-3) and a["percentile"] == b["percentile"]
-        assert a["per_seed"] == pytest.approx(b["per_seed"], abs=1e-3) and a["model_size"] == pytest.approx(b["model_size"])
+        assert a["per_seed"] == pytest.approx(b["per_seed"], abs=1e-3) and a["model_size"] == pytest.approx(
+            b["model_size"]
+        )
     best = package.lookup("333132")
     assert best["percentile"] == 100.0 and len(best["per_seed"]) == 3 and best["train_time"] > 0
 

@@ -34,7 +34,9 @@ def test_draw_cell_puts_every_label_on_the_axis(tmp_path):
     genotype = get_genotype("cnn", "ASHA200")
     draw_cell(cnn_cell_layout(genotype), ax, "ASHA200")
     texts = [t.get_text() for t in ax.texts]
-    ops = [t for t in texts if t and not t.startswith("$") and not t.isdigit()]  # arrows have no text; nodes are numbers or $c_{k}$
+    ops = [
+        t for t in texts if t and not t.startswith("$") and not t.isdigit()
+    ]  # arrows have no text; nodes are numbers or $c_{k}$
     assert sorted(ops) == sorted(op for op, _ in genotype.normal)
     fig.savefig(tmp_path / "cell.png")
     assert (tmp_path / "cell.png").stat().st_size > 5_000

@@ -13,35 +13,53 @@ from randnas.statistics import difference_interval
 from tests.report.test_tables import log_search, log_train
 
 
-@pytest.mark.parametrize(("finding", "scale_free", "expected"), [
-    (claims.Finding(None), False, "not run"),
-    (claims.Finding("smoke", agrees=True), False, "machinery only"),
-    (claims.Finding("smoke", agrees=True), True, "machinery only"),  # toy data decides nothing, even exactness
-    (claims.Finding("cpu", agrees=None), False, "machinery only"),  # too few runs to decide
-    (claims.Finding("cpu", agrees=False), False, "small-scale trend"),
-    (claims.Finding("cpu", agrees=True), True, "reproduced"),
-    (claims.Finding("cpu", agrees=False), True, "contradicts the paper"),
-    (claims.Finding("paper", agrees=False), False, "contradicts the paper"),
-    (claims.Finding("paper", agrees=True, matches=False), False, "consistent with the paper"),
-    (claims.Finding("paper", agrees=True, matches=True), False, "reproduced"),
-])
+@pytest.mark.parametrize(
+    ("finding", "scale_free", "expected"),
+    [
+        (claims.Finding(None), False, "not run"),
+        (claims.Finding("smoke", agrees=True), False, "machinery only"),
+        (claims.Finding("smoke", agrees=True), True, "machinery only"),  # toy data decides nothing, even exactness
+        (claims.Finding("cpu", agrees=None), False, "machinery only"),  # too few runs to decide
+        (claims.Finding("cpu", agrees=False), False, "small-scale trend"),
+        (claims.Finding("cpu", agrees=True), True, "reproduced"),
+        (claims.Finding("cpu", agrees=False), True, "contradicts the paper"),
+        (claims.Finding("paper", agrees=False), False, "contradicts the paper"),
+        (claims.Finding("paper", agrees=True, matches=False), False, "consistent with the paper"),
+        (claims.Finding("paper", agrees=True, matches=True), False, "reproduced"),
+    ],
+)
 def test_the_verdict_rule(finding, scale_free, expected):
     assert claims.verdict(finding, scale_free) == expected
 
 
 def test_every_verdict_is_reachable():
-    findings = [claims.Finding(None), claims.Finding("smoke", True), claims.Finding("cpu", True),
-                claims.Finding("paper", True), claims.Finding("paper", False), claims.Finding("paper", True, True)]
+    findings = [
+        claims.Finding(None),
+        claims.Finding("smoke", True),
+        claims.Finding("cpu", True),
+        claims.Finding("paper", True),
+        claims.Finding("paper", False),
+        claims.Finding("paper", True, True),
+    ]
     assert {claims.verdict(f) for f in findings} == set(claims.VERDICTS)
 
 
 def test_the_difference_interval_is_scipys_bootstrap_of_the_difference_of_means():
     ours, theirs = [2.9, 3.1, 3.0, 2.8, 2.95], [3.3, 3.4, 3.2, 3.35, 3.25]
     gap = difference_interval(ours, theirs)
-    reference = stats.bootstrap((np.array(ours), np.array(theirs)), lambda a, b, axis: a.mean(axis) - b.mean(axis),
-                                n_resamples=2000, method="percentile", vectorized=True, rng=np.random.default_rng(10)).confidence_interval
+    reference = stats.bootstrap(
+        (np.array(ours), np.array(theirs)),
+        lambda a, b, axis: a.mean(axis) - b.mean(axis),
+        n_resamples=2000,
+        method="percentile",
+        vectorized=True,
+        rng=np.random.default_rng(10),
+    ).confidence_interval
     assert gap.value == pytest.approx(np.mean(ours) - np.mean(theirs)) and gap.n == 5 and gap.enough
-    assert (gap.low, gap.high) == (pytest.approx(reference.low), pytest.approx(reference.high)) and gap.low < gap.value < gap.high < 0
+    assert (gap.low, gap.high) == (
+        pytest.approx(reference.low),
+        pytest.approx(reference.high),
+    ) and gap.low < gap.value < gap.high < 0
     assert "too few to conclude" in difference_interval(ours[:2], theirs).text()
 
 
@@ -56,7 +74,9 @@ def test_exact_reproducibility_at_cpu_scale_is_reproduced_or_contradicted(store)
     log_search("cpu", 1, 1, "cc" * 32, plan_name="seed-1")
     log_search("cpu", 1, 2, "cc" * 32, plan_name="seed-1_repeat-2")
     finding = claims.exact_finding(tables.load_record(store))
-    assert (finding.preset, finding.agrees) == ("cpu", True) and claims.verdict(finding, scale_free=True) == "reproduced"
+    assert (finding.preset, finding.agrees) == ("cpu", True) and claims.verdict(
+        finding, scale_free=True
+    ) == "reproduced"
     log_search("cpu", 2, 1, "dd" * 32, plan_name="seed-2")
     log_search("cpu", 2, 2, "ee" * 32, plan_name="seed-2_repeat-2")
     finding = claims.exact_finding(tables.load_record(store))
@@ -73,7 +93,9 @@ def test_rsws_against_darts_needs_enough_trials_a_side_and_reads_the_interval(st
     assert finding.preset == "cpu" and finding.agrees is None and "too few to conclude" in finding.evidence
     for seed, error in enumerate((3.2, 3.25, 3.15), start=2):
         log_train("cnn/train", "darts", [50, error], preset="cpu", setting="darts-second", search_seed=seed)
-    log_train("cnn/train", "darts", [50, 1.0], preset="cpu", setting="darts-first", search_seed=0)  # not the paper's DARTS
+    log_train(
+        "cnn/train", "darts", [50, 1.0], preset="cpu", setting="darts-first", search_seed=0
+    )  # not the paper's DARTS
     finding = claims.rsws_vs_darts_finding(tables.load_record(store), "cnn")
     assert finding.agrees is True and "RSWS - DARTS -0.15 [" in finding.evidence
     assert claims.verdict(finding) == "small-scale trend" and claims.direction(finding) == "with the paper"
@@ -87,8 +109,12 @@ def test_full_fidelity_evidence_is_judged_as_paper_scale():
 
 
 def _stage3(benchmark, spec, final, preset="cpu", search_run=1, seed=0):
-    tags = {"randnas.stage": 3, "randnas.search_run": search_run, "randnas.search_seeds": "0,1",
-            "randnas.selected_by": "stage-2 test error"}
+    tags = {
+        "randnas.stage": 3,
+        "randnas.search_run": search_run,
+        "randnas.search_seeds": "0,1",
+        "randnas.selected_by": "stage-2 test error",
+    }
     if spec == "asha":
         tags["randnas.search_seed"] = 0
     experiment = tables.TRAIN_EXPERIMENTS[benchmark]

@@ -9,8 +9,15 @@ from randnas.search.cnn import cnn_setting
 from tests.conftest import REPO
 
 RESULTS = {
-    "cnn_stage1_cuda": {"results": {"device": "GPU", "C=16": {"single": {"step_s": 0.05, "archs_scored_per_s": 100.0}}}},
-    "ptb_stage1_cuda": {"results": {"device": "GPU", "hidden=850": {"step_batch64": {"ours_s": 0.1}, "score_whole_valid": {"ours_s": 0.2}}}},
+    "cnn_stage1_cuda": {
+        "results": {"device": "GPU", "C=16": {"single": {"step_s": 0.05, "archs_scored_per_s": 100.0}}}
+    },
+    "ptb_stage1_cuda": {
+        "results": {
+            "device": "GPU",
+            "hidden=850": {"step_batch64": {"ours_s": 0.1}, "score_whole_valid": {"ours_s": 0.2}},
+        }
+    },
 }
 
 
@@ -21,7 +28,9 @@ def test_a_cnn_search_costs_its_steps_and_its_scoring_minibatches():
     selection = config.selection(25_000)
     forwards = selection.rounds * (1000 * 10 + 10 * 391)  # the last minibatch of the half is partial
     assert job.hours == pytest.approx((steps * 0.05 + forwards / 100.0) / 3600) and not job.lower_bound
-    assert cost.cnn_search_cost({"setting": "random5", "overrides": {}}, RESULTS).hours is None  # C=24 not measured here
+    assert (
+        cost.cnn_search_cost({"setting": "random5", "overrides": {}}, RESULTS).hours is None
+    )  # C=24 not measured here
 
 
 def test_a_ptb_training_is_a_lower_bound_and_an_unmeasured_size_is_not_guessed():

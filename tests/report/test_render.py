@@ -16,8 +16,13 @@ def test_presets_are_shown_largest_first():
 
 
 def test_the_toy_preset_loses_the_papers_columns_and_rows():
-    table = Table("t", pd.DataFrame({"method": ["a", "a"], "source": ["paper", "ours"], "paper: best": ["2.7", ""],
-                                     "ours: best": ["", "9.1"]}), "preset smoke")
+    table = Table(
+        "t",
+        pd.DataFrame(
+            {"method": ["a", "a"], "source": ["paper", "ours"], "paper: best": ["2.7", ""], "ours: best": ["", "9.1"]}
+        ),
+        "preset smoke",
+    )
     kept = render.without_paper(table).frame
     assert list(kept.columns) == ["method", "source", "ours: best"] and kept["source"].tolist() == ["ours"]
 
@@ -32,7 +37,11 @@ def shown(monkeypatch):
 
 
 def build(preset):
-    return Table(f"table of {preset}", pd.DataFrame({"paper: best": ["2.71"], "ours: best": [f"{preset}-value"]}), f"preset {preset}")
+    return Table(
+        f"table of {preset}",
+        pd.DataFrame({"paper: best": ["2.71"], "ours: best": [f"{preset}-value"]}),
+        f"preset {preset}",
+    )
 
 
 def test_smoke_is_folded_when_a_larger_preset_has_runs(shown):

@@ -11,8 +11,9 @@ TOY = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
 
 
 def test_trials_fold_into_their_search_and_rows_link_to_the_book_and_mlflow(store, tmp_path):
-    tags = tracking.run_tags(seed=3, preset="smoke", benchmark="toy", datasets=[TOY],
-                             plan_key="default/cnn-asha/smoke/seed-3@abc")
+    tags = tracking.run_tags(
+        seed=3, preset="smoke", benchmark="toy", datasets=[TOY], plan_key="default/cnn-asha/smoke/seed-3@abc"
+    )
     with tracking.tracked_run("cnn/asha", "asha-seed3", tags=tags) as search:
         for trial in range(3):
             search.child(f"trial-{trial}", f"t{trial}", tags={}, params={}, metrics=[])

@@ -58,7 +58,9 @@ def unrolled_objective(net, architecture, train, valid, xi, weight_decay):
     buffers = lambda: {f"net.{n}": b.clone() for n, b in net.named_buffers()}
     normal, reduce = architecture.normal.softmax(-1), architecture.reduce.softmax(-1)
     params = {f"net.{n}": p for n, p in net.named_parameters()}
-    train_loss = nn.functional.cross_entropy(functional_call(wrapper, {**params, **buffers()}, (train[0], normal, reduce)), train[1])
+    train_loss = nn.functional.cross_entropy(
+        functional_call(wrapper, {**params, **buffers()}, (train[0], normal, reduce)), train[1]
+    )
     grads = torch.autograd.grad(train_loss, list(params.values()))
     ahead = {n: p - xi * (g + weight_decay * p) for (n, p), g in zip(params.items(), grads)}
     logits = functional_call(wrapper, {**ahead, **buffers()}, (valid[0], normal, reduce))
@@ -121,17 +123,27 @@ def hand_set_cell(strongest: dict[tuple[int, int], tuple[str, float]]) -> torch.
 
 
 def test_discretisation_takes_the_two_strongest_non_none_edges_per_node():
-    weights = hand_set_cell({
-        (0, 1): ("sep_conv_3x3", 0.3), (0, 0): ("skip_connect", 0.2),
-        (1, 2): ("dil_conv_5x5", 0.4), (1, 0): ("max_pool_3x3", 0.1),
-        (2, 3): ("avg_pool_3x3", 0.25), (2, 1): ("sep_conv_5x5", 0.35),
-        (3, 4): ("dil_conv_3x3", 0.3), (3, 2): ("sep_conv_3x3", 0.29),
-    })
+    weights = hand_set_cell(
+        {
+            (0, 1): ("sep_conv_3x3", 0.3),
+            (0, 0): ("skip_connect", 0.2),
+            (1, 2): ("dil_conv_5x5", 0.4),
+            (1, 0): ("max_pool_3x3", 0.1),
+            (2, 3): ("avg_pool_3x3", 0.25),
+            (2, 1): ("sep_conv_5x5", 0.35),
+            (3, 4): ("dil_conv_3x3", 0.3),
+            (3, 2): ("sep_conv_3x3", 0.29),
+        }
+    )
     assert derive_cnn_cell(weights) == (
-        ("sep_conv_3x3", 1), ("skip_connect", 0),
-        ("dil_conv_5x5", 2), ("max_pool_3x3", 0),
-        ("sep_conv_5x5", 1), ("avg_pool_3x3", 3),
-        ("dil_conv_3x3", 4), ("sep_conv_3x3", 2),
+        ("sep_conv_3x3", 1),
+        ("skip_connect", 0),
+        ("dil_conv_5x5", 2),
+        ("max_pool_3x3", 0),
+        ("sep_conv_5x5", 1),
+        ("avg_pool_3x3", 3),
+        ("dil_conv_3x3", 4),
+        ("sep_conv_3x3", 2),
     )
 
 
@@ -143,13 +155,19 @@ def test_discretisation_never_chooses_none_even_where_it_dominates():
 
 def search(digits, seed, order="second", checkpoint_dir=None, on_epoch=None):
     seed_everything(seed)
-    return DartsCnnSearch(darts_cnn_setting(f"darts-{order}", **TINY), digits, seed, device="cpu").run(checkpoint_dir, on_epoch)
+    return DartsCnnSearch(darts_cnn_setting(f"darts-{order}", **TINY), digits, seed, device="cpu").run(
+        checkpoint_dir, on_epoch
+    )
 
 
 @pytest.mark.parametrize("order", ["first", "second"])
 def test_the_same_seed_gives_the_same_architecture_and_weights(digits, order):
     a, b = search(digits, 4, order), search(digits, 4, order)
-    assert (a.architecture_digest, a.weights_digest, a.genotypes) == (b.architecture_digest, b.weights_digest, b.genotypes)
+    assert (a.architecture_digest, a.weights_digest, a.genotypes) == (
+        b.architecture_digest,
+        b.weights_digest,
+        b.genotypes,
+    )
     assert search(digits, 5, order).architecture_digest != a.architecture_digest
     assert len(a.genotypes) == len(a.alphas) == TINY["epochs"]
     assert all(op != "none" for op, _ in a.genotype.normal + a.genotype.reduce)
@@ -166,7 +184,10 @@ def test_a_killed_search_resumes_to_the_same_architecture_weights(digits, tmp_pa
         search(digits, 6, checkpoint_dir=tmp_path, on_epoch=stop_after_first)
     torch.manual_seed(999)  # the resuming process's own RNG state must not matter
     resumed = search(digits, 6, checkpoint_dir=tmp_path)
-    assert (resumed.architecture_digest, resumed.weights_digest) == (straight.architecture_digest, straight.weights_digest)
+    assert (resumed.architecture_digest, resumed.weights_digest) == (
+        straight.architecture_digest,
+        straight.weights_digest,
+    )
     assert resumed.genotypes == straight.genotypes and resumed.history == straight.history
 
 
@@ -196,11 +217,14 @@ def test_nb201_discretisation_keeps_each_edges_strongest_op_none_included():
     for k, op in enumerate(["nor_conv_3x3", "none", "skip_connect", "avg_pool_3x3", "nor_conv_1x1", "none"]):
         weights[k, NB201_OPS.index(op)] = 0.6
     assert derive_nb201_cell(weights).to_string() == (
-        "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|none~2|")
+        "|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|none~2|"
+    )
 
 
 def test_darts_on_nas_bench_201_repeats_exactly_and_resumes(digits, tmp_path):
-    config = darts_nb201_setting("darts-second", epochs=2, channels=4, cells_per_stage=1, batch_size=16, max_steps_per_epoch=3)
+    config = darts_nb201_setting(
+        "darts-second", epochs=2, channels=4, cells_per_stage=1, batch_size=16, max_steps_per_epoch=3
+    )
 
     def run(checkpoint_dir=None, on_epoch=None):
         seed_everything(2)

@@ -24,7 +24,9 @@ from randnas.search.darts_rnn import (
 from randnas.spaces.rnn import RNN_EDGES, RNN_NODES, RNN_SEARCH_OPS, RnnGenotype
 
 NO_DROPOUT = {"dropout": 0.0, "dropouth": 0.0, "dropoutx": 0.0, "dropouti": 0.0, "dropoute": 0.0}
-CELL = RnnGenotype((("relu", 0), ("tanh", 1), ("sigmoid", 1), ("identity", 0), ("relu", 2), ("tanh", 4), ("sigmoid", 3), ("relu", 6)))
+CELL = RnnGenotype(
+    (("relu", 0), ("tanh", 1), ("sigmoid", 1), ("identity", 0), ("relu", 2), ("tanh", 4), ("sigmoid", 3), ("relu", 6))
+)
 
 
 def edge_index(node: int, predecessor: int) -> int:
@@ -158,7 +160,14 @@ def test_alpha_metrics_name_every_edge_and_op():
     assert metrics["alpha/recurrent/3_1/relu"] == float(weights[edge_index(3, 1), 2])
 
 
-TINY = {"epochs": 2, "hidden": 8, "batch_size": 8, "eval_batch_size": 16, "eval_max_chunks": 3, "max_steps_per_epoch": 3}
+TINY = {
+    "epochs": 2,
+    "hidden": 8,
+    "batch_size": 8,
+    "eval_batch_size": 16,
+    "eval_max_chunks": 3,
+    "max_steps_per_epoch": 3,
+}
 
 
 @pytest.fixture(scope="module")
@@ -168,13 +177,19 @@ def pydoc():
 
 def search(corpus, seed, order="second", checkpoint_dir=None, on_epoch=None):
     seed_everything(seed)
-    return DartsRnnSearch(darts_rnn_setting(f"darts-{order}", **TINY), corpus, seed, device="cpu").run(checkpoint_dir, on_epoch)
+    return DartsRnnSearch(darts_rnn_setting(f"darts-{order}", **TINY), corpus, seed, device="cpu").run(
+        checkpoint_dir, on_epoch
+    )
 
 
 @pytest.mark.parametrize("order", ["first", "second"])
 def test_the_same_seed_gives_the_same_architecture_and_weights(pydoc, order):
     a, b = search(pydoc, 3, order), search(pydoc, 3, order)
-    assert (a.architecture_digest, a.weights_digest, a.genotypes) == (b.architecture_digest, b.weights_digest, b.genotypes)
+    assert (a.architecture_digest, a.weights_digest, a.genotypes) == (
+        b.architecture_digest,
+        b.weights_digest,
+        b.genotypes,
+    )
     assert search(pydoc, 4, order).architecture_digest != a.architecture_digest
     assert len(a.genotypes) == len(a.alphas) == TINY["epochs"]
     assert a.genotype.to_darts() == a.genotypes[-1]
@@ -192,7 +207,10 @@ def test_a_killed_search_resumes_to_the_same_architecture_weights(pydoc, tmp_pat
         search(pydoc, 6, checkpoint_dir=tmp_path, on_epoch=stop_after_first)
     torch.manual_seed(999)  # the resuming process's own RNG state must not matter
     resumed = search(pydoc, 6, checkpoint_dir=tmp_path)
-    assert (resumed.architecture_digest, resumed.weights_digest) == (straight.architecture_digest, straight.weights_digest)
+    assert (resumed.architecture_digest, resumed.weights_digest) == (
+        straight.architecture_digest,
+        straight.weights_digest,
+    )
     assert resumed.genotypes == straight.genotypes and resumed.history == straight.history
 
 

@@ -9,8 +9,16 @@ from randnas.repro import seed_everything
 from randnas.search.nb201 import SCORES_KEY, Nb201Search, Nb201SearchConfig, scored_cells
 from randnas.spaces.nb201 import NB201_CELLS
 
-TINY = {"epochs": 3, "channels": 4, "cells_per_stage": 1, "batch_size": 32, "scored_cells": 6, "score_epochs": (1,),
-        "score_minibatches": 2, "max_steps_per_epoch": 5}
+TINY = {
+    "epochs": 3,
+    "channels": 4,
+    "cells_per_stage": 1,
+    "batch_size": 32,
+    "scored_cells": 6,
+    "score_epochs": (1,),
+    "score_minibatches": 2,
+    "max_steps_per_epoch": 5,
+}
 
 
 def search(config: Nb201SearchConfig, data, seed: int) -> Nb201Search:
@@ -54,9 +62,14 @@ def test_scored_cells_are_distinct_fixed_by_the_seed_and_scored_each_listed_epoc
     assert all(len(entry[SCORES_KEY]) == 6 for entry in history if SCORES_KEY in entry)
 
 
-@pytest.mark.parametrize("field, value, message", [
-    ("score_epochs", (0,), "outside 1..3"), ("scored_cells", NB201_CELLS + 1, "at most 15625"), ("mode", "sparse", "unknown weight-sharing mode"),
-])
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("score_epochs", (0,), "outside 1..3"),
+        ("scored_cells", NB201_CELLS + 1, "at most 15625"),
+        ("mode", "sparse", "unknown weight-sharing mode"),
+    ],
+)
 def test_bad_settings_fail_before_anything_runs(field, value, message):
     with pytest.raises(ValueError, match=message):
         Nb201SearchConfig(**{**TINY, field: value})

@@ -14,7 +14,15 @@ from randnas.repro import seed_everything
 from randnas.search.rnn import RNN_SETTINGS, RnnSearch, rnn_arch_count, rnn_setting, search_seq_len
 from randnas.train.lm import batchify
 
-TINY = {"epochs": 2, "hidden": 16, "batch_size": 32, "eval_batch_size": 64, "archs_per_round": 4, "top_k": 2, "max_steps_per_epoch": 5}
+TINY = {
+    "epochs": 2,
+    "hidden": 16,
+    "batch_size": 32,
+    "eval_batch_size": 64,
+    "archs_per_round": 4,
+    "top_k": 2,
+    "max_steps_per_epoch": 5,
+}
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +32,31 @@ def corpus():
 
 @pytest.mark.parametrize(
     "name, hidden, batch, clip, dropoute, wdecay, released_archs",
-    [("random1", 300, 256, 0.25, 0.0, 5e-7, 1000), ("random2", 300, 256, 0.1, 0.0, 5e-7, 1000),
-     ("random3", 300, 64, 0.1, 0.0, 5e-7, 2000), ("random4", 850, 64, 0.1, 0.1, 8e-7, 2000)],
+    [
+        ("random1", 300, 256, 0.25, 0.0, 5e-7, 1000),
+        ("random2", 300, 256, 0.1, 0.0, 5e-7, 1000),
+        ("random3", 300, 64, 0.1, 0.0, 5e-7, 2000),
+        ("random4", 850, 64, 0.1, 0.1, 8e-7, 2000),
+    ],
 )
 def test_table7_settings(name, hidden, batch, clip, dropoute, wdecay, released_archs):
     config = rnn_setting(name)
-    assert (config.hidden, config.batch_size, config.grad_clip, config.dropoute, config.weight_decay) == (hidden, batch, clip, dropoute, wdecay)
-    assert (config.epochs, config.lr, config.bptt, config.dropout, config.dropouth, config.dropoutx, config.dropouti) == (50, 20.0, 35, 0.75, 0.25, 0.75, 0.2)
+    assert (config.hidden, config.batch_size, config.grad_clip, config.dropoute, config.weight_decay) == (
+        hidden,
+        batch,
+        clip,
+        dropoute,
+        wdecay,
+    )
+    assert (
+        config.epochs,
+        config.lr,
+        config.bptt,
+        config.dropout,
+        config.dropouth,
+        config.dropoutx,
+        config.dropouti,
+    ) == (50, 20.0, 35, 0.75, 0.25, 0.75, 0.2)
     assert config.budget() == int(50 * 929_589 / batch / 35)
     assert rnn_arch_count(config) == 2000  # Table 7's caption: 2000 architectures for every setting
     assert rnn_arch_count(rnn_setting(name, rounds=0)) == released_archs  # the released budget rule
@@ -83,14 +109,24 @@ def test_whole_split_scoring_reuses_the_quick_score(corpus):
 def random_ptb_shaped(tokens: int = 20_000) -> TokenCorpus:
     rng = np.random.default_rng(0)
     stream = torch.as_tensor(rng.integers(0, 10_000, tokens))
-    return TokenCorpus(name="ptb", label="random PTB-shaped tokens (tests)", vocab=tuple(str(i) for i in range(10_000)),
-                       train=stream, valid=stream[:2200], test=stream[:2200], checksum="0" * 64, source="tests")
+    return TokenCorpus(
+        name="ptb",
+        label="random PTB-shaped tokens (tests)",
+        vocab=tuple(str(i) for i in range(10_000)),
+        train=stream,
+        valid=stream[:2200],
+        test=stream[:2200],
+        checksum="0" * 64,
+        source="tests",
+    )
 
 
 @pytest.mark.parametrize("setting", sorted(RNN_SETTINGS))
 def test_paper_settings_dry_run_a_couple_of_steps(setting):
     """The paper preset's models (300 or 850 units, vocabulary 10,000, batch 256 or 64) take real steps and score."""
-    config = dataclasses.replace(rnn_setting(setting), epochs=1, max_steps_per_epoch=2, archs_per_round=2, top_k=1, eval_batch_size=64)
+    config = dataclasses.replace(
+        rnn_setting(setting), epochs=1, max_steps_per_epoch=2, archs_per_round=2, top_k=1, eval_batch_size=64
+    )
     seed_everything(0)
     result = RnnSearch(config, random_ptb_shaped(), seed=0, device="cpu").run()
     assert result.history[0]["train/steps"] == 2

@@ -55,7 +55,11 @@ def test_rounds_for_budget_as_released(budget, rounds):
 
 @pytest.mark.parametrize(
     "kwargs, message",
-    [({"rule": "best"}, "unknown selection rule 'best'"), ({"top_k": 11, "archs_per_round": 10}, "top_k must be in 1..archs_per_round"), ({"rounds": 0}, "rounds must be at least 1")],
+    [
+        ({"rule": "best"}, "unknown selection rule 'best'"),
+        ({"top_k": 11, "archs_per_round": 10}, "top_k must be in 1..archs_per_round"),
+        ({"rounds": 0}, "rounds must be at least 1"),
+    ],
 )
 def test_bad_selection_config_is_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):

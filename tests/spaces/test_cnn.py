@@ -48,7 +48,9 @@ def test_parse_accepts_darts_range_concat_as_printed_by_train_search():
 
 def test_parse_never_evaluates_code():
     with pytest.raises(GenotypeError, match="not a literal"):
-        parse_cnn_genotype("Genotype(normal=__import__('os').getcwd(), normal_concat=[2], reduce=[], reduce_concat=[2])")
+        parse_cnn_genotype(
+            "Genotype(normal=__import__('os').getcwd(), normal_concat=[2], reduce=[], reduce_concat=[2])"
+        )
 
 
 def test_resolve_by_name_or_string():
@@ -71,13 +73,29 @@ def with_edge(cell, position, edge):
 @pytest.mark.parametrize(
     "normal, reduce, message",
     [
-        (with_edge(GOOD_NORMAL, 3, ("conv_7x7", 1)), GOOD_REDUCE, "normal edge 3: unknown op 'conv_7x7'; the ops are none, max_pool_3x3"),
-        (with_edge(GOOD_NORMAL, 2, ("sep_conv_3x3", 3)), GOOD_REDUCE, r"normal edge 2 \(node 3\): input 3 out of range 0..2"),
-        (GOOD_NORMAL, with_edge(GOOD_REDUCE, 7, ("skip_connect", -1)), r"reduce edge 7 \(node 5\): input -1 out of range 0..4"),
+        (
+            with_edge(GOOD_NORMAL, 3, ("conv_7x7", 1)),
+            GOOD_REDUCE,
+            "normal edge 3: unknown op 'conv_7x7'; the ops are none, max_pool_3x3",
+        ),
+        (
+            with_edge(GOOD_NORMAL, 2, ("sep_conv_3x3", 3)),
+            GOOD_REDUCE,
+            r"normal edge 2 \(node 3\): input 3 out of range 0..2",
+        ),
+        (
+            GOOD_NORMAL,
+            with_edge(GOOD_REDUCE, 7, ("skip_connect", -1)),
+            r"reduce edge 7 \(node 5\): input -1 out of range 0..4",
+        ),
         (with_edge(GOOD_NORMAL, 1, ("sep_conv_3x3", 0)), GOOD_REDUCE, "normal node 2: both edges come from input 0"),
         (GOOD_NORMAL[:7], GOOD_REDUCE, "normal cell has 7 edges; a cell has 8"),
         (GOOD_NORMAL, GOOD_REDUCE + [("none", 0)], "reduce cell has 9 edges"),
-        (with_edge(GOOD_NORMAL, 0, ("sep_conv_3x3", "0")), GOOD_REDUCE, r"normal\[0\] must be an \(op name, input index\) pair"),
+        (
+            with_edge(GOOD_NORMAL, 0, ("sep_conv_3x3", "0")),
+            GOOD_REDUCE,
+            r"normal\[0\] must be an \(op name, input index\) pair",
+        ),
     ],
 )
 def test_each_malformed_genotype_gives_its_clear_error(normal, reduce, message):
@@ -90,13 +108,21 @@ def test_each_malformed_genotype_gives_its_clear_error(normal, reduce, message):
     "text, message",
     [
         ("Genotype(normal=[], normal_concat=[2, 3, 4, 5])", "lacks reduce, reduce_concat"),
-        ("Genotype(normal=[], normal_concat=[2, 3, 4, 5], reduce=[], reduce_concat=[2, 3, 4, 5], extra=1)", "unknown field 'extra'"),
+        (
+            "Genotype(normal=[], normal_concat=[2, 3, 4, 5], reduce=[], reduce_concat=[2, 3, 4, 5], extra=1)",
+            "unknown field 'extra'",
+        ),
         ("Genotype(normal=[('a', 0)", "not a genotype string"),
         ("Genome(normal=[])", r"expected Genotype\(...\)"),
         # bounded before anything is expanded: these would take gigabytes (or never end) if expanded first
-        ("Genotype(normal=[], normal_concat=range(0, 10000000000), reduce=[], reduce_concat=[2, 3, 4, 5])",
-         r"range\(\) spans 10000000000 items; a concat list has at most 64"),
-        ("Genotype(normal=[], normal_concat=range(0, 9, 0), reduce=[], reduce_concat=[2, 3, 4, 5])", "step must not be zero"),
+        (
+            "Genotype(normal=[], normal_concat=range(0, 10000000000), reduce=[], reduce_concat=[2, 3, 4, 5])",
+            r"range\(\) spans 10000000000 items; a concat list has at most 64",
+        ),
+        (
+            "Genotype(normal=[], normal_concat=range(0, 9, 0), reduce=[], reduce_concat=[2, 3, 4, 5])",
+            "step must not be zero",
+        ),
         ("Genotype(normal=[" + "('skip_connect', 0), " * 2000 + "])", "too long"),
     ],
 )

@@ -32,7 +32,10 @@ def test_string_and_index_round_trip_for_all_cells():
 def test_the_benchmark_string_of_a_known_index():
     # NAS-Bench-201's cifar10-valid optimum, as its table writes it
     cell = nb201_cell_from_index("333132")
-    assert cell.to_string() == "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    assert (
+        cell.to_string()
+        == "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
+    )
     assert resolve_genotype("nb201", "333132") == cell == resolve_genotype("nb201", cell.to_string())
 
 
@@ -48,15 +51,18 @@ def test_the_sampler_is_uniform_over_ops_and_edges():
     assert stats.chisquare(skewed).pvalue < 1e-3
 
 
-@pytest.mark.parametrize("text, message", [
-    ("|none~0|+|none~0|none~1|", "expected 3 nodes"),
-    ("|none~0|+|none~0|+|none~0|none~1|none~2|", "node 2 '|none~0|': it has 2 incoming edge"),
-    ("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|", "unknown op 'conv'"),
-    ("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", "must come from node 0"),
-    ("none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "each node is written"),
-    ("|none-0|+|none~0|none~1|+|none~0|none~1|none~2|", "is not op~source"),
-    ("|" * 500, "at most 200 characters"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("|none~0|+|none~0|none~1|", "expected 3 nodes"),
+        ("|none~0|+|none~0|+|none~0|none~1|none~2|", "node 2 '|none~0|': it has 2 incoming edge"),
+        ("|conv~0|+|none~0|none~1|+|none~0|none~1|none~2|", "unknown op 'conv'"),
+        ("|none~1|+|none~0|none~1|+|none~0|none~1|none~2|", "must come from node 0"),
+        ("none~0|+|none~0|none~1|+|none~0|none~1|none~2|", "each node is written"),
+        ("|none-0|+|none~0|none~1|+|none~0|none~1|none~2|", "is not op~source"),
+        ("|" * 500, "at most 200 characters"),
+    ],
+)
 def test_bad_cell_strings_say_what_is_wrong(text, message):
     with pytest.raises(GenotypeError, match=message.replace("|", r"\|")):
         parse_nb201_cell(text)

@@ -37,8 +37,10 @@ def test_darts_string_round_trip(name):
 
 
 def test_darts_v2_as_printed_by_darts():
-    text = ("Genotype(recurrent=[('sigmoid', 0), ('relu', 1), ('relu', 1), ('identity', 1), ('tanh', 2), "
-            "('sigmoid', 5), ('tanh', 3), ('relu', 5)], concat=range(1, 9))")
+    text = (
+        "Genotype(recurrent=[('sigmoid', 0), ('relu', 1), ('relu', 1), ('identity', 1), ('tanh', 2), "
+        "('sigmoid', 5), ('tanh', 3), ('relu', 5)], concat=range(1, 9))"
+    )
     assert parse_rnn_genotype(text) == get_genotype("rnn", "DARTS_V2")
 
 
@@ -49,7 +51,10 @@ GOOD = list(get_genotype("rnn", "DARTS_V2").recurrent)
     "nodes, message",
     [
         (GOOD[:7], "recurrent cell has 7 nodes; the space has 8"),
-        ([("none", 0)] + GOOD[1:], "node 1: unknown activation 'none'; the activations are tanh, relu, sigmoid, identity"),
+        (
+            [("none", 0)] + GOOD[1:],
+            "node 1: unknown activation 'none'; the activations are tanh, relu, sigmoid, identity",
+        ),
         (GOOD[:3] + [("relu", 4)] + GOOD[4:], "node 4: predecessor 4 out of range 0..3"),
         (GOOD[:1] + [("relu", -1)] + GOOD[2:], r"node 2: predecessor -1 out of range 0..1"),
         (GOOD[:1] + [("relu", 0.5)] + GOOD[2:], r"recurrent\[1\] must be an \(op name, input index\) pair"),
@@ -75,7 +80,9 @@ def samples():
 
 
 def test_sampler_repeats_with_its_generator():
-    assert [sample_rnn_genotype(np.random.default_rng(5)) for _ in range(2)] == [sample_rnn_genotype(np.random.default_rng(5)) for _ in range(2)]
+    assert [sample_rnn_genotype(np.random.default_rng(5)) for _ in range(2)] == [
+        sample_rnn_genotype(np.random.default_rng(5)) for _ in range(2)
+    ]
 
 
 def test_sampler_activations_uniform_over_four_none_excluded(samples):

@@ -48,8 +48,16 @@ def test_encoding_of_darts_v2_slots():
 
 
 def test_inputs_are_written_sorted():
-    cell = [("sep_conv_3x3", 0), ("sep_conv_3x3", 1), ("sep_conv_3x3", 2), ("skip_connect", 0),
-            ("max_pool_3x3", 3), ("avg_pool_3x3", 1), ("dil_conv_3x3", 4), ("dil_conv_5x5", 2)]
+    cell = [
+        ("sep_conv_3x3", 0),
+        ("sep_conv_3x3", 1),
+        ("sep_conv_3x3", 2),
+        ("skip_connect", 0),
+        ("max_pool_3x3", 3),
+        ("avg_pool_3x3", 1),
+        ("dil_conv_3x3", 4),
+        ("dil_conv_5x5", 2),
+    ]
     features = cell_features(cnn_genotype(cell, cell))
     # node 3 takes inputs (2, 0) in that order: the category is "0_2", and the op goes to the input's slot
     assert features["inputs_node_normal_3"] == "0_2" and features["inputs_node_reduce_5"] == "2_4"
@@ -63,7 +71,9 @@ def test_unrepresentable_cells_and_epochs_have_clear_errors():
         cell_features(with_none)
     # two edges of one node from one input cannot even be written as a genotype of this space
     with pytest.raises(GenotypeError, match="both edges come from input 0"):
-        parse_cnn_genotype(get_genotype("cnn", "DARTS_V2").to_darts().replace("('sep_conv_3x3', 1)", "('sep_conv_3x3', 0)", 1))
+        parse_cnn_genotype(
+            get_genotype("cnn", "DARTS_V2").to_darts().replace("('sep_conv_3x3', 1)", "('sep_conv_3x3', 0)", 1)
+        )
     for bad in (0, 99, float("nan"), -3):
         with pytest.raises(SurrogateError, match="outside the surrogate's range 1..98"):
             check_epochs(bad)

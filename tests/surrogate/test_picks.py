@@ -15,13 +15,43 @@ from randnas.surrogate.picks import PREDICTED, picked_cells, predict_cells, sele
 
 def test_picked_cells_gathers_trained_cells_asha_picks_and_named_ones():
     v1, v2 = get_genotype("cnn", "DARTS_V1").to_darts(), get_genotype("cnn", "DARTS_V2").to_darts()
-    record = pd.DataFrame([
-        {"experiment": "cnn/train", "preset": "cpu", "genotype_spec": "rsws", "stage": "2", "run_name": "a", "genotype": v1,
-         "metric:test/error": 37.5, "run_id": "r1"},
-        {"experiment": "cnn/asha", "preset": "smoke", "run_name": "asha", "genotype": v2, "metric:best/valid_acc": 0.9, "run_id": "r2"},
-        {"experiment": "cnn/asha", "preset": "smoke", "run_name": "trial-0", "genotype": v1, "trial": "0", "run_id": "r3"},  # a child
-        {"experiment": "rnn/train", "preset": "cpu", "run_name": "ptb", "genotype": "Genotype(recurrent=...)", "run_id": "r4"},
-    ])
+    record = pd.DataFrame(
+        [
+            {
+                "experiment": "cnn/train",
+                "preset": "cpu",
+                "genotype_spec": "rsws",
+                "stage": "2",
+                "run_name": "a",
+                "genotype": v1,
+                "metric:test/error": 37.5,
+                "run_id": "r1",
+            },
+            {
+                "experiment": "cnn/asha",
+                "preset": "smoke",
+                "run_name": "asha",
+                "genotype": v2,
+                "metric:best/valid_acc": 0.9,
+                "run_id": "r2",
+            },
+            {
+                "experiment": "cnn/asha",
+                "preset": "smoke",
+                "run_name": "trial-0",
+                "genotype": v1,
+                "trial": "0",
+                "run_id": "r3",
+            },  # a child
+            {
+                "experiment": "rnn/train",
+                "preset": "cpu",
+                "run_name": "ptb",
+                "genotype": "Genotype(recurrent=...)",
+                "run_id": "r4",
+            },
+        ]
+    )
     picks = picked_cells(record, {"DARTS_V2": v2})
     assert list(picks["kind"]) == ["named cell", "trained", "ASHA pick"]
     assert list(picks["run_id"]) == ["", "r1", "r2"]

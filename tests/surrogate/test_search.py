@@ -84,18 +84,61 @@ def test_anytime_grid_is_a_step_function():
 def test_compare_pairs_methods_by_seed():
     rows = []
     for seed, (rand, asha) in enumerate([(0.90, 0.91), (0.92, 0.91), (0.90, 0.93)]):
-        rows.append({"gpu_hours": 5.0, "workers": 1, "method": "random", "label": "random", "seed": seed,
-                     "final_accuracy": rand, "cells_evaluated": 3, "cells_at_R": 3})
-        rows.append({"gpu_hours": 5.0, "workers": 1, "method": "asha", "label": "asha", "seed": seed,
-                     "final_accuracy": asha, "cells_evaluated": 30, "cells_at_R": 1})
-        rows.append({"gpu_hours": 5.0, "workers": 8, "method": "random", "label": "random", "seed": seed,
-                     "final_accuracy": math.nan, "cells_evaluated": 0, "cells_at_R": 0})
-        rows.append({"gpu_hours": 5.0, "workers": 8, "method": "asha", "label": "asha", "seed": seed,
-                     "final_accuracy": asha, "cells_evaluated": 40, "cells_at_R": 0})
+        rows.append(
+            {
+                "gpu_hours": 5.0,
+                "workers": 1,
+                "method": "random",
+                "label": "random",
+                "seed": seed,
+                "final_accuracy": rand,
+                "cells_evaluated": 3,
+                "cells_at_R": 3,
+            }
+        )
+        rows.append(
+            {
+                "gpu_hours": 5.0,
+                "workers": 1,
+                "method": "asha",
+                "label": "asha",
+                "seed": seed,
+                "final_accuracy": asha,
+                "cells_evaluated": 30,
+                "cells_at_R": 1,
+            }
+        )
+        rows.append(
+            {
+                "gpu_hours": 5.0,
+                "workers": 8,
+                "method": "random",
+                "label": "random",
+                "seed": seed,
+                "final_accuracy": math.nan,
+                "cells_evaluated": 0,
+                "cells_at_R": 0,
+            }
+        )
+        rows.append(
+            {
+                "gpu_hours": 5.0,
+                "workers": 8,
+                "method": "asha",
+                "label": "asha",
+                "seed": seed,
+                "final_accuracy": asha,
+                "cells_evaluated": 40,
+                "cells_at_R": 0,
+            }
+        )
     table = compare_methods(pd.DataFrame(rows)).set_index(["workers", "method"])
     assert table.loc[(1, "asha"), "beats random search"] == "2 of 3 seeds (0 ties)"
     assert table.loc[(1, "asha"), "minus random search (points)"].startswith("1.000 (n=3, too few to conclude)")
-    assert table.loc[(8, "random"), "predicted accuracy at the deadline (%)"] == "no cell finished by the deadline (0 of 3 seeds)"
+    assert (
+        table.loc[(8, "random"), "predicted accuracy at the deadline (%)"]
+        == "no cell finished by the deadline (0 of 3 seeds)"
+    )
     assert table.loc[(8, "asha"), "minus random search (points)"] == "random search finished no cell by the deadline"
 
 

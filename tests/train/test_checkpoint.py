@@ -26,7 +26,9 @@ def test_a_planted_pickle_checkpoint_is_refused_without_running(tmp_path, monkey
     folder = tmp_path / "run"
     folder.mkdir()
     torch.save({"epoch": 1, "modules": {}, "payload": Planted()}, folder / CHECKPOINT_NAME)
-    with pytest.warns(UserWarning, match=f"checkpoint {folder / CHECKPOINT_NAME} cannot be read as a randnas checkpoint"):
+    with pytest.warns(
+        UserWarning, match=f"checkpoint {folder / CHECKPOINT_NAME} cannot be read as a randnas checkpoint"
+    ):
         assert load_checkpoint(folder, modules={}) is None  # nothing else to resume from: start afresh
     assert not (tmp_path / "planted-code-ran").exists()
     assert (folder / (CHECKPOINT_NAME + DAMAGED_SUFFIX)).is_file()  # set aside, not deleted
@@ -63,12 +65,18 @@ def test_a_checkpoint_with_every_rng_and_a_generator_loads_safely(tmp_path):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     model(torch.ones(1, 3)).sum().backward()
     optimizer.step()
-    save_checkpoint(tmp_path, epoch=3, modules={"model": model, "optimizer": optimizer}, generators={"sampler": sampler},
-                    extra={"history": [{"loss": 1.5}], "best": float("inf")})
+    save_checkpoint(
+        tmp_path,
+        epoch=3,
+        modules={"model": model, "optimizer": optimizer},
+        generators={"sampler": sampler},
+        extra={"history": [{"loss": 1.5}], "best": float("inf")},
+    )
     expected = sampler.integers(0, 1000, 5).tolist(), np.random.rand(3).tolist()
     np.random.seed(123)
     restored = np.random.default_rng(99)
-    epoch, extra = load_checkpoint(tmp_path, modules={"model": nn.Linear(3, 2), "optimizer": optimizer},
-                                   generators={"sampler": restored})
+    epoch, extra = load_checkpoint(
+        tmp_path, modules={"model": nn.Linear(3, 2), "optimizer": optimizer}, generators={"sampler": restored}
+    )
     assert (epoch, extra["history"]) == (3, [{"loss": 1.5}])
     assert (restored.integers(0, 1000, 5).tolist(), np.random.rand(3).tolist()) == expected

@@ -15,8 +15,16 @@ from randnas.spaces.named import get_genotype
 from randnas.train.lm import perplexity
 from randnas.train.ptb import PtbTrainConfig, PtbTrainer, averaged_weights, train_seq_len
 
-TINY = PtbTrainConfig(epochs=4, hidden=16, batch_size=32, nonmono=1, eval_batch_size=64, test_eval_batch_size=64,
-                      max_steps_per_epoch=6, max_eval_chunks=2)
+TINY = PtbTrainConfig(
+    epochs=4,
+    hidden=16,
+    batch_size=32,
+    nonmono=1,
+    eval_batch_size=64,
+    test_eval_batch_size=64,
+    max_steps_per_epoch=6,
+    max_eval_chunks=2,
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,8 +40,20 @@ def trainer(corpus, seed=0, config=TINY):
 def test_paper_protocol_defaults():
     config = PtbTrainConfig()
     assert (config.epochs, config.batch_size, config.hidden, config.lr, config.grad_clip) == (300, 64, 850, 20.0, 0.25)
-    assert (config.dropout, config.dropouth, config.dropoutx, config.dropouti, config.dropoute) == (0.75, 0.25, 0.75, 0.2, 0.1)
-    assert (config.weight_decay, config.beta, config.nonmono, config.eval_batch_size, config.test_eval_batch_size) == (8e-7, 1e-3, 5, 10, 1)
+    assert (config.dropout, config.dropouth, config.dropoutx, config.dropouti, config.dropoute) == (
+        0.75,
+        0.25,
+        0.75,
+        0.2,
+        0.1,
+    )
+    assert (config.weight_decay, config.beta, config.nonmono, config.eval_batch_size, config.test_eval_batch_size) == (
+        8e-7,
+        1e-3,
+        5,
+        10,
+        1,
+    )
 
 
 def test_variable_sequence_length_rule():
@@ -118,7 +138,9 @@ def test_nan_rolls_back_to_the_best_weights(corpus, monkeypatch):
 
 
 def test_proxyless_model_learns_below_vocabulary_size(corpus):
-    result = trainer(corpus, 0, PtbTrainConfig(**{**TINY.__dict__, "hidden": 32, "epochs": 3, "max_steps_per_epoch": 30})).run()
+    result = trainer(
+        corpus, 0, PtbTrainConfig(**{**TINY.__dict__, "hidden": 32, "epochs": 3, "max_steps_per_epoch": 30})
+    ).run()
     assert result.best_valid_ppl < corpus.vocab_size / 3
 
 

@@ -140,9 +140,18 @@ class AshaDriver:
     its value (higher is better) or a `Report`. With `log`, events already in it are replayed first.
     """
 
-    def __init__(self, scheduler: AshaScheduler, job: Callable[[Suggestion, int], Any], budget: Budget, *,
-                 workers: int = 1, backend: Backend | None = None, clock: str = "simulated",
-                 cost: CostModel = epochs_cost, log: EventLog | None = None) -> None:
+    def __init__(
+        self,
+        scheduler: AshaScheduler,
+        job: Callable[[Suggestion, int], Any],
+        budget: Budget,
+        *,
+        workers: int = 1,
+        backend: Backend | None = None,
+        clock: str = "simulated",
+        cost: CostModel = epochs_cost,
+        log: EventLog | None = None,
+    ) -> None:
         if workers < 1:
             raise ValueError(f"workers must be at least 1, got {workers}")
         if clock not in CLOCKS:
@@ -168,8 +177,10 @@ class AshaDriver:
     def exhausted(self, now: float) -> bool:
         # the trial budget only stops new trials (see start); promotions of started ones go on
         budget = self.budget
-        return bool((budget.max_resource and self.spent.resource >= budget.max_resource)
-                    or (budget.max_time and now >= budget.max_time))
+        return bool(
+            (budget.max_resource and self.spent.resource >= budget.max_resource)
+            or (budget.max_time and now >= budget.max_time)
+        )
 
     def start(self, worker: int, now: float) -> bool:
         """Give `worker` a job; False when the only work left would be a trial beyond the budget."""
@@ -238,13 +249,20 @@ class AshaDriver:
         return events
 
 
-def run_asha(scheduler: AshaScheduler, job: Callable[[Suggestion, int], Any], budget: Budget, **options: Any) -> list[Event]:
+def run_asha(
+    scheduler: AshaScheduler, job: Callable[[Suggestion, int], Any], budget: Budget, **options: Any
+) -> list[Event]:
     """`AshaDriver(scheduler, job, budget, **options).run()`: the search's events, in the order they happened."""
     return AshaDriver(scheduler, job, budget, **options).run()
 
 
-def run_simulated(scheduler: AshaScheduler, job: Callable[[Suggestion, int], Any], workers: int, budget: Budget,
-                  cost: CostModel = epochs_cost) -> list[Event]:
+def run_simulated(
+    scheduler: AshaScheduler,
+    job: Callable[[Suggestion, int], Any],
+    workers: int,
+    budget: Budget,
+    cost: CostModel = epochs_cost,
+) -> list[Event]:
     """The exactly reproducible search, in this process."""
     return run_asha(scheduler, job, budget, workers=workers, clock="simulated", cost=cost)
 

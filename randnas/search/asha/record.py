@@ -54,7 +54,8 @@ def log_asha_result(run, config: AshaConfig, result: AshaResult, trials: Trials,
     for trial in sorted(top_rung):
         genotype = trials.genotype(trial)
         run.child(
-            f"trial-{trial}", f"trial-{trial}",
+            f"trial-{trial}",
+            f"trial-{trial}",
             tags={TAG_TRIAL: trial, "randnas.genotype": genotype.to_darts(), "randnas.top_rung": top_rung[trial]},
             params={"trial": trial, "genotype": genotype.to_darts()},
             metrics=trial_metrics(config, result, trial),
@@ -63,8 +64,21 @@ def log_asha_result(run, config: AshaConfig, result: AshaResult, trials: Trials,
     run.json(result.rungs, "asha/rungs.json")
     run.json(result.promotions, "asha/promotions.json")
     run.json(result.genotype.to_dict(), GENOTYPE_ARTIFACT)
-    run.metrics({f"best/{name}": readable(config, result.best_value), "asha/trials": result.trials,
-                 "asha/epochs": result.epochs, "asha/jobs": len(result.events),
-                 "asha/promotions": len(result.promotions)}, step=0)
-    run.tags({"randnas.digest": events_digest(result), "randnas.genotype": result.genotype.to_darts(),
-              "randnas.best_trial": result.best_trial, "randnas.best_rung": result.best_rung})
+    run.metrics(
+        {
+            f"best/{name}": readable(config, result.best_value),
+            "asha/trials": result.trials,
+            "asha/epochs": result.epochs,
+            "asha/jobs": len(result.events),
+            "asha/promotions": len(result.promotions),
+        },
+        step=0,
+    )
+    run.tags(
+        {
+            "randnas.digest": events_digest(result),
+            "randnas.genotype": result.genotype.to_darts(),
+            "randnas.best_trial": result.best_trial,
+            "randnas.best_rung": result.best_rung,
+        }
+    )

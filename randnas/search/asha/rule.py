@@ -45,7 +45,7 @@ def rung_resources(r: float, R: float, eta: int, layout: str = "top_down") -> li
     else:
         resources = [int(r * eta**k + 1e-9) for k in range(K + 1)]
     if resources[0] < 1:
-        raise SettingError(f"the bottom rung's resource {R * eta ** -K:.3f} truncates to 0; raise r or R")
+        raise SettingError(f"the bottom rung's resource {R * eta**-K:.3f} truncates to 0; raise r or R")
     return resources
 
 

@@ -58,7 +58,12 @@ class AshaConfig:
         if self.benchmark not in BENCHMARKS:
             raise ValueError(f"unknown benchmark {self.benchmark!r}; choose one of {', '.join(BENCHMARKS)}")
         check_rung_arguments(self.r, self.R, self.eta)
-        for name, allowed in (("layout", LAYOUTS), ("backend", BACKEND_NAMES), ("clock", CLOCKS), ("cost_model", COST_MODELS)):
+        for name, allowed in (
+            ("layout", LAYOUTS),
+            ("backend", BACKEND_NAMES),
+            ("clock", CLOCKS),
+            ("cost_model", COST_MODELS),
+        ):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"unknown ASHA {name} {getattr(self, name)!r}; choose one of {', '.join(allowed)}")
         require_positive(self, "workers", "threads_per_worker")
@@ -73,17 +78,22 @@ class AshaConfig:
         known = {f.name for f in dataclasses.fields(config_type)} - {"epochs"}
         unknown = sorted(set(self.train) - known)
         if unknown:
-            raise ValueError(f"{unknown} are not {config_type.__name__} fields; choose from {sorted(known)} (epochs is R)")
+            raise ValueError(
+                f"{unknown} are not {config_type.__name__} fields; choose from {sorted(known)} (epochs is R)"
+            )
         return config_type(**{**self.train, "epochs": self.R})
 
     def scheduler(self) -> AshaScheduler:
         return AshaScheduler(self.r, self.R, self.eta, self.layout, self.early_stopping)
 
 
-def make_trials(config: AshaConfig, dataset: str, seed: int, checkpoint_root: Path, data_root: str = "",
-                device: str = "auto") -> Trials:
+def make_trials(
+    config: AshaConfig, dataset: str, seed: int, checkpoint_root: Path, data_root: str = "", device: str = "auto"
+) -> Trials:
     kind = CnnTrials if config.benchmark == "cnn" else PtbTrials
-    return kind(config.train_config(), dataset, seed, config.R, str(checkpoint_root), data_root, config.objective, device)
+    return kind(
+        config.train_config(), dataset, seed, config.R, str(checkpoint_root), data_root, config.objective, device
+    )
 
 
 @dataclass
@@ -118,10 +128,24 @@ def summarize(scheduler: AshaScheduler, events: list[Event], trials: Trials) -> 
     promotions = []
     for event in events:
         if event.rung > 0:
-            promotions.append({"trial": event.trial, "to_rung": event.rung, "resource": event.resource,
-                               "finished_at": event.time, "value": event.value})
-    rungs = [{"rung": k, "resource": rung.resource, "results": [[t, v] for t, v in rung.results.items()],
-              "promoted": sorted(rung.promoted)} for k, rung in enumerate(scheduler.rungs)]
+            promotions.append(
+                {
+                    "trial": event.trial,
+                    "to_rung": event.rung,
+                    "resource": event.resource,
+                    "finished_at": event.time,
+                    "value": event.value,
+                }
+            )
+    rungs = [
+        {
+            "rung": k,
+            "resource": rung.resource,
+            "results": [[t, v] for t, v in rung.results.items()],
+            "promoted": sorted(rung.promoted),
+        }
+        for k, rung in enumerate(scheduler.rungs)
+    ]
     return AshaResult(events, rungs, best, top, results[best], trials.genotype(best), promotions)
 
 
@@ -163,6 +187,14 @@ def run_asha_search(config: AshaConfig, trials: Trials, search_dir: Path) -> Ash
     threads = config.threads_per_worker
     backend = make_backend(config.backend, config.workers, threads, config.ray_address, config.gpus_per_worker)
     search_dir.mkdir(parents=True, exist_ok=True)
-    events = run_asha(scheduler, trials, config.budget(), workers=config.workers, backend=backend,
-                      clock=config.clock, cost=make_cost_model(config, trials), log=EventLog(search_dir / EVENTS_FILE))
+    events = run_asha(
+        scheduler,
+        trials,
+        config.budget(),
+        workers=config.workers,
+        backend=backend,
+        clock=config.clock,
+        cost=make_cost_model(config, trials),
+        log=EventLog(search_dir / EVENTS_FILE),
+    )
     return summarize(scheduler, events, trials)

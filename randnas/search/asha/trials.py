@@ -30,12 +30,17 @@ from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
 from randnas.train.cnn import CnnTrainConfig, CnnTrainer
 from randnas.train.ptb import PtbTrainConfig, PtbTrainer
 
-CNN_OBJECTIVES = {"valid": ("search-train", "search-valid"), "holdout": ("holdout-train", "holdout-valid"),
-                  "test": ("train", "test")}
+CNN_OBJECTIVES = {
+    "valid": ("search-train", "search-valid"),
+    "holdout": ("holdout-train", "holdout-valid"),
+    "test": ("train", "test"),
+}
 # what each objective trains on and scores by, in the words the book prints beside an ASHA row
-OBJECTIVE_WORDS = {"valid": "trained on the first half of the training set, validation accuracy on the second half",
-                   "holdout": "trained on 90 % of the training set (45k of CIFAR-10's 50k), validation accuracy on the last 10 %",
-                   "test": "trained on the whole training set, accuracy on the test set (as released)"}
+OBJECTIVE_WORDS = {
+    "valid": "trained on the first half of the training set, validation accuracy on the second half",
+    "holdout": "trained on 90 % of the training set (45k of CIFAR-10's 50k), validation accuracy on the last 10 %",
+    "test": "trained on the whole training set, accuracy on the test set (as released)",
+}
 PTB_OBJECTIVES = ("valid",)
 TRIAL_STREAM = 5  # genotype draws and initial seeds of ASHA's trials, apart from every other stream
 
@@ -87,8 +92,10 @@ class _Trials:
 
     def __post_init__(self) -> None:
         if self.objective not in self.objectives:
-            raise ValueError(f"unknown ASHA objective {self.objective!r} for {self.benchmark}; "
-                             f"choose one of {', '.join(self.objectives)}")
+            raise ValueError(
+                f"unknown ASHA objective {self.objective!r} for {self.benchmark}; "
+                f"choose one of {', '.join(self.objectives)}"
+            )
         # every trial's schedule (cosine, drop-path ramp) spans R epochs, whatever rung it stops at
         object.__setattr__(self, "config", dataclasses.replace(self.config, epochs=self.R))
 
@@ -128,7 +135,9 @@ class PtbTrials(_Trials):
             seed_everything(seed)
         corpus = _corpus(self.dataset, self.data_root)
         trainer = PtbTrainer(self.config, self.genotype(suggestion.trial), corpus, seed, self.device)
-        result = trainer.run(trial_folder(self.checkpoint_root, suggestion.trial), epochs=suggestion.resource, test=False)
+        result = trainer.run(
+            trial_folder(self.checkpoint_root, suggestion.trial), epochs=suggestion.resource, test=False
+        )
         value = -result.best_valid_ppl if math.isfinite(result.best_valid_ppl) else -math.inf
         return Report(value, tuple(result.history[previous:]))
 

@@ -24,15 +24,22 @@ def uniform_cell(op: str) -> CnnGenotype:
 
 
 def test_forward_macs_counts_convolutions_linear_layers_and_pooling_windows():
-    model = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.MaxPool2d(2), nn.Conv2d(4, 4, 1, groups=2),
-                          nn.Flatten(), nn.Linear(4 * 16 * 16, 10))
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3, padding=1),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 4, 1, groups=2),
+        nn.Flatten(),
+        nn.Linear(4 * 16 * 16, 10),
+    )
     expected = 32 * 32 * 4 * 3 * 9 + 16 * 16 * 4 * 4 + 16 * 16 * 4 * 2 + 10 * 4 * 16 * 16
     assert forward_macs(model) == expected
 
 
 def test_separable_convolutions_cost_more_than_pooling_and_skips():
-    sizes = {op: forward_macs(NetworkCIFAR(uniform_cell(op), 8, 5, auxiliary=False))
-             for op in ("sep_conv_5x5", "sep_conv_3x3", "max_pool_3x3", "skip_connect")}
+    sizes = {
+        op: forward_macs(NetworkCIFAR(uniform_cell(op), 8, 5, auxiliary=False))
+        for op in ("sep_conv_5x5", "sep_conv_3x3", "max_pool_3x3", "skip_connect")
+    }
     assert sizes["sep_conv_5x5"] > sizes["sep_conv_3x3"] > sizes["max_pool_3x3"] > sizes["skip_connect"]
 
 

@@ -115,7 +115,9 @@ def test_the_log_holds_every_event_and_a_stopped_search_resumes_to_the_same_end(
 def test_a_log_from_other_settings_is_refused(tmp_path):
     log = EventLog(tmp_path / "events.jsonl")
     search(0, budget=Budget(max_trials=10), log=log)
-    with pytest.raises(ValueError, match="does not match this search: trial .* was never suggested; resume with the settings"):
+    with pytest.raises(
+        ValueError, match="does not match this search: trial .* was never suggested; resume with the settings"
+    ):
         run_asha(AshaScheduler(1, 9, 3), ToyJob(0), Budget(max_trials=10), workers=1, log=log)
 
 
@@ -138,18 +140,27 @@ def test_a_killed_worker_is_retried_and_the_search_completes(tmp_path):
     events = run_asha(scheduler, job, Budget(max_trials=9), workers=2, backend=ProcessPoolBackend(2), cost=toy_cost(0))
     assert (tmp_path / "killed-2").exists()  # the worker did die
     assert {e.trial for e in events if e.rung == 0} == set(range(9))
-    assert event_log(events) == event_log(run_asha(AshaScheduler(1, 9, 3), ToyJob(0), Budget(max_trials=9), workers=2, cost=toy_cost(0)))
+    assert event_log(events) == event_log(
+        run_asha(AshaScheduler(1, 9, 3), ToyJob(0), Budget(max_trials=9), workers=2, cost=toy_cost(0))
+    )
 
 
 def test_a_worker_that_keeps_dying_stops_the_search_with_a_clear_message(tmp_path):
     backend = ProcessPoolBackend(1, max_retries=1)
     with pytest.raises(WorkerLost, match="trial 0 \\(rung 0\\) lost its worker 2 times; rerun to resume it"):
-        run_asha(AshaScheduler(1, 9, 3), ToyJob(0, kill_trial=0, marker_dir=str(tmp_path), kill_always=True), Budget(max_trials=1), backend=backend)
+        run_asha(
+            AshaScheduler(1, 9, 3),
+            ToyJob(0, kill_trial=0, marker_dir=str(tmp_path), kill_always=True),
+            Budget(max_trials=1),
+            backend=backend,
+        )
 
 
 def test_wall_clock_search_completes_on_a_process_pool():
     scheduler = AshaScheduler(1, 9, 3)
-    events = run_asha(scheduler, ToyJob(0, sleep=0.01), Budget(max_trials=9), workers=2, clock="wall", backend=ProcessPoolBackend(2))
+    events = run_asha(
+        scheduler, ToyJob(0, sleep=0.01), Budget(max_trials=9), workers=2, clock="wall", backend=ProcessPoolBackend(2)
+    )
     assert {e.trial for e in events if e.rung == 0} == set(range(9)) and scheduler.pending == {}
     assert {e.worker for e in events} == {0, 1}
 

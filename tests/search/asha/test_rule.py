@@ -25,8 +25,12 @@ def test_rung_layouts(r, R, eta, layout, expected):
 
 @pytest.mark.parametrize(
     "args, message",
-    [((0, 300, 4), r"r \(the minimum resource\) must be a positive number, got 0"), ((10, 5, 4), r"R \(the maximum resource\) must be a finite number of at least r = 10, got 5"),
-     ((1, 300, 1), r"eta \(the reduction factor\) must be an integer of at least 2, got 1"), ((1, 300, 2.5), "got 2.5")],
+    [
+        ((0, 300, 4), r"r \(the minimum resource\) must be a positive number, got 0"),
+        ((10, 5, 4), r"R \(the maximum resource\) must be a finite number of at least r = 10, got 5"),
+        ((1, 300, 1), r"eta \(the reduction factor\) must be an integer of at least 2, got 1"),
+        ((1, 300, 2.5), "got 2.5"),
+    ],
 )
 def test_bad_rung_arguments_name_the_value_and_range(args, message):
     with pytest.raises(ValueError, match=message):
@@ -56,7 +60,11 @@ def test_promotable_table(results, promoted, eta, expected):
 def test_scheduler_trace_promotes_top_down_and_starts_new_trials_otherwise():
     asha = AshaScheduler(1, 9, 3)
     assert [g.resource for g in asha.rungs] == [1, 3, 9]
-    assert [asha.suggest() for _ in range(3)] == [Suggestion(0, 0, 1, True), Suggestion(1, 0, 1, True), Suggestion(2, 0, 1, True)]
+    assert [asha.suggest() for _ in range(3)] == [
+        Suggestion(0, 0, 1, True),
+        Suggestion(1, 0, 1, True),
+        Suggestion(2, 0, 1, True),
+    ]
     for trial, value in ((0, 0.3), (1, 0.9), (2, 0.5)):
         asha.on_result(trial, 0, value)
     assert asha.suggest() == Suggestion(1, 1, 3, False)  # the best third of rung 0 goes up

@@ -13,7 +13,14 @@ from randnas.search.asha.record import ASHA_EXPERIMENTS, TAG_TRIAL, events_diges
 from randnas.search.asha.search import EVENTS_FILE, AshaConfig, make_trials, run_asha_search
 
 SMALL_CNN = {"channels": 4, "layers": 3, "cutout": 2, "batch_size": 128, "lr": 0.05, "eval_batch_size": 512}
-SMALL_PTB = {"hidden": 16, "batch_size": 16, "bptt": 8, "eval_batch_size": 16, "max_steps_per_epoch": 4, "max_eval_chunks": 3}
+SMALL_PTB = {
+    "hidden": 16,
+    "batch_size": 16,
+    "bptt": 8,
+    "eval_batch_size": 16,
+    "max_steps_per_epoch": 4,
+    "max_eval_chunks": 3,
+}
 
 
 @pytest.mark.parametrize(
@@ -40,7 +47,11 @@ def run_search(benchmark: str, seed: int = 0, **changes):
     dataset = "digits" if benchmark == "cnn" else "pydoc"
     config = AshaConfig(benchmark=benchmark, r=1, R=3, eta=3, max_trials=4, workers=2, train=small, **changes)
     data = load_corpus("pydoc") if benchmark == "ptb" else None
-    tags = {tracking.TAG_SEED: str(seed), tracking.TAG_PRESET: "test", tracking.TAG_PLAN_KEY: f"test/{benchmark}/{seed}/" + "-".join(map(str, changes.values()))}
+    tags = {
+        tracking.TAG_SEED: str(seed),
+        tracking.TAG_PRESET: "test",
+        tracking.TAG_PLAN_KEY: f"test/{benchmark}/{seed}/" + "-".join(map(str, changes.values())),
+    }
     with tracking.tracked_run(ASHA_EXPERIMENTS[benchmark], "asha", tags=tags, config=config) as run:
         trials = make_trials(config, dataset, seed, run.checkpoint_dir(), device="cpu")
         result = run_asha_search(config, trials, run.checkpoint_dir())
@@ -54,7 +65,11 @@ def test_the_record_of_a_search(store, benchmark):
     run_id, result = run_search(benchmark)
     parent = tracking.find_runs(ASHA_EXPERIMENTS[benchmark], plan_key=f"test/{benchmark}/0/")
     assert [run.info.run_id for run in parent] == [run_id]
-    children = [run for run in tracking.find_runs(ASHA_EXPERIMENTS[benchmark]) if run.data.tags.get("mlflow.parentRunId") == run_id]
+    children = [
+        run
+        for run in tracking.find_runs(ASHA_EXPERIMENTS[benchmark])
+        if run.data.tags.get("mlflow.parentRunId") == run_id
+    ]
     assert sorted(int(c.data.tags[TAG_TRIAL]) for c in children) == list(range(4))
     name = "rung/valid_acc" if benchmark == "cnn" else "rung/valid_ppl"
     for child in children:
@@ -86,8 +101,10 @@ def test_same_seed_same_search_and_a_different_seed_differs(store):
 def test_a_resumed_parent_does_not_log_its_children_twice(store):
     config = AshaConfig(benchmark="cnn", r=1, R=3, eta=3, max_trials=3, train=SMALL_CNN)
     tags = {tracking.TAG_PLAN_KEY: "test/resume"}
-    with pytest.raises(RuntimeError, match="stop"), tracking.tracked_run(ASHA_EXPERIMENTS["cnn"], "asha", tags=tags,
-                                                                          config=config) as run:
+    with (
+        pytest.raises(RuntimeError, match="stop"),
+        tracking.tracked_run(ASHA_EXPERIMENTS["cnn"], "asha", tags=tags, config=config) as run,
+    ):
         trials = make_trials(config, "digits", 0, run.checkpoint_dir(), device="cpu")
         result = run_asha_search(config, trials, run.checkpoint_dir())
         log_asha_result(run, config, result, trials, run.checkpoint_dir())
@@ -97,5 +114,7 @@ def test_a_resumed_parent_does_not_log_its_children_twice(store):
         again = run_asha_search(config, trials, resumed.checkpoint_dir())  # replayed from the event log
         log_asha_result(resumed, config, again, trials, resumed.checkpoint_dir())
     assert events_digest(again) == events_digest(result)
-    children = [r for r in tracking.find_runs(ASHA_EXPERIMENTS["cnn"]) if r.data.tags.get("mlflow.parentRunId") == run.run_id]
+    children = [
+        r for r in tracking.find_runs(ASHA_EXPERIMENTS["cnn"]) if r.data.tags.get("mlflow.parentRunId") == run.run_id
+    ]
     assert len(children) == 3

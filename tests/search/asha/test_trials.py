@@ -51,5 +51,7 @@ def test_unknown_objective():
 
 
 def test_ptb_value_is_minus_the_best_validation_perplexity(tmp_path):
-    report = PtbTrials(SMALL_PTB, "pydoc", seed=0, R=2, checkpoint_root=str(tmp_path), device="cpu")(Suggestion(0, 0, 2, True), 0)
+    report = PtbTrials(SMALL_PTB, "pydoc", seed=0, R=2, checkpoint_root=str(tmp_path), device="cpu")(
+        Suggestion(0, 0, 2, True), 0
+    )
     assert report.value == -min(m["valid/ppl"] for m in report.metrics)
