@@ -1,4 +1,4 @@
-"""The `randnas` command: thin parsing over plans, tracking and data."""
+"""The `randnas` command: thin parsing over plans, the record and data."""
 
 from __future__ import annotations
 
@@ -13,18 +13,20 @@ from pathlib import Path
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from randnas import plans, tracking
+    from randnas import plans
+    from randnas.record.store import find_project_root, find_runs, open_store
+    from randnas.record.vocabulary import FINISHED
 
-    root = tracking.find_project_root()
+    root = find_project_root()
     overrides = plans.parse_overrides(args.set or [])
     # the notebooks run in the project root: a relative data root means the folder as seen from here
     if args.data_root:
         args.data_root = str(Path(args.data_root).resolve())
     if args.dry_run:
         plan = plans.load_plan(args.plan, root=root)
-        tracking.open_store(args.store)
+        store = open_store(args.store)
         for job in plans.expand(plan, args.preset, overrides, data_root=args.data_root, only=args.only or ()):
-            done = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
+            done = find_runs(store, plan_key=job.plan_key, status=FINISHED)
             missing = "" if done else "".join(f"  (needs <data root>/{folder})" for folder in job.missing_data())
             stale = plans.stale_reason(root, job, done[0]) if done else ""
             print(
@@ -113,13 +115,14 @@ def _free_port(port: int) -> bool:
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
-    from randnas import tracking
     from randnas.backends import watch_group
+    from randnas.record.store import open_store
 
     if not _free_port(args.port):
         print(f"randnas: error: port {args.port} on 127.0.0.1 is in use; choose another with --port", file=sys.stderr)
         return 2
-    uri = tracking.open_store(args.store)
+    store = open_store(args.store)
+    uri = store.uri
     command = [
         sys.executable,
         "-m",
@@ -139,7 +142,7 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     # the server runs in its own process group (MLflow starts workers of its own), and that whole group
     # is stopped with this command: Ctrl-C or `kill` of `randnas ui` never leaves a server serving
     # the committed record's artifact paths are relative to the folder that holds the store: the server resolves them there
-    folder = tracking.file_store_path(uri)
+    folder = store.folder
     server = subprocess.Popen(
         command,
         env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"},
@@ -193,10 +196,8 @@ def _genotype_space(text: str, asked: str | None) -> str:
 
 
 def _cmd_genotype_describe(args: argparse.Namespace) -> int:
-    from randnas.lookup import find_genotype
-
     space = _genotype_space(args.genotype, args.space)
-    genotype, _ = find_genotype(space, args.genotype)
+    genotype = _genotype(space, args.genotype)
     print(genotype.to_darts())
     if space == "nb201":
         from randnas.data.nb201 import load_nb201_cifar10
@@ -256,11 +257,23 @@ def _cmd_genotype_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_record_check(args: argparse.Namespace) -> int:
-    from randnas import tracking
-    from randnas.record import check_store
+def _genotype(space: str, spec: str):
+    """The genotype a command-line argument names: a name, a text form, or `run:<id>` of the record's runs."""
+    from randnas.experiments.train import find_genotype
 
-    store = Path(args.store or tracking.find_project_root() / "mlruns").resolve()
+    record = None
+    if spec.startswith("run:"):
+        from randnas.experiments.catalog import load_record
+
+        record = load_record(hand_runs=True, check=False)
+    return find_genotype(record, space, spec)[0]
+
+
+def _cmd_record_check(args: argparse.Namespace) -> int:
+    from randnas.record.integrity import check_store
+    from randnas.record.store import find_project_root
+
+    store = Path(args.store or find_project_root() / "mlruns").resolve()
     if not store.is_dir():
         print(f"randnas: error: no file store at {store}; give --store", file=sys.stderr)
         return 2
@@ -279,12 +292,12 @@ def _cmd_record_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_adopt(args: argparse.Namespace) -> int:
-    from randnas import tracking
+    from randnas.record.store import adopt_run, open_store
 
-    tracking.open_store(args.store)
+    store = open_store(args.store)
     for run_id in args.run_ids:
         try:
-            name = tracking.adopt_run(run_id)
+            name = adopt_run(store, run_id)
         except KeyError:
             print(
                 f"randnas: error: no run {run_id!r} in the record; copy its id from the MLflow UI or the notebook's output",
@@ -296,29 +309,34 @@ def _cmd_record_adopt(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_upgrade(args: argparse.Namespace) -> int:
-    from randnas import plans, tracking
+    from randnas import plans
+    from randnas.record import store as record
+    from randnas.record.vocabulary import (
+        FINISHED,
+        MANIFEST_ARTIFACT,
+        NOTE_TAG,
+        PARENT_TAG,
+        TAG_BOOK_PAGE,
+        TAG_PLAN_KEY,
+    )
+    from randnas.record.writer import write_manifest
 
-    tracking.open_store(args.store)
+    store = record.open_store(args.store)
     manifests = pages = 0
-    for run in tracking.find_runs(status=tracking.FINISHED):
-        if "mlflow.parentRunId" in run.data.tags:
+    for run in record.find_runs(store, status=FINISHED):
+        if PARENT_TAG in run.data.tags:
             continue
-        if not tracking.artifact_exists(run.info.run_id, tracking.MANIFEST_ARTIFACT):
-            tracking.write_manifest(run.info.run_id)
+        if not record.artifact_exists(store, run.info.run_id, MANIFEST_ARTIFACT):
+            write_manifest(store, run.info.run_id)
             manifests += 1
-        plan_key = run.data.tags.get(tracking.TAG_PLAN_KEY, "")
+        plan_key = run.data.tags.get(TAG_PLAN_KEY, "")
         page = plans.book_output(plan_key)
-        if page and "randnas.book_page" not in run.data.tags:
-            tracking.set_run_tags(
-                run.info.run_id,
-                {
-                    "randnas.book_page": page,
-                    "mlflow.note.content": f"Rendered in the book at {page} (plan job {plan_key}).",
-                },
-            )
+        if page and TAG_BOOK_PAGE not in run.data.tags:
+            note = f"Rendered in the book at {page} (plan job {plan_key})."
+            record.set_run_tags(store, run.info.run_id, {TAG_BOOK_PAGE: page, NOTE_TAG: note})
             pages += 1
-    kinds = tracking.declare_experiment_kinds()
-    root = tracking.find_project_root()
+    kinds = record.declare_experiment_kinds(store)
+    root = record.find_project_root()
     titles = (
         plans.relabel_executed_copies(root / "plans" / "default.yaml", root)
         if (root / "plans" / "default.yaml").is_file()
@@ -342,10 +360,9 @@ def _cmd_asha_rungs(args: argparse.Namespace) -> int:
 
 
 def _cmd_surrogate_predict(args: argparse.Namespace) -> int:
-    from randnas.lookup import find_genotype
     from randnas.surrogate.nb301 import LABEL, check_epochs, load_nb301_surrogate
 
-    genotype, _ = find_genotype("cnn", args.genotype)
+    genotype = _genotype("cnn", args.genotype)
     check_epochs(args.epoch)  # before loading the model: a bad epoch needs no data
     surrogate = load_nb301_surrogate(args.data_root or None)
     prediction = surrogate.predict([genotype], args.epoch)
@@ -357,12 +374,12 @@ def _cmd_surrogate_predict(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_export(args: argparse.Namespace) -> int:
-    from randnas import tracking
-    from randnas.record import export_record
+    from randnas.record.portable import export_record
+    from randnas.record.store import file_store_path, find_project_root
 
-    root = tracking.find_project_root()
+    root = find_project_root()
     store = Path(args.store or root / "mlruns").resolve()
-    source_folder = tracking.file_store_path(args.source) if args.source else None
+    source_folder = file_store_path(args.source) if args.source else None
     if source_folder is not None and source_folder.resolve() == store:
         print(
             f"randnas: error: --from names the store being exported ({store}); give a tracking server or another store",
@@ -385,10 +402,10 @@ def _cmd_record_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_scrub(args: argparse.Namespace) -> int:
-    from randnas import tracking
-    from randnas.record import private_paths, scrub_record
+    from randnas.record.portable import private_paths, scrub_record
+    from randnas.record.store import find_project_root
 
-    root = tracking.find_project_root()
+    root = find_project_root()
     store = Path(args.store or root / "mlruns").resolve()
     changed = scrub_record(root, store)
     left = list(private_paths([p for p in [*store.rglob("*"), *(root / "book" / "runs").rglob("*")] if p.is_file()]))
@@ -549,9 +566,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from randnas.configs import SettingError
     from randnas.data import DataError
     from randnas.plans import PlanError
+    from randnas.record.store import RecordUnreadable, StoreUnreachable
     from randnas.spaces import GenotypeError
     from randnas.surrogate.nb301 import SurrogateError
-    from randnas.tracking import RecordUnreadable, StoreUnreachable
 
     args = build_parser().parse_args(argv)
     try:

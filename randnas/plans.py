@@ -48,7 +48,7 @@ PRESET_DESCRIPTIONS = {
     "paper": "the paper's settings, for GPUs (days)",
 }
 # Parameters the runner passes to every notebook; each notebook's `parameters` cell declares them.
-INJECTED = ("preset", "plan_key", "data_root")
+INJECTED = ("preset", "plan_key", "data_root", "store", "held_lock")
 ENTRY_KEYS = {"notebook", "params", "grid", "presets", "description", "requires", "after"}
 ENTRY_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 PRESET_KEYS = {"params", "grid", "extra"}
@@ -427,55 +427,63 @@ def plan_backend(name: str, address: str = "", cpus_per_job: float = 1.0, gpus_p
 
 
 def execute_job(
-    job: Job, root: Path, store_uri: str, force: bool = False, log: Callable[[str], None] | None = None
+    job: Job, root: Path, store: str, force: bool = False, log: Callable[[str], None] | None = None
 ) -> JobResult:
-    """Run one job with papermill unless its plan_key already has a FINISHED run.
+    """Run one job with papermill unless its plan_key already has a FINISHED run in `store`.
 
-    The executed notebook is written to a temporary file and moved into place only on success, and
-    attached to the run as an artifact; a failed job leaves its notebook under _build/failed-runs/
-    and its run FAILED (or KILLED), never RUNNING. The job's lock is held throughout (and handed to the
-    notebook's kernel), so a second runner on the same store skips a job another one is running, never
-    resuming or ending that live run.
+    The executed notebook is written to a temporary file and moved into place only on success, and attached to
+    the run as an artifact; a failed job leaves its notebook under _build/failed-runs/ and its run FAILED (or
+    KILLED), never RUNNING. The job's lock is held throughout (the notebook is told so by its `held_lock`
+    parameter), so a second runner on the same store skips a job another one is running, never resuming or
+    ending that live run.
     """
-    from randnas import tracking
+    from randnas.record.locks import RunBusy, job_lock
+    from randnas.record.store import open_store
 
+    opened = open_store(store)
     try:
-        with tracking.job_lock(job.plan_key):
-            previous = os.environ.get(tracking.LOCK_HELD_ENV)
-            os.environ[tracking.LOCK_HELD_ENV] = job.plan_key  # the kernel papermill starts inherits it
-            try:
-                return _execute_job_locked(job, root, store_uri, force, log)
-            finally:
-                if previous is None:
-                    os.environ.pop(tracking.LOCK_HELD_ENV, None)
-                else:
-                    os.environ[tracking.LOCK_HELD_ENV] = previous
-    except tracking.RunBusy as busy:
+        with job_lock(opened, job.plan_key):
+            return _execute_job_locked(job, root, opened, force, log)
+    except RunBusy as busy:
         return JobResult(job, "skipped", str(busy))
 
 
-def _execute_job_locked(
-    job: Job, root: Path, store_uri: str, force: bool, log: Callable[[str], None] | None
-) -> JobResult:
+def store_parameter(store: Any, root: Path) -> str:
+    """How a notebook run in `root` names the store: a file store inside the project by its relative path (so the
+    executed copy names no folder of this machine), any other store by its URI."""
+    if store.folder is not None and store.folder.is_relative_to(root):
+        return store.folder.relative_to(root).as_posix()
+    return store.uri
+
+
+def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Callable[[str], None] | None) -> JobResult:
     import papermill
 
-    from randnas import tracking
     from randnas.kernels import EncryptedKernelManager
-    from randnas.record import scrub_notebook
+    from randnas.record import store as record
+    from randnas.record.portable import scrub_notebook
+    from randnas.record.vocabulary import (
+        FAILED,
+        FINISHED,
+        KILLED,
+        NOTE_TAG,
+        NOTEBOOK_ARTIFACTS,
+        SOURCE_TAG,
+        TAG_BOOK_PAGE,
+    )
 
     output = root / job.output
-    tracking.open_store(store_uri)  # the record this job belongs to, whatever this process used before
-    finished = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
-    if finished and not force and (damage := _damage(store_uri, finished[0])):
+    finished = record.find_runs(store, plan_key=job.plan_key, status=FINISHED)
+    if finished and not force and (damage := _damage(store, finished[0])):
         # a damaged run is not done: it is set aside (MLflow-deleted, its files kept) and the job trained again
         (log or print)(f"damaged  {job.plan_key}: run {finished[0].info.run_id} ({damage}); set aside, training again")
-        tracking.delete_run(finished[0].info.run_id)
+        record.delete_run(store, finished[0].info.run_id)
         finished = []
     if finished and not force:
         if output.is_file():
             return JobResult(job, "skipped", finished[0].info.run_id)
         # the run is in the record but its executed notebook is not: take it back from the record
-        _restore_notebook(finished[0].info.run_id, output)
+        _restore_notebook(store, finished[0].info.run_id, output)
         return JobResult(job, "restored", finished[0].info.run_id)
     missing = job.missing_data()
     if missing:  # not a failure: this machine lacks data the entry cannot do without, and nothing was started
@@ -484,56 +492,46 @@ def _execute_job_locked(
         )
     (log or print)(f"running {job.plan_key}")
     output.parent.mkdir(parents=True, exist_ok=True)
-    previous_uri = os.environ.get(tracking.STORE_ENV)
-    os.environ[tracking.STORE_ENV] = store_uri
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            partial = Path(tmp) / output.name
-            try:
-                papermill.execute_notebook(
-                    str(job.notebook),
-                    str(partial),
-                    parameters=dict(job.parameters),
-                    cwd=str(root),
-                    kernel_name="python3",
-                    progress_bar=False,
-                    start_timeout=300,  # a loaded 2-core machine can take over a minute to start a kernel
-                    kernel_manager_class=EncryptedKernelManager,
-                )
-            except BaseException as error:  # an interrupt too: the run must not be left RUNNING
-                stopped = not isinstance(error, Exception)  # KeyboardInterrupt, SystemExit: stopped, not broken
-                ended = tracking.mark_unfinished(job.plan_key, tracking.KILLED if stopped else tracking.FAILED)
-                failed_copy = root / "_build" / "failed-runs" / job.output.relative_to(job.output.parts[0])
-                if partial.is_file():
-                    failed_copy.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copy2(partial, failed_copy)
-                if stopped:
-                    raise  # Ctrl-C and sys.exit behave as such: the plan stops here
-                reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-                ended_note = f"; runs ended {', '.join(ended)}" if ended else ""
-                return JobResult(job, "failed", f"{reason} (executed notebook: {failed_copy}{ended_note})")
-            runs = tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
-            if not runs:
-                return JobResult(job, "failed", "the notebook finished without a FINISHED MLflow run for its plan_key")
-            label_executed_copy(partial, job)
-            scrub_notebook(partial, root, output=job.output.as_posix())  # no paths of this machine in the record
-            tracking.log_artifact_to_run(runs[0].info.run_id, partial, artifact_path="notebook")
-            page = book_output(job.plan_key) or job.output.with_suffix(".html").as_posix()
-            # the run's description in the MLflow UI says where the book renders it
-            tracking.set_run_tags(
-                runs[0].info.run_id,
-                {
-                    "randnas.book_page": page,
-                    "mlflow.note.content": f"Rendered in the book at {page} (plan job {job.plan_key}).",
-                },
+    parameters = {**job.parameters, "store": store_parameter(store, root), "held_lock": job.plan_key}
+    with tempfile.TemporaryDirectory() as tmp:
+        partial = Path(tmp) / output.name
+        try:
+            papermill.execute_notebook(
+                str(job.notebook),
+                str(partial),
+                parameters=parameters,
+                cwd=str(root),
+                kernel_name="python3",
+                progress_bar=False,
+                start_timeout=300,  # a loaded 2-core machine can take over a minute to start a kernel
+                kernel_manager_class=EncryptedKernelManager,
             )
-            shutil.move(str(partial), output)
-            return JobResult(job, "ran", runs[0].info.run_id)
-    finally:
-        if previous_uri is None:
-            os.environ.pop(tracking.STORE_ENV, None)
-        else:
-            os.environ[tracking.STORE_ENV] = previous_uri
+        except BaseException as error:  # an interrupt too: the run must not be left RUNNING
+            stopped = not isinstance(error, Exception)  # KeyboardInterrupt, SystemExit: stopped, not broken
+            ended = record.mark_unfinished(store, job.plan_key, KILLED if stopped else FAILED)
+            failed_copy = root / "_build" / "failed-runs" / job.output.relative_to(job.output.parts[0])
+            if partial.is_file():
+                failed_copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(partial, failed_copy)
+            if stopped:
+                raise  # Ctrl-C and sys.exit behave as such: the plan stops here
+            reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+            ended_note = f"; runs ended {', '.join(ended)}" if ended else ""
+            return JobResult(job, "failed", f"{reason} (executed notebook: {failed_copy}{ended_note})")
+        runs = record.find_runs(store, plan_key=job.plan_key, status=FINISHED)
+        if not runs:
+            return JobResult(job, "failed", "the notebook finished without a FINISHED MLflow run for its plan_key")
+        label_executed_copy(partial, job)
+        scrub_notebook(partial, root, output=job.output.as_posix())  # no paths of this machine in the record
+        run_id = runs[0].info.run_id
+        record.log_artifact(store, run_id, partial, artifact_path=NOTEBOOK_ARTIFACTS)
+        page = book_output(job.plan_key) or job.output.with_suffix(".html").as_posix()
+        # the run names its notebook, and its description in the MLflow UI says where the book renders it
+        source = job.notebook.resolve().relative_to(root.resolve()).as_posix()
+        note = f"Rendered in the book at {page} (plan job {job.plan_key})."
+        record.set_run_tags(store, run_id, {TAG_BOOK_PAGE: page, NOTE_TAG: note, SOURCE_TAG: source})
+        shutil.move(str(partial), output)
+        return JobResult(job, "ran", run_id)
 
 
 # what each notebook is, in a word or three: the sidebar names an executed copy by it, its job and its preset
@@ -628,10 +626,10 @@ def stale_reason(root: Path, job: Job, run: Any) -> str:
     """Why a FINISHED run of `job` may not be what the code would compute now ("" if it is current): the
     package (`randnas/`) or the job's notebook differs between the run's commit and the checkout's HEAD,
     or the run came from a work tree with uncommitted changes."""
-    from randnas import tracking
+    from randnas.record.vocabulary import TAG_GIT_COMMIT, TAG_GIT_DIRTY
 
     tags = run.data.tags
-    commit = tags.get(tracking.TAG_GIT_COMMIT, "unknown")
+    commit = tags.get(TAG_GIT_COMMIT, "unknown")
     notebook = job.notebook.resolve().relative_to(root.resolve()).as_posix()
     if commit == "unknown":
         return "made outside a git checkout"
@@ -644,37 +642,38 @@ def stale_reason(root: Path, job: Job, run: Any) -> str:
         if _git_object(str(root), commit, path) != _git_object(str(root), head, path)
     ]
     reasons = [f"{' and '.join(changed)} changed since its commit {commit[:8]}"] if changed else []
-    if tags.get(tracking.TAG_GIT_DIRTY) == "true":
+    if tags.get(TAG_GIT_DIRTY) == "true":
         reasons.append("made from a work tree with uncommitted changes")
     return "; ".join(reasons)
 
 
 def book_output(plan_key: str) -> str:
     """Where the book renders a plan job's executed notebook ("" for a key that is not a plan job's)."""
-    from randnas import tracking
+    from randnas.record.vocabulary import plan_key_parts
 
-    parts = tracking.plan_key_parts(plan_key)
+    parts = plan_key_parts(plan_key)
     if parts is None:
         return ""
     _, entry, preset, name = parts
     return f"book/runs/{preset}/{entry}/{name}.html"
 
 
-def _damage(store_uri: str, run: Any) -> str:
+def _damage(store: Any, run: Any) -> str:
     """The first damaged file of a run in a file store ("" when whole, or for a tracking server)."""
-    from randnas import tracking
-    from randnas.record import run_problems
+    from randnas.record.integrity import run_problems
+    from randnas.record.store import run_folder
 
-    folder = tracking.run_folder(store_uri, run.info.experiment_id, run.info.run_id)
+    folder = run_folder(store, run.info.experiment_id, run.info.run_id)
     problems = run_problems(folder) if folder is not None else []
     return problems[0] + (f" and {len(problems) - 1} more" if len(problems) > 1 else "") if problems else ""
 
 
-def _restore_notebook(run_id: str, output: Path) -> None:
-    from randnas import tracking
+def _restore_notebook(store: Any, run_id: str, output: Path) -> None:
+    from randnas.record.store import download_artifact
+    from randnas.record.vocabulary import NOTEBOOK_ARTIFACTS
 
     with tempfile.TemporaryDirectory() as tmp:
-        local = tracking.download_artifact(run_id, f"notebook/{output.name}", Path(tmp))
+        local = download_artifact(store, run_id, f"{NOTEBOOK_ARTIFACTS}/{output.name}", Path(tmp))
         output.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(local, output)
 
@@ -694,15 +693,15 @@ def run_plan(
     log: Callable[[str], None] | None = None,  # default: print (looked up when used, so Ray can ship the job)
 ) -> list[JobResult]:
     """Expand a plan under a preset and run every job not already completed in the record."""
-    from randnas import tracking
+    from randnas.record.store import find_project_root, open_store
 
-    root = (root or tracking.find_project_root()).resolve()
+    root = (root or find_project_root()).resolve()
     check_preset(preset)
     plan = load_plan(Path(plan_path), root=root)
-    store_uri = tracking.open_store(store if store is not None else tracking.default_store())
+    store_uri = open_store(store).uri
     jobs = expand(plan, preset, overrides, data_root=data_root, only=only)
     if not jobs:
         raise PlanError(f"plan {plan.name!r} has no entry for preset {preset!r}")
     runner = plan_backend(backend, **(backend_options or {}))
-    execute = functools.partial(execute_job, root=root, store_uri=store_uri, force=force, log=log)
+    execute = functools.partial(execute_job, root=root, store=store_uri, force=force, log=log)
     return run_jobs(runner, jobs, execute)

@@ -239,15 +239,17 @@ def test_table_pages_show_the_numbers_the_builders_compute_from_the_record(book_
     appears on its page (HTML-escaped as rendered)."""
     import html
 
-    from randnas.report import tables
+    from randnas.experiments.catalog import load_record
+    from randnas.report import comparison, tables
+    from randnas.report.common import presets_in
 
-    record = tables.load_record(book_build.record)
+    record = load_record(book_build.record)
     checked = 0
     for page, benchmark in (("tables-cifar10", "cnn"), ("tables-ptb", "ptb")):
         text = (book_build.html / "book" / f"{page}.html").read_text()
-        for preset in tables.presets_in(record):
+        for preset in presets_in(record):
             for table in (
-                tables.comparison_table(record, benchmark, preset),
+                comparison.comparison_table(record, benchmark, preset),
                 tables.stage2_table(record, benchmark, preset),
             ):
                 for column in [c for c in table.frame if c.startswith("ours: ") and c != "ours: protocol"]:
@@ -263,10 +265,11 @@ def test_table_pages_show_the_numbers_the_builders_compute_from_the_record(book_
 def test_the_claims_ledger_page_shows_every_claim_with_its_verdict(book_build):
     import html
 
-    from randnas.report import claims, tables
+    from randnas.experiments.catalog import load_record
+    from randnas.report import claims
 
     text = html.unescape((book_build.html / "book" / "claims.html").read_text())
-    ledger = claims.ledger(tables.load_record(book_build.record))
+    ledger = claims.ledger(load_record(book_build.record))
     for row in ledger.frame.itertuples():
         assert row.claim in text and row.evidence in text and row.verdict in claims.VERDICTS
     assert ledger.note in text

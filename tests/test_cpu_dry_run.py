@@ -14,7 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from randnas import plans, tracking
+from randnas import plans
+from randnas.record import vocabulary as v
+from randnas.record.locks import CHECKPOINT_ENV
+from randnas.record.store import find_runs, open_store
 from tests.conftest import REPO, shared_data_root
 
 pytestmark = pytest.mark.slow
@@ -83,9 +86,8 @@ def test_the_cpu_job_runs_on_a_few_minibatches_of_the_real_data(entry, dry_run, 
     absent = [" or ".join(choice) for choice in needed if root is None or not any((root / f).is_dir() for f in choice)]
     if absent:
         pytest.skip(f"needs <data root>/{', '.join(absent)} (data root {root}: set RANDNAS_DATA)")
-    monkeypatch.setenv(tracking.CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
+    monkeypatch.setenv(CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
     job = capped(first_jobs[entry], root, output_dir)
-    uri = tracking.open_store(store)
-    result = plans.execute_job(job, REPO, uri)
+    result = plans.execute_job(job, REPO, str(store))
     assert result.status == "ran", result.detail
-    assert tracking.find_runs(plan_key=job.plan_key, status=tracking.FINISHED)
+    assert find_runs(open_store(store), plan_key=job.plan_key, status=v.FINISHED)

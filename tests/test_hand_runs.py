@@ -11,10 +11,14 @@ from types import SimpleNamespace
 import papermill
 import pytest
 
-from randnas import lookup, tracking
 from randnas.configs import SettingError
+from randnas.experiments.base import GENOTYPE_ARTIFACT
+from randnas.experiments.catalog import inputs_of, load_record
+from randnas.experiments.train import find_genotype
 from randnas.notebook import check_injected, check_parameters
-from randnas.report import tables
+from randnas.record.store import adopt_run, open_store
+from randnas.record.writer import run_tags, tracked_run
+from randnas.spaces import GenotypeError
 from randnas.spaces.named import get_genotype
 from tests.conftest import REPO
 
@@ -22,7 +26,7 @@ TOY = SimpleNamespace(name="toy", label="toy data (tests)", checksum="0" * 64)
 
 
 def log_search(plan_key: str, seed: int = 0) -> str:
-    tags = tracking.run_tags(
+    tags = run_tags(
         seed=seed,
         preset="smoke",
         benchmark="cifar10",
@@ -30,8 +34,8 @@ def log_search(plan_key: str, seed: int = 0) -> str:
         plan_key=plan_key,
         extra={"randnas.setting": "darts-second"},
     )
-    with tracking.tracked_run("cnn/darts", "search", tags=tags, config={"epochs": 1}) as run:
-        run.json(get_genotype("cnn", "DARTS_V2").to_dict(), tracking.GENOTYPE_ARTIFACT)
+    with tracked_run("cnn/darts", "search", tags=tags, config={"epochs": 1}) as run:
+        run.json(get_genotype("cnn", "DARTS_V2").to_dict(), GENOTYPE_ARTIFACT)
     return run.run_id
 
 
@@ -39,20 +43,22 @@ def test_a_hand_run_is_tagged_and_left_out_of_the_tables_until_adopted(store, ca
     planned = log_search("default/cnn-darts/smoke/x")
     hand = log_search("")
     assert "randnas record adopt" in capsys.readouterr().out
-    assert set(tables.load_record(store)["run_id"]) == {planned}
-    tracking.adopt_run(hand)
-    assert set(tables.load_record(store)["run_id"]) == {planned, hand}
+    assert {run.run_id for run in load_record(store)} == {planned}
+    adopt_run(open_store(store), hand)
+    assert {run.run_id for run in load_record(store)} == {planned, hand}
 
 
-def test_plan_jobs_never_read_a_hand_run_but_a_hand_run_may(store, monkeypatch):
+def test_plan_jobs_never_read_a_hand_run_but_a_hand_run_may(store):
     hand = log_search("")
-    # outside a plan (another notebook run by hand) the hand search is the newest pick
-    assert lookup.find_genotype("cnn", "darts", "smoke", "darts-second", 0)[1] == hand
-    monkeypatch.setenv(tracking.LOCK_HELD_ENV, "default/cnn-darts-stage2/smoke/y")  # inside a plan job
-    with pytest.raises(lookup.GenotypeError, match="no FINISHED cnn/darts run"):
-        lookup.find_genotype("cnn", "darts", "smoke", "darts-second", 0)
-    tracking.adopt_run(hand)
-    assert lookup.find_genotype("cnn", "darts", "smoke", "darts-second", 0)[1] == hand
+
+    def pick(plan_key: str) -> str:
+        return find_genotype(inputs_of(plan_key, store), "cnn", "darts", "smoke", "darts-second", 0)[1]
+
+    assert pick("") == hand  # outside a plan (another notebook run by hand) the hand search is the newest pick
+    with pytest.raises(GenotypeError, match="no FINISHED cnn/darts run"):
+        pick("default/cnn-darts-stage2/smoke/y")  # inside a plan job
+    adopt_run(open_store(store), hand)
+    assert pick("default/cnn-darts-stage2/smoke/y") == hand
 
 
 def test_adopting_an_unknown_run_is_one_clear_line(store):

@@ -69,7 +69,7 @@ def test_paper_preset_expands_the_papers_tables(paper_jobs):
 
 
 def test_paper_stage3_jobs_select_among_the_runs_the_stage2_jobs_train(paper_jobs):
-    from randnas.lookup import search_run_of, search_run_seeds
+    from randnas.experiments.train import search_run_of, search_run_seeds
 
     def trials(entries, setting):
         return {
@@ -153,54 +153,43 @@ NEW_ENTRIES = (
 )
 
 
-def test_paper_stage3_and_baseline_jobs_find_their_cell_and_train_a_step_at_tiny_size(paper_jobs, store):
+def test_paper_stage3_and_baseline_jobs_find_their_cell_and_train_a_step_at_tiny_size(paper_jobs):
     """A paper-preset record stand-in holds the stage-2 trials and ASHA searches the jobs read; each kind
     of job resolves its architecture as its notebook does and takes one step of its trainer at tiny size."""
-    from types import SimpleNamespace
-
-    from randnas import tracking
     from randnas.data import load_corpus, load_image_data
-    from randnas.lookup import GENOTYPE_ARTIFACT, TRAIN_EXPERIMENTS, training_pick
+    from randnas.experiments.train import training_pick
     from randnas.spaces.named import get_genotype
     from randnas.train.cnn import CnnTrainer
     from randnas.train.ptb import PtbTrainer
+    from tests.rows import RecordBuilder
 
-    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
-
-    def log(experiment, space, name, tags, metrics, seed=0):
-        with tracking.tracked_run(
-            experiment,
-            "stand-in",
-            config={},
-            tags=tracking.run_tags(seed=seed, preset="paper", benchmark="x", datasets=[toy], extra=tags),
-        ) as run:
-            run.json(get_genotype(space, name).to_dict(), GENOTYPE_ARTIFACT)
-            run.metrics(metrics, step=1)
-
-    for space, setting, seeds, metric in (
-        ("cnn", "random5", range(1, 25), "test/error"),
-        ("rnn", "random4", range(1, 9), "valid/best_ppl"),
-    ):
+    built = RecordBuilder()
+    for space, setting, seeds in (("cnn", "random5", range(1, 25)), ("rnn", "random4", range(1, 9))):
+        benchmark = "cnn" if space == "cnn" else "ptb"
         for seed in seeds:
-            log(
-                TRAIN_EXPERIMENTS[space],
-                space,
-                "DARTS_V1",
-                {"randnas.genotype_spec": "rsws", "randnas.search_setting": setting, "randnas.search_seed": seed},
-                {metric: 50.0 + seed},
+            built.train(
+                "rsws",
+                [50.0 + seed],
+                benchmark=benchmark,
+                preset="paper",
+                setting=setting,
+                search_seed=seed,
+                genotype=get_genotype(space, "DARTS_V1"),
             )
         for seed in range(24 if space == "cnn" else 8):
-            log(
-                TRAIN_EXPERIMENTS[space],
-                space,
-                "DARTS_V2",
-                {"randnas.genotype_spec": "random", "randnas.search_seed": seed},
-                {metric: 50.0 - seed},
+            built.train(
+                "random",
+                [50.0 - seed],
+                benchmark=benchmark,
+                preset="paper",
+                search_seed=seed,
+                genotype=get_genotype(space, "DARTS_V2"),
             )
-    for experiment, space, setting in (("cnn/rsws", "cnn", "random5"), ("rnn/rsws", "rnn", "random4")):
-        log(experiment, space, "DARTS_V2", {"randnas.setting": setting}, {}, seed=5)  # the stage-2 jobs' first search
-    log("cnn/asha", "cnn", "ASHA200", {}, {"best/valid_acc": 0.9})
-    log("rnn/asha", "rnn", "DARTS_V2", {}, {"best/valid_ppl": 60.0})
+        # the stage-2 jobs' first search
+        built.search(space=space, preset="paper", setting=setting, seed=5, genotype=get_genotype(space, "DARTS_V2"))
+    built.asha(benchmark="cnn", preset="paper", genotype=get_genotype("cnn", "ASHA200"))
+    built.asha(benchmark="ptb", preset="paper", best=60.0, genotype=get_genotype("rnn", "DARTS_V2"))
+    record = built.record()
 
     digits, pydoc = load_image_data("digits"), load_corpus("pydoc")
     seen, trained = set(), set()
@@ -211,6 +200,7 @@ def test_paper_stage3_and_baseline_jobs_find_their_cell_and_train_a_step_at_tiny
         seen.add((job.entry, p.get("search_run")))
         cnn = job.notebook.name == "train_from_scratch.ipynb"
         pick = training_pick(
+            record,
             "cnn" if cnn else "rnn",
             p["genotype"],
             preset="paper",

@@ -8,20 +8,24 @@ import sys
 import time
 from pathlib import Path
 
-import mlflow
 import nbformat
 import pytest
 
-from randnas import plans, tracking
+from randnas import plans
+from randnas.record import vocabulary as v
+from randnas.record.store import find_runs, open_store
 from tests.conftest import REPO
 
-PARAMETERS = 'preset = "smoke"\nplan_key = ""\ndata_root = ""\nseed = 0\nvalue = 1.0\nfail = False\nsleep = 0.0'
+PARAMETERS = (
+    'preset = "smoke"\nplan_key = ""\ndata_root = ""\nstore = ""\nheld_lock = ""\nseed = 0\nvalue = 1.0\nfail = False\n'
+    "sleep = 0.0"
+)
 BODY = """import time
 from types import SimpleNamespace
-from randnas import tracking
+from randnas.record.writer import run_tags, tracked_run
 toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
-tags = tracking.run_tags(seed=seed, preset=preset, benchmark="toy", datasets=[toy], plan_key=plan_key)
-with tracking.tracked_run("toy/plans", f"toy-{seed}", tags=tags) as run:
+tags = run_tags(seed=seed, preset=preset, benchmark="toy", datasets=[toy], plan_key=plan_key)
+with tracked_run("toy/plans", f"toy-{seed}", tags=tags, store=store or None, held_lock=held_lock) as run:
     run.metrics({"valid/value": value * seed}, step=0)
     time.sleep(sleep)
     if fail:
@@ -67,7 +71,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def fixed_parameters(_: Path) -> set[str]:
-    return {"preset", "plan_key", "data_root", "seed", "value", "fail", "sleep"}
+    return {"preset", "plan_key", "data_root", "store", "held_lock", "seed", "value", "fail", "sleep"}
 
 
 def test_expand_grid_and_presets(project):
@@ -193,7 +197,9 @@ def test_malformed_plan_is_one_clear_line(project, text, message):
 def test_notebook_without_injected_parameters_is_refused(project):
     write_notebook(project / "notebooks" / "toy.ipynb", parameters="seed = 0\nvalue = 1.0")
     plan = plans.load_plan(project / "plans" / "toy.yaml", root=project)
-    with pytest.raises(plans.PlanError, match=r"must declare \['preset', 'plan_key', 'data_root'\]"):
+    with pytest.raises(
+        plans.PlanError, match=r"must declare \['preset', 'plan_key', 'data_root', 'store', 'held_lock'\]"
+    ):
         plans.expand(plan, "smoke")
 
 
@@ -216,10 +222,10 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     assert title == "# toy: seed 2 (smoke)\n\n*A toy notebook*\n\nIt logs one run."
     # rerunning the finished plan does nothing
     assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "skipped"]
-    runs = tracking.find_runs("toy/plans")
-    assert len(runs) == 2 and {run.info.status for run in runs} == {tracking.FINISHED}
+    runs = find_runs(open_store(), "toy/plans")
+    assert len(runs) == 2 and {run.info.status for run in runs} == {v.FINISHED}
     # every run carries its executed notebook, and says where the book renders it
-    client = mlflow.MlflowClient()
+    client = open_store().client()
     assert {run.data.tags["randnas.book_page"] for run in runs} == {
         "book/runs/smoke/toy/seed-1.html",
         "book/runs/smoke/toy/seed-2.html",
@@ -245,8 +251,8 @@ def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):
     assert "the toy notebook was told to fail" in results[0].detail
     assert not (project / "book" / "runs").exists() or not any((project / "book" / "runs").rglob("*.ipynb"))
     assert any((project / "_build" / "failed-runs").rglob("*.ipynb"))
-    runs = tracking.find_runs("toy/plans")
-    assert [run.info.status for run in runs] == [tracking.FAILED]
+    runs = find_runs(open_store(), "toy/plans")
+    assert [run.info.status for run in runs] == [v.FAILED]
     # the failed entry is not "completed": a rerun without the failure finishes it in the same run
     job = plans.expand(
         plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke", {"fail": False, "seed": [4]}
@@ -271,15 +277,14 @@ def test_sigterm_ends_the_running_job_killed(project, store):
     ]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     runner = subprocess.Popen(command, cwd=project, env=env, stderr=subprocess.PIPE, text=True)
-    tracking.open_store(store)
     deadline = time.monotonic() + 300  # a kernel can take minutes to start on a loaded 2-core machine
-    while not tracking.find_runs("toy/plans", status=tracking.RUNNING):
+    while not find_runs(open_store(), "toy/plans", status=v.RUNNING):
         assert runner.poll() is None and time.monotonic() < deadline, "the job never started"
         time.sleep(0.5)
     runner.terminate()
     _, stderr = runner.communicate(timeout=120)
     assert runner.returncode == 130 and "rerun the same command to resume" in stderr
-    assert [run.info.status for run in tracking.find_runs("toy/plans")] == [tracking.KILLED]
+    assert [run.info.status for run in find_runs(open_store(), "toy/plans")] == [v.KILLED]
     assert any((project / "_build" / "failed-runs").rglob("*.ipynb"))  # a KILLED run is resumed like a FAILED one
 
 
@@ -303,11 +308,11 @@ def test_ray_backend_runs_a_plan_on_a_local_ray_with_two_cpus(project, store):
     finally:
         ray.shutdown()
     assert statuses(results) == ["ran", "ran"]
-    runs = tracking.find_runs("toy/plans")
-    assert len(runs) == 2 and {run.info.status for run in runs} == {tracking.FINISHED}
+    runs = find_runs(open_store(), "toy/plans")
+    assert len(runs) == 2 and {run.info.status for run in runs} == {v.FINISHED}
     # no job rewrote the store's meta.yaml files (a parallel job's update could be lost): one export does it after
     assert [meta for meta in store.rglob("meta.yaml") if str(store) in meta.read_text()]
-    from randnas.record import export_record
+    from randnas.record.portable import export_record
 
     assert export_record(project, store)[1] > 0
     assert not [meta for meta in store.rglob("meta.yaml") if str(store) in meta.read_text()]
@@ -350,7 +355,7 @@ def test_an_entry_that_requires_absent_data_is_skipped_with_the_reason(project, 
     results = plans.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))
     assert [r.status for r in results] == ["skipped", "skipped"]
     assert results[0].detail == "needs <data root>/yahpo-nb301: give --data-root or set RANDNAS_DATA"
-    assert not tracking.find_runs("toy/plans")  # nothing started, nothing half-written
+    assert not find_runs(open_store(), "toy/plans")  # nothing started, nothing half-written
     (empty / "yahpo-nb301").mkdir()
     assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))) == [
         "ran",
@@ -383,7 +388,7 @@ def test_an_entry_after_a_failed_one_is_blocked_with_the_reason_not_run(project,
     results = plans.run_plan(project / "plans" / "chain.yaml", "smoke", {"fail": True}, root=project, store=store)
     assert [result.status for result in results] == ["failed", "failed", "blocked"]
     assert results[-1].detail == "needs toy, which did not finish in this run; fix that and rerun"
-    assert not tracking.find_runs("toy/plans", plan_key=results[-1].job.plan_key)  # it never started
+    assert not find_runs(open_store(), "toy/plans", plan_key=results[-1].job.plan_key)  # it never started
 
 
 @pytest.mark.parametrize(
@@ -415,7 +420,8 @@ def test_a_second_runner_skips_the_job_another_one_is_running(project, store):
 
     jobs = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke")
     hold = (
-        "import sys, time\nfrom randnas import tracking\nwith tracking.job_lock(sys.argv[1]):\n"
+        "import sys, time\nfrom randnas.record.locks import job_lock\nfrom randnas.record.store import open_store\n"
+        "with job_lock(open_store(), sys.argv[1]):\n"
         "    print('held', flush=True)\n    time.sleep(120)\n"
     )
     holder = subprocess.Popen([sys.executable, "-c", hold, jobs[0].plan_key], stdout=subprocess.PIPE, text=True)
@@ -427,10 +433,12 @@ def test_a_second_runner_skips_the_job_another_one_is_running(project, store):
         holder.wait()
     assert [r.status for r in results] == ["skipped", "ran"]
     assert results[0].detail.startswith(f"plan job {jobs[0].plan_key} is being run by process {holder.pid}")
-    assert tracking.find_runs(plan_key=jobs[0].plan_key) == []  # neither created, resumed nor ended by this runner
+    assert find_runs(open_store(), plan_key=jobs[0].plan_key) == []  # neither created, resumed nor ended by this runner
 
 
-ORPHAN_PARAMETERS = 'preset = "smoke"\nplan_key = ""\ndata_root = ""\nseed = 0\npid_dir = ""'
+ORPHAN_PARAMETERS = (
+    'preset = "smoke"\nplan_key = ""\ndata_root = ""\nstore = ""\nheld_lock = ""\nseed = 0\npid_dir = ""'
+)
 ORPHAN_BODY = """import os, time
 from pathlib import Path
 from randnas.backends import ProcessPoolBackend
@@ -490,7 +498,7 @@ def test_sigkill_of_the_runner_leaves_no_kernel_or_pool_worker_alive(project, st
 
 
 def test_a_job_whose_run_lost_a_metric_file_is_not_done_it_is_set_aside_and_trained_again(project, store):
-    from randnas.record import check_store
+    from randnas.record.integrity import check_store
 
     job = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke")[0]
     first = plans.execute_job(job, project, str(store))
@@ -500,7 +508,7 @@ def test_a_job_whose_run_lost_a_metric_file_is_not_done_it_is_set_aside_and_trai
     assert check_store(store)[1] == [f"{metric}: missing (the run logged metric 'valid/value')"]
     again = plans.execute_job(job, project, str(store))
     assert again.status == "ran" and again.detail != first.detail
-    assert [run.info.run_id for run in tracking.find_runs("toy/plans")] == [
+    assert [run.info.run_id for run in find_runs(open_store(), "toy/plans")] == [
         again.detail
     ]  # the damaged run is set aside
     assert check_store(store)[1] == []  # ... and no longer counted; its files stay on disk
@@ -524,7 +532,7 @@ def test_dry_run_says_which_finished_runs_the_code_has_moved_past(tmp_path):
     first = git("rev-parse", "HEAD")
     job = plans.Job("p/toy", "toy", "seed-1", notebook, {}, Path("book/runs/x.ipynb"))
     run = lambda commit, dirty="false": SimpleNamespace(
-        data=SimpleNamespace(tags={tracking.TAG_GIT_COMMIT: commit, tracking.TAG_GIT_DIRTY: dirty})
+        data=SimpleNamespace(tags={v.TAG_GIT_COMMIT: commit, v.TAG_GIT_DIRTY: dirty})
     )
     assert plans.stale_reason(repo, job, run(first)) == ""
     assert plans.stale_reason(repo, job, run(first, "true")) == "made from a work tree with uncommitted changes"

@@ -13,16 +13,20 @@ from pathlib import Path
 
 import pytest
 
-from randnas import plans, tracking
-from randnas.record import check_store, export_record, private_paths
+from randnas import plans
+from randnas.record import vocabulary as v
+from randnas.record.integrity import check_store
+from randnas.record.portable import export_record, private_paths
+from randnas.record.store import artifact_exists, experiment_names, find_runs, load_json, metric_history, open_store
 from randnas.report.runs import runs_index_html, runs_overview
 from tests.test_plans import PARAMETERS, PLAN, statuses, write_notebook
 
 BODY = """from types import SimpleNamespace
-from randnas import tracking
+from randnas.record.writer import run_tags, tracked_run
 toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
-tags = tracking.run_tags(seed=seed, preset=preset, benchmark="toy", datasets=[toy], plan_key=plan_key)
-with tracking.tracked_run("toy/server", f"toy-{seed}", tags=tags, config={"value": value}) as run:
+tags = run_tags(seed=seed, preset=preset, benchmark="toy", datasets=[toy], plan_key=plan_key)
+with tracked_run("toy/server", f"toy-{seed}", tags=tags, config={"value": value}, store=store or None,
+                 held_lock=held_lock) as run:
     for epoch in range(3):
         run.metrics({"valid/value": value * seed + epoch}, step=epoch)
     run.json({"seed": seed}, "result/seed.json")
@@ -97,14 +101,15 @@ def project(tmp_path: Path) -> Path:
 
 def _records(uri: str) -> dict[str, tuple]:
     """What the book reads of each run, keyed by plan key (children by their key), store-independent."""
-    table = tracking.runs_table(uri)
+    store = open_store(uri)
+    runs = find_runs(store)
     records = {}
-    for run in tracking.find_runs():
+    for run in runs:
         tags = run.data.tags
-        key = tags.get(tracking.TAG_PLAN_KEY) or f"seed {tags[tracking.TAG_SEED]}: {tags[tracking.TAG_CHILD_KEY]}"
-        history = tuple(tracking.metric_history(run.info.run_id, name) for name in sorted(run.data.metrics))
+        key = tags.get(v.TAG_PLAN_KEY) or f"seed {tags[v.TAG_SEED]}: {tags[v.TAG_CHILD_KEY]}"
+        history = tuple(metric_history(store, run.info.run_id, name) for name in sorted(run.data.metrics))
         records[key] = (run.info.status, run.data.params, history, run.info.run_name)
-    assert len(table) == len(records)
+    assert len(runs) == len(records)
     return records
 
 
@@ -123,15 +128,16 @@ def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_commi
 
     # the book reads the server: every run, its metrics' histories, its artifacts
     on_server = _records(server)
-    assert len(on_server) == 4 and {record[0] for record in on_server.values()} == {tracking.FINISHED}
+    assert len(on_server) == 4 and {record[0] for record in on_server.values()} == {v.FINISHED}
     # every run in the notebook's experiment, none in "Default" (two jobs creating it at once, MLflow's race)
-    assert set(tracking.experiment_names().values()) - {"Default"} == {"toy/server"}
-    assert {run.info.experiment_id for run in tracking.find_runs()} == {
-        tracking.find_runs("toy/server")[0].info.experiment_id
+    remote = open_store(server)
+    assert set(experiment_names(remote).values()) - {"Default"} == {"toy/server"}
+    assert {run.info.experiment_id for run in find_runs(remote)} == {
+        find_runs(remote, "toy/server")[0].info.experiment_id
     }
-    parent = tracking.find_runs("toy/server", plan_key=results[0].job.plan_key)[0]
-    assert tracking.load_json_artifact(parent.info.run_id, "result/seed.json", server) == {"seed": 1}
-    assert tracking.artifact_exists(parent.info.run_id, tracking.MANIFEST_ARTIFACT)
+    parent = find_runs(remote, "toy/server", plan_key=results[0].job.plan_key)[0]
+    assert load_json(remote, parent.info.run_id, "result/seed.json") == {"seed": 1}
+    assert artifact_exists(remote, parent.info.run_id, v.MANIFEST_ARTIFACT)
     page = runs_index_html(runs_overview())  # the book's runs index, as its page renders it from $MLFLOW_TRACKING_URI
     assert parent.info.run_id[:8] in page and "toy/server" in page
 
@@ -140,13 +146,14 @@ def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_commi
     copied, _, _ = export_record(project, store, server)
     assert copied == 4
     assert _records(str(store)) == on_server
-    exported = tracking.find_runs("toy/server", plan_key=results[0].job.plan_key)[0]
-    assert exported.data.tags[tracking.TAG_EXPORTED_FROM] == parent.info.run_id
-    assert tracking.load_json_artifact(exported.info.run_id, "result/seed.json", store) == {"seed": 1}
-    assert tracking.artifact_exists(exported.info.run_id, f"notebook/{results[0].job.output.name}")
-    children = [run for run in tracking.find_runs("toy/server") if "mlflow.parentRunId" in run.data.tags]
-    assert {run.data.tags["mlflow.parentRunId"] for run in children} == {
-        run.info.run_id for run in tracking.find_runs("toy/server") if "mlflow.parentRunId" not in run.data.tags
+    local = open_store(store)
+    exported = find_runs(local, "toy/server", plan_key=results[0].job.plan_key)[0]
+    assert exported.data.tags[v.TAG_EXPORTED_FROM] == parent.info.run_id
+    assert load_json(local, exported.info.run_id, "result/seed.json") == {"seed": 1}
+    assert artifact_exists(local, exported.info.run_id, f"notebook/{results[0].job.output.name}")
+    children = [run for run in find_runs(local, "toy/server") if v.PARENT_TAG in run.data.tags]
+    assert {run.data.tags[v.PARENT_TAG] for run in children} == {
+        run.info.run_id for run in find_runs(local, "toy/server") if v.PARENT_TAG not in run.data.tags
     }
     assert check_store(store) == (4, [])
     monkeypatch.setenv("MLFLOW_TRACKING_URI", str(store))

@@ -14,7 +14,8 @@ import urllib.error
 import urllib.request
 from types import SimpleNamespace
 
-from randnas import tracking
+from randnas.record.store import open_store
+from randnas.record.writer import run_tags, tracked_run
 from tests.conftest import REPO
 
 
@@ -34,8 +35,8 @@ def test_ui_server_answers_runs_search(store):
     toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
     run_ids = []
     for seed in (0, 1):
-        tags = tracking.run_tags(seed=seed, preset="smoke", benchmark="toy", datasets=[toy])
-        with tracking.tracked_run("toy/ui", f"toy-{seed}", tags=tags) as run:
+        tags = run_tags(seed=seed, preset="smoke", benchmark="toy", datasets=[toy])
+        with tracked_run("toy/ui", f"toy-{seed}", tags=tags) as run:
             run.metrics({"valid/acc": 0.5 + seed}, step=1)
         run_ids.append(run.run_id)
     port = free_loopback_port()
@@ -93,7 +94,7 @@ def test_ui_server_answers_runs_search(store):
 
 def start_ui(store) -> tuple[subprocess.Popen, int]:
     """`randnas ui` (not in a process group of its own: a plain kill reaches only it), once its server answers."""
-    tracking.open_store(store)
+    open_store(store)  # the empty folders git drops, before the UI reads the store
     port = free_loopback_port()
     ui = subprocess.Popen(
         [sys.executable, "-m", "randnas.cli", "ui", "--store", str(store), "--port", str(port)],

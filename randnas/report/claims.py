@@ -22,8 +22,12 @@ import numpy as np
 import pandas as pd
 
 from randnas import paper
-from randnas.report import nb201, surrogate, tables
-from randnas.report.tables import Table
+from randnas.experiments.asha import AshaRow
+from randnas.experiments.base import Record
+from randnas.experiments.nb201 import Nb201SearchRow
+from randnas.report import nb201, reproducibility, surrogate, tables
+from randnas.report.common import PRESET_ORDER, Table, describe_scale, in_record_order, mean_std, presets_in
+from randnas.report.selectors import PAPER_DARTS_SETTING, independent_runs, trainings
 from randnas.statistics import MIN_FOR_INTERVAL, difference_interval, kendall_interval
 
 VERDICTS = (
@@ -67,17 +71,17 @@ def direction(finding: Finding) -> str:
     return {True: "with the paper", False: "against the paper", None: ""}[finding.agrees]
 
 
-def _largest_first(record: pd.DataFrame) -> list[str]:
-    return list(reversed(tables.presets_in(record)))
+def _largest_first(record: Record) -> list[str]:
+    return list(reversed(presets_in(record)))
 
 
 # ---- the claims ---------------------------------------------------------------------------------------
 
 
-def exact_finding(record: pd.DataFrame) -> Finding:
+def exact_finding(record: Record) -> Finding:
     """Same seed twice -> the same digest, at the largest preset with a repeated job."""
     for preset in _largest_first(record):
-        table = tables.exact_table(record, preset)
+        table = reproducibility.exact_table(record, preset)
         # a repeat made with other code tests nothing about exact reproducibility
         pairs = (
             table.frame[~table.frame["identical"].str.startswith("NO: different code")]
@@ -98,30 +102,29 @@ def exact_finding(record: pd.DataFrame) -> Finding:
 
 
 def _stage2_trials(
-    record: pd.DataFrame, benchmark: str, preset: str, spec: str, setting: str | None = None
+    record: Record, benchmark: str, preset: str, spec: str, setting: str | None = None
 ) -> tuple[list[float], list[str]]:
     """One value per trial (a search's pick, its mean over training seeds), stage 2."""
-    runs = tables.training_runs(record, benchmark, preset, 2, genotype_spec=spec)
-    if setting is not None and not runs.empty:
-        runs = runs[tables.column_or_missing(runs, "search_setting") == setting]
-    if runs.empty:
+    runs = trainings(record, benchmark, preset, 2, spec, setting)
+    if not runs:
         return [], []
-    values = runs[tables.STAGE2_METRIC[benchmark]].astype(float).groupby(runs["search_seed"].astype(str)).mean()
-    return values.tolist(), runs["run_id"].tolist()
+    values: dict[str, list[float]] = {}
+    for run in runs:
+        values.setdefault(str(run.search_seed), []).append(run.value)
+    return [float(np.mean(values[seed])) for seed in sorted(values)], [run.run_id for run in runs]
 
 
-def rsws_vs_darts_finding(record: pd.DataFrame, benchmark: str) -> Finding:
+def rsws_vs_darts_finding(record: Record, benchmark: str) -> Finding:
     """RSWS is competitive with DARTS: its stage-2 trials are not worse than reproduced (second-order) DARTS'."""
     unit = "test error (%)" if benchmark == "cnn" else "validation perplexity"
     for preset in _largest_first(record):
         rsws, rsws_ids = _stage2_trials(record, benchmark, preset, "rsws")
-        darts, darts_ids = _stage2_trials(record, benchmark, preset, "darts", tables.PAPER_DARTS_SETTING)
+        darts, darts_ids = _stage2_trials(record, benchmark, preset, "darts", PAPER_DARTS_SETTING)
         if not rsws and not darts:
             continue
         ids = tuple(rsws_ids + darts_ids)
         text = (
-            f"stage-2 {unit}: RSWS trials {tables.mean_std(rsws)}; our second-order DARTS trials "
-            f"{tables.mean_std(darts) or 'none'}"
+            f"stage-2 {unit}: RSWS trials {mean_std(rsws)}; our second-order DARTS trials {mean_std(darts) or 'none'}"
         )
         if not rsws or not darts:
             return Finding(preset, None, evidence=text + "; nothing to compare at this preset yet", run_ids=ids)
@@ -133,7 +136,7 @@ def rsws_vs_darts_finding(record: pd.DataFrame, benchmark: str) -> Finding:
     return Finding(None)
 
 
-def ranking_finding(record: pd.DataFrame) -> Finding:
+def ranking_finding(record: Record) -> Finding:
     """Short stage-2 training ranks trials differently from long training (Table 3: why stage 2 is 600 epochs)."""
     for preset in _largest_first(record):
         table = tables.ranking_table(record, "cnn", preset)
@@ -160,24 +163,22 @@ def ranking_finding(record: pd.DataFrame) -> Finding:
     return Finding(None)
 
 
-def stage3_number_finding(record: pd.DataFrame, benchmark: str) -> Finding:
+def stage3_number_finding(record: Record, benchmark: str) -> Finding:
     """The headline number of RSWS after stage 3 (CIFAR-10 test error 2.85 +- 0.08, PTB test perplexity 55.5):
     comparable only at paper scale; smaller presets show the pipeline only."""
-    metric, unit = (
-        ("metric:test/error", "test error (%)") if benchmark == "cnn" else ("metric:test/ppl", "test perplexity")
-    )
+    unit = "test error (%)" if benchmark == "cnn" else "test perplexity"
     for preset in _largest_first(record):
-        runs = tables.training_runs(record, benchmark, preset, 3, genotype_spec="best-rsws")
-        if runs.empty:
+        runs = trainings(record, benchmark, preset, 3, "best-rsws")
+        if not runs:
             continue
-        values = runs[metric].astype(float).tolist()
-        text = f"stage-3 {unit} of our RSWS pick: {tables.mean_std(values)}"
+        values = [run.test_error if benchmark == "cnn" else run.test_ppl for run in runs]
+        text = f"stage-3 {unit} of our RSWS pick: {mean_std(values)}"
         if preset != "paper":
             return Finding(
                 preset,
                 None,
                 evidence=text + " (a smaller model and budget: not comparable with the paper's number)",
-                run_ids=tuple(runs["run_id"]),
+                run_ids=tuple(run.run_id for run in runs),
             )
         mean = float(np.mean(values))
         if benchmark == "cnn":
@@ -187,14 +188,14 @@ def stage3_number_finding(record: pd.DataFrame, benchmark: str) -> Finding:
                 agrees=mean <= target + 2 * spread,
                 matches=abs(mean - target) <= spread,
                 evidence=text,
-                run_ids=tuple(runs["run_id"]),
+                run_ids=tuple(run.run_id for run in runs),
             )
         return Finding(
             preset,
             agrees=mean <= 55.5 + 1.0,
             matches=abs(mean - 55.5) <= 1.0,
             evidence=text,
-            run_ids=tuple(runs["run_id"]),
+            run_ids=tuple(run.run_id for run in runs),
         )
     return Finding(None)
 
@@ -205,23 +206,23 @@ ASHA_CLOSE = 0.10
 ASHA_PAPER = {"cnn": (3.03, 2 * 0.13), "ptb": (56.4, 1.0)}  # the paper's ASHA stage-3 number and how near is "the same"
 
 
-def asha_finding(record: pd.DataFrame) -> Finding:
+def asha_finding(record: Record) -> Finding:
     """ASHA (random search with early stopping) is a strong baseline: its pick after stage 3 comes close to RSWS's
     pick after stage 3 at the same preset (Tables 1 and 6). An ASHA search without a stage-3 pick decides nothing."""
     for preset in _largest_first(record):
         parts, ids, gaps, matches, searches = [], [], [], [], []
         for benchmark, name in (("cnn", "CIFAR-10 test error (%)"), ("ptb", "PTB test perplexity")):
-            metric = "metric:test/error" if benchmark == "cnn" else "metric:test/ppl"
-            searches += tables.select(record, tables.ASHA_EXPERIMENTS[benchmark], preset)["run_id"].tolist()
-            asha = tables.training_runs(record, benchmark, preset, 3, genotype_spec="asha")
-            if asha.empty:
+            number = (lambda run: run.test_error) if benchmark == "cnn" else (lambda run: run.test_ppl)
+            searches += [run.run_id for run in record.of(AshaRow, preset, lambda run, b=benchmark: run.benchmark == b)]
+            asha = trainings(record, benchmark, preset, 3, "asha")
+            if not asha:
                 continue
-            rsws = tables.training_runs(record, benchmark, preset, 3, genotype_spec="best-rsws")
-            ours = float(asha[metric].astype(float).mean())
-            ids += asha["run_id"].tolist() + rsws["run_id"].tolist()
+            rsws = trainings(record, benchmark, preset, 3, "best-rsws")
+            ours = float(np.mean([number(run) for run in asha]))
+            ids += [run.run_id for run in asha + rsws]
             text = f"{name}: ASHA pick {ours:.2f} (n={len(asha)})"
-            if not rsws.empty:
-                reference = float(rsws[metric].astype(float).mean())
+            if rsws:
+                reference = float(np.mean([number(run) for run in rsws]))
                 gaps.append((ours - reference) / reference)
                 text += f" vs RSWS pick {reference:.2f} (n={len(rsws)}), {gaps[-1]:+.0%}"
             target, tolerance = ASHA_PAPER[benchmark]
@@ -259,15 +260,15 @@ def asha_finding(record: pd.DataFrame) -> Finding:
 BROAD_RANGE = 0.10
 
 
-def broad_finding(record: pd.DataFrame) -> Finding:
+def broad_finding(record: Record) -> Finding:
     """RSWS is broadly reproducible: independent runs (each its own searches, stage-2 winner and stage 3) end close
     together (Table 4: six runs, 2.85 to 3.00 % test error)."""
     for preset in _largest_first(record):
-        runs = tables.training_runs(record, "cnn", preset, 3, genotype_spec="best-rsws")
-        if runs.empty:
+        groups = independent_runs(record, "cnn", preset)
+        if not groups:
             continue
-        groups = runs.groupby([runs["search_setting"], tables.search_run_of(runs)], sort=True)
-        means = [float(group["metric:test/error"].astype(float).mean()) for _, group in groups]
+        runs = [run for run in record if any(run in group for group in groups.values())]
+        means = [float(np.mean([run.test_error for run in group])) for group in groups.values()]
         text = f"{len(means)} independent RSWS run(s) through stage 3, mean test error (%) per run: " + ", ".join(
             f"{mean:.2f}" for mean in means
         )
@@ -276,7 +277,7 @@ def broad_finding(record: pd.DataFrame) -> Finding:
                 preset,
                 None,
                 evidence=text + "; the spread between runs needs at least two (the paper: six)",
-                run_ids=tuple(runs["run_id"]),
+                run_ids=tuple(run.run_id for run in runs),
             )
         spread = (max(means) - min(means)) / float(np.mean(means))
         average = float(np.mean(means))
@@ -285,12 +286,12 @@ def broad_finding(record: pd.DataFrame) -> Finding:
             agrees=spread <= BROAD_RANGE,
             matches=abs(average - paper.TABLE4_AVERAGE) <= 0.1,
             evidence=text + f"; range {spread:.0%} of their average {average:.2f} (broad: at most {BROAD_RANGE:.0%})",
-            run_ids=tuple(runs["run_id"]),
+            run_ids=tuple(run.run_id for run in runs),
         )
     return Finding(None)
 
 
-def survey_finding(record: pd.DataFrame) -> Finding:
+def survey_finding(record: Record) -> Finding:
     """Table 5 surveys published papers: no run of this project bears on it, whatever the record holds."""
     del record
     return Finding(
@@ -300,7 +301,7 @@ def survey_finding(record: pd.DataFrame) -> Finding:
     )
 
 
-def nb201_ranking_finding(record: pd.DataFrame) -> Finding:
+def nb201_ranking_finding(record: Record) -> Finding:
     """Beyond the paper: shared weights rank cells as stand-alone training does (RSWS's premise), tested against
     NAS-Bench-201's real accuracies: Kendall tau over one search's scored cells at its last scoring epoch."""
     for preset in _largest_first(record):
@@ -310,34 +311,38 @@ def nb201_ranking_finding(record: pd.DataFrame) -> Finding:
             continue
         last = rows[rows["epoch"] == rows["epoch"].max()]
         values = [float(v) for v in last["kendall_tau"]]
-        runs = tables.select(record, nb201.EXPERIMENT, preset)
-        scored = [kendall_interval(*_scores(run_id)) for run_id in last["run_id"]]
+        runs = record.of(Nb201SearchRow, preset)
+        by_id = {run.run_id: run for run in runs}
+        scored = [kendall_interval(*_scores(record, by_id[run_id])) for run_id in last["run_id"]]
         decided = [tau for tau in scored if tau.enough]
         text = (
             f"Kendall tau of shared-weight scores against NAS-Bench-201 accuracy after epoch {int(last['epoch'].iloc[0])}, "
             f"per search: " + "; ".join(tau.text(3) for tau in scored)
         )
         if not decided:
-            return Finding(preset, None, evidence=text, run_ids=tuple(runs["run_id"]))
+            return Finding(preset, None, evidence=text, run_ids=tuple(run.run_id for run in runs))
         # a direction: some search's interval wholly on one side of zero, and none wholly on the other
         above, below = any(tau.low > 0 for tau in decided), any(tau.high < 0 for tau in decided)
         agrees = True if above and not below else False if below and not above else None
         return Finding(
-            preset, agrees=agrees, evidence=text + f" (mean {np.mean(values):.3f})", run_ids=tuple(runs["run_id"])
+            preset,
+            agrees=agrees,
+            evidence=text + f" (mean {np.mean(values):.3f})",
+            run_ids=tuple(run.run_id for run in runs),
         )
     return Finding(None)
 
 
-def _scores(run_id: str) -> tuple[pd.Series, pd.Series]:
-    cells = nb201.scored(run_id)
+def _scores(record: Record, run: Nb201SearchRow) -> tuple[pd.Series, pd.Series]:
+    cells = nb201.scored(record, run)
     last = max(nb201.score_epochs(cells))
-    return cells[f"score_epoch_{last}"], cells["true_accuracy"]
+    return cells[nb201.score_column(last)], cells["true_accuracy"]
 
 
 INTERVAL = re.compile(r"^(-?[\d.]+) \[(-?[\d.]+), (-?[\d.]+)\] \(n=(\d+)\)")
 
 
-def surrogate_asha_finding(record: pd.DataFrame) -> Finding:
+def surrogate_asha_finding(record: Record) -> Finding:
     """Beyond the paper: at equal (simulated) GPU-hours, early stopping (ASHA) finds cells at least as good as
     random search trained to full length, on NAS-Bench-301's surrogate (one worker: no parallel hand-over)."""
     for preset in _largest_first(record):
@@ -447,7 +452,7 @@ CLAIMS = (
 )
 
 
-def ledger(record: pd.DataFrame) -> Table:
+def ledger(record: Record) -> Table:
     rows, ids = [], []
     for claim in CLAIMS:
         finding = claim.finding(record)
@@ -463,8 +468,8 @@ def ledger(record: pd.DataFrame) -> Table:
             }
         )
         ids += list(finding.run_ids)
-    present = tables.presets_in(record)
-    never = [preset for preset in tables.PRESET_ORDER if preset not in present]
+    present = presets_in(record)
+    never = [preset for preset in PRESET_ORDER if preset not in present]
     note = (
         "Verdicts come from one rule (randnas.report.claims.verdict): toy data (smoke) is machinery only; a claim the "
         "runs cannot decide is machinery only; cpu scale shows a small-scale trend (exact reproducibility, which does "
@@ -473,5 +478,5 @@ def ledger(record: pd.DataFrame) -> Table:
         f"intervals; fewer than {MIN_FOR_INTERVAL} values are too few to conclude. "
         + (f"Presets never run: {', '.join(never)}." if never else "Every preset has runs.")
     )
-    used = record[record["run_id"].isin(ids)] if ids else record.iloc[0:0]
-    return Table("Claims ledger", pd.DataFrame(rows), tables.describe_scale(used), list(dict.fromkeys(ids)), note)
+    used = in_record_order(record, ids)
+    return Table("Claims ledger", pd.DataFrame(rows), describe_scale(used), list(dict.fromkeys(ids)), note)

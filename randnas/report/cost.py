@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from randnas import plans
-from randnas.report.tables import Table
+from randnas.report.common import Table
 from randnas.search.cnn import cnn_setting
 from randnas.search.rnn import PTB_TRAIN_TOKENS, rnn_arch_count, rnn_setting
 from randnas.train.ptb import PtbTrainConfig

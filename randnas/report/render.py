@@ -11,8 +11,8 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import yaml
 
-from randnas import tracking
-from randnas.report.tables import PRESET_ORDER, Table
+from randnas.record.store import default_location, find_project_root, find_runs, open_store
+from randnas.report.common import PRESET_ORDER, Table
 
 DEFAULT_MLFLOW_UI = "http://127.0.0.1:5000"  # where `make ui` serves the record
 UI_ENV = "RANDNAS_MLFLOW_UI"
@@ -22,7 +22,7 @@ def mlflow_ui_base() -> str:
     """The MLflow UI the book links to: $RANDNAS_MLFLOW_UI, else `randnas: mlflow_ui:` in _config.yml, else `make ui`'s address."""
     if os.environ.get(UI_ENV):
         return os.environ[UI_ENV].rstrip("/")
-    config = tracking.find_project_root() / "_config.yml"
+    config = find_project_root() / "_config.yml"
     if config.is_file():
         settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
         base = (settings.get("randnas") or {}).get("mlflow_ui")
@@ -32,8 +32,8 @@ def mlflow_ui_base() -> str:
 
 
 @functools.lru_cache(maxsize=4)
-def _experiments_of_runs(uri: str) -> dict[str, str]:
-    return {run.info.run_id: run.info.experiment_id for run in tracking.find_runs()}
+def _experiments_of_runs(location: str) -> dict[str, str]:
+    return {run.info.run_id: run.info.experiment_id for run in find_runs(open_store(location))}
 
 
 # MLflow 3's UI has a GenAI and a model-training mode, GenAI by default (an experiment then opens on its empty
@@ -43,9 +43,7 @@ UI_MODE = "workflowType=machine_learning"
 
 def run_url(run_id: str) -> str:
     """The run's page in the MLflow UI, in its model-training mode."""
-    from mlflow import get_tracking_uri
-
-    experiment = _experiments_of_runs(get_tracking_uri()).get(run_id, "0")
+    experiment = _experiments_of_runs(default_location()).get(run_id, "0")
     return f"{mlflow_ui_base()}/#/experiments/{experiment}/runs/{run_id}?{UI_MODE}"
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from randnas import tracking
+from randnas.record.store import find_project_root, open_store, stored_runs
+from randnas.record.vocabulary import TAG_DATASET_LABEL, TAG_PLAN_KEY, TAG_PRESET, TAG_SEED
 
 RUN_COLUMNS = [
     "experiment",
@@ -32,20 +33,32 @@ def book_page(plan_key: str) -> str:
 
 
 def runs_overview(store: str | Path | None = None) -> pd.DataFrame:
-    """One row per top-level run, newest first within each experiment; `trials` counts an ASHA search's
-    child runs (one per trial), which get no rows of their own."""
-    table = tracking.runs_table(store)
-    if table.empty:
+    """One row per top-level run, newest first within each experiment; `trials` counts an ASHA search's child runs
+    (one per trial), which get no rows of their own."""
+    runs = stored_runs(open_store(store))
+    if not runs:
         return pd.DataFrame(columns=RUN_COLUMNS)
-    for column in RUN_COLUMNS:
-        if column not in table:
-            table[column] = ""
-    children = table["parent_run"].fillna("")
-    counts = children[children != ""].value_counts()
-    table = table[children == ""].copy()
-    table["trials"] = table["run_id"].map(counts).fillna(0).astype(int)
-    table["page"] = table["plan_key"].fillna("").map(book_page)
-    return table[RUN_COLUMNS].sort_values(["experiment", "start"], ascending=[True, False]).reset_index(drop=True)
+    children = pd.Series([run.parent for run in runs if run.parent]).value_counts()
+    table = pd.DataFrame(
+        [
+            {
+                "experiment": run.experiment,
+                "run_name": run.run_name,
+                "status": run.status,
+                "preset": run.tags.get(TAG_PRESET, ""),
+                "dataset_label": run.tags.get(TAG_DATASET_LABEL, ""),
+                "seed": run.tags.get(TAG_SEED, ""),
+                "start": pd.Timestamp(run.start_ms, unit="ms"),
+                "run_id": run.run_id,
+                "trials": int(children.get(run.run_id, 0)),
+                "page": book_page(run.tags.get(TAG_PLAN_KEY, "")),
+            }
+            for run in runs
+            if not run.parent
+        ],
+        columns=RUN_COLUMNS,
+    )
+    return table.sort_values(["experiment", "start"], ascending=[True, False]).reset_index(drop=True)
 
 
 def runs_per_experiment(overview: pd.DataFrame) -> pd.DataFrame:
@@ -60,7 +73,7 @@ def runs_index_html(overview: pd.DataFrame, book_root: Path | None = None) -> st
     page in the MLflow UI."""
     from randnas.report.render import run_link
 
-    root = book_root or tracking.find_project_root() / "book"
+    root = book_root or find_project_root() / "book"
     rows = []
     for run in overview.itertuples():
         page = run.page if run.page and (root / run.page).with_suffix(".ipynb").is_file() else ""

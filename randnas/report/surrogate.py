@@ -1,54 +1,61 @@
-"""The surrogate chapter's tables and curves, from the record's `surrogate/nb301-asha` runs (their artifacts)."""
+"""The surrogate chapter's tables and curves, from the record's surrogate runs (their artifacts)."""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from randnas import tracking
-from randnas.report.tables import Table, describe_scale, select
+from randnas.experiments import surrogate as kind
+from randnas.experiments.base import Record
+from randnas.experiments.surrogate import SurrogateRow
+from randnas.report.common import Table, describe_scale
 
-EXPERIMENT = "surrogate/nb301-asha"
 SURROGATE_WORDS = "Every accuracy here is a NAS-Bench-301 surrogate prediction (YAHPO Gym nb301 v2), not a training."
 
 
-def newest_run(record: pd.DataFrame, preset: str) -> pd.Series | None:
-    runs = select(record, EXPERIMENT, preset)
-    return None if runs.empty else runs.sort_values("start").iloc[-1]
+def newest_run(record: Record, preset: str) -> SurrogateRow | None:
+    runs = record.of(SurrogateRow, preset)
+    return max(runs, key=lambda run: run.start_ms) if runs else None
 
 
-def _scale(record: pd.DataFrame, run: pd.Series) -> str:
+def _listed(values: tuple) -> str:
+    return "[" + ", ".join(str(v) for v in values) + "]"
+
+
+def _scale(run: SurrogateRow) -> str:
     settings = (
-        f"{run.get('param:seeds', '?')} seeds from {run.get('param:first_seed', '?')}, budgets {run.get('param:budgets', '?')} "
-        f"full {run.get('param:R', '?')}-epoch DARTS_V2 trainings ({float(run.get('param:budget_unit_hours', 'nan')):.3f} "
-        f"predicted GPU-hours each), workers {run.get('param:workers', '?')}, eta {run.get('param:etas', '?')}"
+        f"{run.seeds} seeds from {run.first_seed}, budgets {_listed(run.budgets)} full {run.R}-epoch DARTS_V2 "
+        f"trainings ({run.budget_unit_hours:.3f} predicted GPU-hours each), workers {_listed(run.workers)}, "
+        f"eta {_listed(run.etas)}"
     )
-    return f"{describe_scale(record.loc[[run.name]])}; {settings}"
+    return f"{describe_scale([run])}; {settings}"
 
 
-def comparison_table(record: pd.DataFrame, preset: str) -> Table:
+def _artifact(record: Record, run: SurrogateRow, name: str) -> pd.DataFrame:
+    return pd.DataFrame(kind.artifact(record, run, name))
+
+
+def comparison_table(record: Record, preset: str) -> Table:
     run = newest_run(record, preset)
     if run is None:
         return Table("ASHA against random search at equal simulated GPU-hours", pd.DataFrame(), "no runs")
-    frame = pd.DataFrame(tracking.load_json_artifact(run["run_id"], "surrogate/comparison.json")).drop(
-        columns=["mean accuracy"]
-    )
+    frame = _artifact(record, run, "comparison").drop(columns=["mean accuracy"])
     frame["GPU-hours"] = frame["GPU-hours"].round(1)
     return Table(
         "ASHA against random search at equal simulated GPU-hours",
         frame,
-        _scale(record, run),
-        [run["run_id"]],
+        _scale(run),
+        [run.run_id],
         f"{SURROGATE_WORDS} Values: mean [95 % bootstrap interval] (n = seeds). 'minus random search' is the paired "
         "difference on the same seeds (the same seed draws the same cells for every method). A result counts only if "
         "its job finished within the budget; cells evaluated = cells that reached at least the bottom rung.",
     )
 
 
-def anytime_bands(record: pd.DataFrame, preset: str) -> pd.DataFrame:
+def anytime_bands(record: Record, preset: str) -> pd.DataFrame:
     run = newest_run(record, preset)
     if run is None:
         return pd.DataFrame()
-    return pd.DataFrame(tracking.load_json_artifact(run["run_id"], "surrogate/anytime.json"))
+    return _artifact(record, run, "anytime")
 
 
 def plot_anytime(bands: pd.DataFrame, title: str):
@@ -82,11 +89,11 @@ def plot_anytime(bands: pd.DataFrame, title: str):
     return figure
 
 
-def searches(record: pd.DataFrame, preset: str) -> pd.DataFrame:
+def searches(record: Record, preset: str) -> pd.DataFrame:
     run = newest_run(record, preset)
     if run is None:
         return pd.DataFrame()
-    frame = pd.DataFrame(tracking.load_json_artifact(run["run_id"], "surrogate/searches.json"))
+    frame = _artifact(record, run, "searches")
     frame["predicted accuracy (%)"] = 100 * frame["final_accuracy"]
     return frame
 
@@ -120,11 +127,11 @@ def plot_finals(finals: pd.DataFrame, title: str):
     return figure
 
 
-def picks_table(record: pd.DataFrame, preset: str) -> Table:
+def picks_table(record: Record, preset: str) -> Table:
     run = newest_run(record, preset)
     if run is None:
         return Table("This project's picks at surrogate fidelity", pd.DataFrame(), "no runs")
-    frame = pd.DataFrame(tracking.load_json_artifact(run["run_id"], "surrogate/picks.json"))
+    frame = _artifact(record, run, "picks")
     fits = int((frame["not representable because"] == "").sum())
     # the first clause names the edge; the rest of the message explains the space, said once in the note
     frame["not representable because"] = frame["not representable because"].str.split(";").str[0]
@@ -133,8 +140,8 @@ def picks_table(record: pd.DataFrame, preset: str) -> Table:
     return Table(
         "This project's picks at surrogate fidelity",
         frame,
-        _scale(record, run),
-        [run["run_id"]],
+        _scale(run),
+        [run.run_id],
         f"{SURROGATE_WORDS} {fits} of {len(frame)} cells are representable (NAS-Bench-301 has no `none` op). "
         "'run' is the first 8 characters of the MLflow run id. 'own result' is the cell's own stage-2/3 "
         "result at the preset it was picked at (small networks, few epochs): a different quantity from the "
@@ -142,11 +149,11 @@ def picks_table(record: pd.DataFrame, preset: str) -> Table:
     )
 
 
-def agreement_table(record: pd.DataFrame, preset: str) -> Table:
+def agreement_table(record: Record, preset: str) -> Table:
     run = newest_run(record, preset)
     if run is None:
         return Table("RSWS's shared-weight scores against the surrogate", pd.DataFrame(), "no runs")
-    frame = pd.DataFrame(tracking.load_json_artifact(run["run_id"], "surrogate/rsws_agreement.json"))
+    frame = _artifact(record, run, "agreement")
     if not frame.empty:
         frame = frame[["preset", "search", "scored", "representable", "score", "tau", "run_id"]].rename(
             columns={"preset": "search preset", "tau": "Kendall tau [95 % bootstrap] (n, p)"}
@@ -154,8 +161,8 @@ def agreement_table(record: pd.DataFrame, preset: str) -> Table:
     return Table(
         "RSWS's shared-weight scores against the surrogate",
         frame,
-        _scale(record, run),
-        [run["run_id"]],
+        _scale(run),
+        [run.run_id],
         f"{SURROGATE_WORDS} Over each search's scored cells that have no `none` (the released sampler draws `none` "
         "on 1 edge in 8, so about 12 % of cells qualify): Kendall tau between the quick shared-weight score and the "
         "predicted 98-epoch accuracy.",

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from randnas.spaces.cnn import CnnGenotype, cnn_genotype, parse_cnn_genotype
+from randnas.spaces.cnn import CnnGenotype, cnn_genotype
 from randnas.spaces.common import GenotypeError
-from randnas.spaces.nb201 import Nb201Cell, nb201_cell_from_index, parse_nb201_cell
-from randnas.spaces.rnn import RnnGenotype, parse_rnn_genotype, rnn_genotype
+from randnas.spaces.nb201 import Nb201Cell
+from randnas.spaces.rnn import RnnGenotype, rnn_genotype
 
 
-def _cnn_named() -> dict[str, CnnGenotype]:
+def cnn_named() -> dict[str, CnnGenotype]:
     return {
         "DARTS_V1": cnn_genotype(
             normal=[
@@ -106,7 +105,7 @@ def _cnn_named() -> dict[str, CnnGenotype]:
     }
 
 
-def _rnn_named() -> dict[str, RnnGenotype]:
+def rnn_named() -> dict[str, RnnGenotype]:
     return {
         "DARTS_V1": rnn_genotype(
             [("relu", 0), ("relu", 1), ("tanh", 2), ("relu", 3), ("relu", 4), ("identity", 1), ("relu", 5), ("relu", 1)]
@@ -139,28 +138,20 @@ def _rnn_named() -> dict[str, RnnGenotype]:
     }
 
 
-def _nb201_named() -> dict[str, Nb201Cell]:
+def nb201_named() -> dict[str, Nb201Cell]:
     return {}  # the benchmark is indexed instead: a cell is named by its string or its 6-digit index
 
 
-def _parse_nb201(text: str) -> Nb201Cell:
-    return nb201_cell_from_index(text) if text.isdigit() else parse_nb201_cell(text)
-
-
-# space -> (named genotypes, parser of the text form)
-SPACES: dict[str, tuple[Callable[[], dict[str, Any]], Callable[[str], Any]]] = {
-    "cnn": (_cnn_named, parse_cnn_genotype),
-    "rnn": (_rnn_named, parse_rnn_genotype),
-    "nb201": (_nb201_named, _parse_nb201),
-}
-
-
 def list_genotypes(space: str) -> list[str]:
-    return sorted(_space(space)[0]())
+    from randnas.spaces.registry import get_space
+
+    return sorted(get_space(space).named())
 
 
 def get_genotype(space: str, name: str) -> Any:
-    named = _space(space)[0]()
+    from randnas.spaces.registry import get_space
+
+    named = get_space(space).named()
     if name not in named:
         if not named:
             raise GenotypeError(
@@ -173,13 +164,9 @@ def get_genotype(space: str, name: str) -> Any:
 
 def resolve_genotype(space: str, name_or_text: str) -> Any:
     """A registered name, or a DARTS `Genotype(...)` string."""
+    from randnas.spaces.registry import get_space
+
     text = name_or_text.strip()
     if text.startswith("Genotype(") or (space == "nb201" and (text.startswith("|") or text.isdigit())):
-        return _space(space)[1](text)
+        return get_space(space).parse(text)
     return get_genotype(space, text)
-
-
-def _space(space: str):
-    if space not in SPACES:
-        raise GenotypeError(f"unknown search space {space!r}; choose one of {', '.join(sorted(SPACES))}")
-    return SPACES[space]

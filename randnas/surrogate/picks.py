@@ -1,6 +1,7 @@
 """This project's picks judged by the surrogate: each representable genotype's predicted accuracy after 98
 epochs beside its own stage-2 result, and how well RSWS's shared-weight scores agree with the surrogate over
-the scored cells it can represent. Input is plain data (genotype strings and scores), not the record."""
+the scored cells it can represent. Input is plain data (genotype strings and scores), not the record: which cells
+the record picked is `randnas.experiments.surrogate.picked_cells`."""
 
 from __future__ import annotations
 
@@ -43,51 +44,3 @@ def selection_agreement(scored: Sequence[dict], surrogate: Nb301Surrogate, score
         "p_value": tau.p_value,
         "tau": tau.text(2),
     }
-
-
-PICK_COLUMNS = ["kind", "preset", "genotype_spec", "stage", "run_name", "own result", "genotype", "run_id"]
-
-
-def picked_cells(record: pd.DataFrame, named: dict[str, str]) -> pd.DataFrame:
-    """The CNN cells this project picked, from the record's rows: every trained cell (stage 2 or 3) with its own
-    test error, every ASHA search's pick, and the `named` cells (name -> DARTS string)."""
-    record = record.reindex(
-        columns=sorted(
-            {
-                *record.columns,
-                "experiment",
-                "trial",
-                "genotype",
-                "metric:test/error",
-                "metric:best/valid_acc",
-                "genotype_spec",
-                "stage",
-                "preset",
-                "run_name",
-                "run_id",
-            }
-        )
-    )
-    rows = [
-        {"kind": "named cell", "genotype_spec": name, "genotype": text, "own result": ""}
-        for name, text in named.items()
-    ]
-    for _, run in record[(record["experiment"] == "cnn/train") & record["genotype"].notna()].iterrows():
-        rows.append(
-            {
-                **run[["preset", "genotype_spec", "stage", "run_name", "genotype", "run_id"]].to_dict(),
-                "kind": "trained",
-                "own result": f"test error {run['metric:test/error']:.2f} %",
-            }
-        )
-    searches = record[(record["experiment"] == "cnn/asha") & record["trial"].isna() & record["genotype"].notna()]
-    for _, run in searches.iterrows():
-        rows.append(
-            {
-                **run[["preset", "run_name", "genotype", "run_id"]].to_dict(),
-                "kind": "ASHA pick",
-                "genotype_spec": "asha",
-                "own result": f"ASHA's best validation accuracy {run['metric:best/valid_acc']:.4f}",
-            }
-        )
-    return pd.DataFrame(rows).reindex(columns=PICK_COLUMNS).fillna("")

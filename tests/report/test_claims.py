@@ -4,13 +4,12 @@ findings computed from a synthetic record."""
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import pytest
 from scipy import stats
 
-from randnas.report import claims, tables
+from randnas.report import claims
 from randnas.statistics import difference_interval
-from tests.report.test_tables import log_search, log_train
+from tests.rows import RecordBuilder
 
 
 @pytest.mark.parametrize(
@@ -63,40 +62,46 @@ def test_the_difference_interval_is_scipys_bootstrap_of_the_difference_of_means(
     assert "too few to conclude" in difference_interval(ours[:2], theirs).text()
 
 
-def test_an_empty_record_runs_nothing(store):
-    ledger = claims.ledger(tables.load_record(store))
+def test_an_empty_record_runs_nothing():
+    ledger = claims.ledger(RecordBuilder().record())
     assert set(ledger.frame["verdict"]) == {"not run"} and "Presets never run: smoke, cpu, paper." in ledger.note
 
 
-def test_exact_reproducibility_at_cpu_scale_is_reproduced_or_contradicted(store):
-    log_search("smoke", 0, 1, "aa" * 32)
-    log_search("smoke", 0, 2, "bb" * 32)  # smoke differs, but cpu is the largest scale tested
-    log_search("cpu", 1, 1, "cc" * 32, plan_name="seed-1")
-    log_search("cpu", 1, 2, "cc" * 32, plan_name="seed-1_repeat-2")
-    finding = claims.exact_finding(tables.load_record(store))
+def log_search(built, preset, seed, repeat, digest, plan_name=None):
+    plan_name = plan_name or f"seed-{seed}_repeat-{repeat}"
+    key = f"default/cnn-rsws/{preset}/{plan_name}@abc{repeat}"
+    return built.search(preset=preset, seed=seed, repeat=repeat, digest=digest, plan_key=key)
+
+
+def test_exact_reproducibility_at_cpu_scale_is_reproduced_or_contradicted():
+    built = RecordBuilder()
+    log_search(built, "smoke", 0, 1, "aa" * 32)
+    log_search(built, "smoke", 0, 2, "bb" * 32)  # smoke differs, but cpu is the largest scale tested
+    log_search(built, "cpu", 1, 1, "cc" * 32, plan_name="seed-1")
+    log_search(built, "cpu", 1, 2, "cc" * 32, plan_name="seed-1_repeat-2")
+    finding = claims.exact_finding(built.record())
     assert (finding.preset, finding.agrees) == ("cpu", True) and claims.verdict(
         finding, scale_free=True
     ) == "reproduced"
-    log_search("cpu", 2, 1, "dd" * 32, plan_name="seed-2")
-    log_search("cpu", 2, 2, "ee" * 32, plan_name="seed-2_repeat-2")
-    finding = claims.exact_finding(tables.load_record(store))
+    log_search(built, "cpu", 2, 1, "dd" * 32, plan_name="seed-2")
+    log_search(built, "cpu", 2, 2, "ee" * 32, plan_name="seed-2_repeat-2")
+    finding = claims.exact_finding(built.record())
     assert finding.evidence.startswith("1 of 2 repeated jobs gave identical digests")
     assert claims.verdict(finding, scale_free=True) == "contradicts the paper"
 
 
-def test_rsws_against_darts_needs_enough_trials_a_side_and_reads_the_interval(store):
+def test_rsws_against_darts_needs_enough_trials_a_side_and_reads_the_interval():
+    built = RecordBuilder()
     for seed, error in enumerate((3.0, 3.2, 2.9, 3.1, 3.05)):
-        log_train("cnn/train", "rsws", [50, error], preset="cpu", search_seed=seed)
+        built.train("rsws", [50, error], preset="cpu", search_seed=seed)
     for seed, error in enumerate((3.1, 3.3)):
-        log_train("cnn/train", "darts", [50, error], preset="cpu", setting="darts-second", search_seed=seed)
-    finding = claims.rsws_vs_darts_finding(tables.load_record(store), "cnn")
+        built.train("darts", [50, error], preset="cpu", setting="darts-second", search_seed=seed)
+    finding = claims.rsws_vs_darts_finding(built.record(), "cnn")
     assert finding.preset == "cpu" and finding.agrees is None and "too few to conclude" in finding.evidence
     for seed, error in enumerate((3.2, 3.25, 3.15), start=2):
-        log_train("cnn/train", "darts", [50, error], preset="cpu", setting="darts-second", search_seed=seed)
-    log_train(
-        "cnn/train", "darts", [50, 1.0], preset="cpu", setting="darts-first", search_seed=0
-    )  # not the paper's DARTS
-    finding = claims.rsws_vs_darts_finding(tables.load_record(store), "cnn")
+        built.train("darts", [50, error], preset="cpu", setting="darts-second", search_seed=seed)
+    built.train("darts", [50, 1.0], preset="cpu", setting="darts-first", search_seed=0)  # not the paper's DARTS
+    finding = claims.rsws_vs_darts_finding(built.record(), "cnn")
     assert finding.agrees is True and "RSWS - DARTS -0.15 [" in finding.evidence
     assert claims.verdict(finding) == "small-scale trend" and claims.direction(finding) == "with the paper"
 
@@ -108,63 +113,59 @@ def test_full_fidelity_evidence_is_judged_as_paper_scale():
     assert claims.verdict(claims.Finding("cpu", agrees=False), full_fidelity=True) == "contradicts the paper"
 
 
-def _stage3(benchmark, spec, final, preset="cpu", search_run=1, seed=0):
-    tags = {
-        "randnas.stage": 3,
-        "randnas.search_run": search_run,
-        "randnas.search_seeds": "0,1",
-        "randnas.selected_by": "stage-2 test error",
-    }
-    if spec == "asha":
-        tags["randnas.search_seed"] = 0
-    experiment = tables.TRAIN_EXPERIMENTS[benchmark]
-    # log_train logs test/error = the curve's last value and test/ppl = one less
-    return log_train(experiment, spec, [final + 10, final], preset=preset, seed=seed, search_seed=search_run, tags=tags)
+def _stage3(built, benchmark, spec, final, preset="cpu", search_run=1, seed=0):
+    # a training's final test error is the curve's last value; its test perplexity one less
+    return built.train(
+        spec,
+        [final + 10, final],
+        benchmark=benchmark,
+        preset=preset,
+        seed=seed,
+        stage=3,
+        search_run=search_run,
+        search_seed=0 if spec == "asha" else search_run,
+        search_seeds=(0, 1),
+    )
 
 
-def test_asha_is_judged_on_its_stage3_pick_beside_rsws_at_the_same_preset(store):
-    from types import SimpleNamespace
-
-    from randnas import tracking
-
-    assert claims.asha_finding(tables.load_record(store)) == claims.Finding(None)
-    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
-    tags = tracking.run_tags(seed=0, preset="cpu", benchmark="cifar10", datasets=[toy], plan_key="t/asha/cpu/seed-0")
-    with tracking.tracked_run(tables.ASHA_EXPERIMENTS["cnn"], "search", tags=tags):
-        pass
-    finding = claims.asha_finding(tables.load_record(store))
+def test_asha_is_judged_on_its_stage3_pick_beside_rsws_at_the_same_preset():
+    built = RecordBuilder()
+    assert claims.asha_finding(built.record()) == claims.Finding(None)
+    built.asha(preset="cpu", plan_key="t/asha/cpu/seed-0")
+    finding = claims.asha_finding(built.record())
     assert (finding.preset, finding.agrees) == ("cpu", None) and "no pick through stage 3 yet" in finding.evidence
-    _stage3("cnn", "asha", 40.0)
-    finding = claims.asha_finding(tables.load_record(store))
+    _stage3(built, "cnn", "asha", 40.0)
+    finding = claims.asha_finding(built.record())
     assert finding.agrees is None and "no RSWS pick through stage 3" in finding.evidence
-    _stage3("cnn", "best-rsws", 38.0)  # ASHA 5 % worse: strong
-    finding = claims.asha_finding(tables.load_record(store))
+    _stage3(built, "cnn", "best-rsws", 38.0)  # ASHA 5 % worse: strong
+    finding = claims.asha_finding(built.record())
     assert finding.agrees is True and "ASHA pick 40.00 (n=1) vs RSWS pick 38.00 (n=1), +5%" in finding.evidence
     assert claims.verdict(finding) == "small-scale trend" and claims.direction(finding) == "with the paper"
-    _stage3("ptb", "asha", 300.0)  # 20 % worse than RSWS on PTB: not strong there
-    _stage3("ptb", "best-rsws", 250.0)
-    finding = claims.asha_finding(tables.load_record(store))
+    _stage3(built, "ptb", "asha", 300.0)  # 20 % worse than RSWS on PTB: not strong there
+    _stage3(built, "ptb", "best-rsws", 250.0)
+    finding = claims.asha_finding(built.record())
     assert finding.agrees is False and "PTB test perplexity: ASHA pick 299.00" in finding.evidence
 
 
-def test_broad_reproducibility_needs_two_independent_runs_and_reads_their_spread(store):
-    assert claims.broad_finding(tables.load_record(store)) == claims.Finding(None)
+def test_broad_reproducibility_needs_two_independent_runs_and_reads_their_spread():
+    built = RecordBuilder()
+    assert claims.broad_finding(built.record()) == claims.Finding(None)
     for seed, final in enumerate((37.0, 37.4)):
-        _stage3("cnn", "best-rsws", final, search_run=1, seed=seed)
-    finding = claims.broad_finding(tables.load_record(store))
+        _stage3(built, "cnn", "best-rsws", final, search_run=1, seed=seed)
+    finding = claims.broad_finding(built.record())
     assert finding.agrees is None and "needs at least two" in finding.evidence
-    _stage3("cnn", "best-rsws", 38.0, search_run=2)
-    finding = claims.broad_finding(tables.load_record(store))
+    _stage3(built, "cnn", "best-rsws", 38.0, search_run=2)
+    finding = claims.broad_finding(built.record())
     assert finding.agrees is True and "per run: 37.20, 38.00; range 2%" in finding.evidence
     assert claims.verdict(finding) == "small-scale trend"
-    _stage3("cnn", "best-rsws", 45.0, search_run=3)
-    assert claims.broad_finding(tables.load_record(store)).agrees is False
-    _stage3("cnn", "best-rsws", 2.9, preset="paper")
-    _stage3("cnn", "best-rsws", 2.95, preset="paper", search_run=2)
-    finding = claims.broad_finding(tables.load_record(store))
+    _stage3(built, "cnn", "best-rsws", 45.0, search_run=3)
+    assert claims.broad_finding(built.record()).agrees is False
+    _stage3(built, "cnn", "best-rsws", 2.9, preset="paper")
+    _stage3(built, "cnn", "best-rsws", 2.95, preset="paper", search_run=2)
+    finding = claims.broad_finding(built.record())
     assert finding.preset == "paper" and claims.verdict(finding) == "reproduced"
 
 
 def test_the_survey_of_papers_is_never_said_to_be_tested_by_our_runs():
-    finding = claims.survey_finding(pd.DataFrame({"run_id": ["x"], "preset": ["cpu"]}))
+    finding = claims.survey_finding(RecordBuilder().record())
     assert claims.verdict(finding) == "not run" and "not an experiment" in finding.evidence

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from randnas.report import render
-from randnas.report.tables import Table
+from randnas.report.common import Table
 
 
 def test_presets_are_shown_largest_first():
@@ -61,11 +61,11 @@ def test_smoke_alone_is_shown_as_it_is(shown):
 def test_run_ids_link_to_their_runs_in_the_mlflow_ui(store, monkeypatch):
     from types import SimpleNamespace
 
-    from randnas import tracking
+    from randnas.record.writer import run_tags, tracked_run
 
     toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
-    tags = tracking.run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy], plan_key="p/link")
-    with tracking.tracked_run("toy/links", "r", tags=tags) as run:
+    tags = run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy], plan_key="p/link")
+    with tracked_run("toy/links", "r", tags=tags) as run:
         pass
     experiment = mlflow_experiment_id(run.run_id)
     render._experiments_of_runs.cache_clear()
@@ -78,6 +78,6 @@ def test_run_ids_link_to_their_runs_in_the_mlflow_ui(store, monkeypatch):
 
 
 def mlflow_experiment_id(run_id):
-    import mlflow
+    from randnas.record.store import open_store
 
-    return mlflow.get_run(run_id).info.experiment_id
+    return open_store().client().get_run(run_id).info.experiment_id

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from randnas import tracking
+from randnas.record.writer import run_tags, tracked_run
 from randnas.report import runs
 
 TOY = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
 
 
 def test_trials_fold_into_their_search_and_rows_link_to_the_book_and_mlflow(store, tmp_path):
-    tags = tracking.run_tags(
+    tags = run_tags(
         seed=3, preset="smoke", benchmark="toy", datasets=[TOY], plan_key="default/cnn-asha/smoke/seed-3@abc"
     )
-    with tracking.tracked_run("cnn/asha", "asha-seed3", tags=tags) as search:
+    with tracked_run("cnn/asha", "asha-seed3", tags=tags) as search:
         for trial in range(3):
             search.child(f"trial-{trial}", f"t{trial}", tags={}, params={}, metrics=[])
     overview = runs.runs_overview(store)

@@ -78,26 +78,6 @@ def test_same_seed_same_weights_same_pick_other_seed_differs(digits):
     assert len(first.selection.scored) == 6
 
 
-def test_killed_search_resumes_to_the_same_weights(digits, tmp_path):
-    uninterrupted = search_once(digits, 3)
-
-    class Killed(Exception):
-        pass
-
-    def kill_after_first_epoch(epoch, metrics):
-        if epoch == 1:
-            raise Killed
-
-    with pytest.raises(Killed):
-        search_once(digits, 3, checkpoint_dir=tmp_path, on_epoch=kill_after_first_epoch)
-    # a fresh process: everything is rebuilt from the seed, then the checkpoint takes over
-    np.random.seed(12345)
-    resumed = search_once(digits, 3, checkpoint_dir=tmp_path)
-    assert resumed.weights_digest == uninterrupted.weights_digest
-    assert resumed.genotype == uninterrupted.genotype
-    assert resumed.history == uninterrupted.history
-
-
 def test_dense_mode_runs_and_differs_from_single_in_weights(digits):
     single = search_once(digits, 0, mode="single")
     dense = search_once(digits, 0, mode="dense")

@@ -87,19 +87,6 @@ def test_same_seed_same_weights_and_pick(corpus):
     assert len(first.selection.scored) == 8  # 2 rounds (the paper's default) of 4
 
 
-def test_killed_search_resumes_exactly(corpus, tmp_path):
-    uninterrupted = search(corpus, 4)
-
-    def kill(epoch, metrics):
-        if epoch == 1:
-            raise KeyboardInterrupt
-
-    with pytest.raises(KeyboardInterrupt):
-        search(corpus, 4, tmp_path, kill)
-    resumed = search(corpus, 4, tmp_path)
-    assert resumed.weights_digest == uninterrupted.weights_digest and resumed.history == uninterrupted.history
-
-
 def test_whole_split_scoring_reuses_the_quick_score(corpus):
     result = search(corpus, 0)
     rescored = [row for row in result.selection.scored if row["full_score"] is not None]

@@ -10,52 +10,22 @@ import pytest
 from randnas.repro import numpy_generator
 from randnas.spaces.cnn import parse_cnn_genotype, sample_none_free_cnn_genotype
 from randnas.spaces.named import get_genotype
-from randnas.surrogate.picks import PREDICTED, picked_cells, predict_cells, selection_agreement
+from randnas.surrogate.picks import PREDICTED, predict_cells, selection_agreement
 
 
 def test_picked_cells_gathers_trained_cells_asha_picks_and_named_ones():
-    v1, v2 = get_genotype("cnn", "DARTS_V1").to_darts(), get_genotype("cnn", "DARTS_V2").to_darts()
-    record = pd.DataFrame(
-        [
-            {
-                "experiment": "cnn/train",
-                "preset": "cpu",
-                "genotype_spec": "rsws",
-                "stage": "2",
-                "run_name": "a",
-                "genotype": v1,
-                "metric:test/error": 37.5,
-                "run_id": "r1",
-            },
-            {
-                "experiment": "cnn/asha",
-                "preset": "smoke",
-                "run_name": "asha",
-                "genotype": v2,
-                "metric:best/valid_acc": 0.9,
-                "run_id": "r2",
-            },
-            {
-                "experiment": "cnn/asha",
-                "preset": "smoke",
-                "run_name": "trial-0",
-                "genotype": v1,
-                "trial": "0",
-                "run_id": "r3",
-            },  # a child
-            {
-                "experiment": "rnn/train",
-                "preset": "cpu",
-                "run_name": "ptb",
-                "genotype": "Genotype(recurrent=...)",
-                "run_id": "r4",
-            },
-        ]
-    )
-    picks = picked_cells(record, {"DARTS_V2": v2})
+    from randnas.experiments.surrogate import picked_cells
+    from tests.rows import RecordBuilder
+
+    v1, v2 = get_genotype("cnn", "DARTS_V1"), get_genotype("cnn", "DARTS_V2")
+    built = RecordBuilder()
+    trained = built.train("rsws", [50.0, 37.5], preset="cpu", genotype=v1)
+    asha = built.asha(preset="smoke", best=0.9, genotype=v2)
+    built.train("rsws", [300.0], benchmark="ptb", preset="cpu", genotype=get_genotype("rnn", "DARTS_V2"))
+    picks = picked_cells(built.record(), {"DARTS_V2": v2.to_darts()})
     assert list(picks["kind"]) == ["named cell", "trained", "ASHA pick"]
-    assert list(picks["run_id"]) == ["", "r1", "r2"]
-    assert picks.loc[1, "own result"] == "test error 37.50 %"
+    assert list(picks["run_id"]) == ["", trained, asha]
+    assert picks.loc[1, "own result"] == "test error 37.50 %" and picks.loc[1, "genotype"] == v1.to_darts()
 
 
 def test_predict_cells_says_why_a_cell_has_no_prediction(surrogate):

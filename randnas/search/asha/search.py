@@ -8,7 +8,9 @@ evaluation network; rungs top-down as released (1, 4, 18, 75, 300).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -116,6 +118,23 @@ class AshaResult:
     @property
     def trials(self) -> int:
         return len({event.trial for event in self.events})
+
+    def digest(self) -> str:
+        """sha256 of the event log without its metrics: equal digests = the same search, decision by decision."""
+        decisions = [{k: v for k, v in asdict(e).items() if k != "metrics"} for e in self.events]
+        return hashlib.sha256(json.dumps(decisions, sort_keys=True).encode()).hexdigest()
+
+
+def objective_name(config: AshaConfig) -> str:
+    """The objective as a person reads it: accuracy for the CNN, perplexity (lower is better) for PTB."""
+    if config.benchmark == "ptb":
+        return "valid_ppl"
+    return "valid_acc" if config.objective == "valid" else "test_acc"
+
+
+def readable(config: AshaConfig, value: float) -> float:
+    """A result as a person reads it (ASHA maximises, so PTB's values are minus perplexity)."""
+    return -value if config.benchmark == "ptb" else value
 
 
 def summarize(scheduler: AshaScheduler, events: list[Event], trials: Trials) -> AshaResult:

@@ -96,6 +96,28 @@ def test_higher_rungs_are_scanned_first():
     assert asha.suggest() == Suggestion(7, 2, 9, False)
 
 
+def test_when_two_rungs_can_promote_the_higher_rung_goes_first():
+    """The scan order matters only when more than one rung has a promotable result: here rung 0 (its fourth best
+    of twelve) and rung 1 (its best of three) both can, and the top-down scan of the released code promotes out
+    of rung 1. A bottom-up scan would send rung 0's fourth best to rung 1 instead."""
+    asha = AshaScheduler(1, 9, 3)
+    for _ in range(9):
+        asha.suggest()
+    for trial in range(9):
+        asha.on_result(trial, 0, trial / 10)
+    promoted = [asha.suggest() for _ in range(3)]  # rung 0's top third: trials 8, 7, 6
+    more = [asha.suggest() for _ in range(3)]  # nothing to promote while rung 1 waits: new trials 9, 10, 11
+    assert [(s.trial, s.new) for s in more] == [(9, True), (10, True), (11, True)]
+    for suggestion in more:  # floor(12 / 3) = 4 candidates at rung 0 now: 8, 7, 6 and the unpromoted 9
+        asha.on_result(suggestion.trial, 0, 0.55)
+    for suggestion, value in zip(promoted, (0.1, 0.9, 0.5), strict=True):
+        asha.on_result(suggestion.trial, 1, value)
+    assert promotable(asha.rungs[0].results, asha.rungs[0].promoted, 3) == 9  # rung 0 could promote
+    assert promotable(asha.rungs[1].results, asha.rungs[1].promoted, 3) == 7  # and so could rung 1
+    assert asha.suggest() == Suggestion(7, 2, 9, False)
+    assert asha.suggest() == Suggestion(9, 1, 3, False)  # then the lower rung, once the higher has none
+
+
 def test_no_early_stopping_trains_every_trial_to_R():
     asha = AshaScheduler(1, 300, 4, early_stopping=False)
     suggestions = []

@@ -4,13 +4,18 @@ promotions, best architecture), the same digest twice, and a resumed search that
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 
-from randnas import tracking
 from randnas.data import load_corpus
-from randnas.search.asha.record import ASHA_EXPERIMENTS, TAG_TRIAL, events_digest, log_asha_result
+from randnas.experiments import asha
+from randnas.experiments.asha import EXPERIMENTS, TAG_TRIAL
+from randnas.record.store import download_artifact, find_runs, load_json, metric_history, open_store
+from randnas.record.vocabulary import PARENT_TAG
 from randnas.search.asha.search import EVENTS_FILE, AshaConfig, make_trials, run_asha_search
+
+TOY = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
 
 SMALL_CNN = {"channels": 4, "layers": 3, "cutout": 2, "batch_size": 128, "lr": 0.05, "eval_batch_size": 512}
 SMALL_PTB = {
@@ -47,15 +52,11 @@ def run_search(benchmark: str, seed: int = 0, **changes):
     dataset = "digits" if benchmark == "cnn" else "pydoc"
     config = AshaConfig(benchmark=benchmark, r=1, R=3, eta=3, max_trials=4, workers=2, train=small, **changes)
     data = load_corpus("pydoc") if benchmark == "ptb" else None
-    tags = {
-        tracking.TAG_SEED: str(seed),
-        tracking.TAG_PRESET: "test",
-        tracking.TAG_PLAN_KEY: f"test/{benchmark}/{seed}/" + "-".join(map(str, changes.values())),
-    }
-    with tracking.tracked_run(ASHA_EXPERIMENTS[benchmark], "asha", tags=tags, config=config) as run:
+    key = f"test/{benchmark}/{seed}/" + "-".join(map(str, changes.values()))
+    with asha.open_run(config, TOY, seed=seed, repeat=1, preset="test", plan_key=key, device="cpu") as run:
         trials = make_trials(config, dataset, seed, run.checkpoint_dir(), device="cpu")
         result = run_asha_search(config, trials, run.checkpoint_dir())
-        log_asha_result(run, config, result, trials, run.checkpoint_dir())
+        run.finish(result, trials, run.checkpoint_dir())
     assert data is None or data.vocab_size > 0
     return run.run_id, result
 
@@ -63,27 +64,24 @@ def run_search(benchmark: str, seed: int = 0, **changes):
 @pytest.mark.parametrize("benchmark", ["cnn", "ptb"])
 def test_the_record_of_a_search(store, benchmark):
     run_id, result = run_search(benchmark)
-    parent = tracking.find_runs(ASHA_EXPERIMENTS[benchmark], plan_key=f"test/{benchmark}/0/")
+    opened = open_store()
+    parent = find_runs(opened, EXPERIMENTS[benchmark], plan_key=f"test/{benchmark}/0/")
     assert [run.info.run_id for run in parent] == [run_id]
-    children = [
-        run
-        for run in tracking.find_runs(ASHA_EXPERIMENTS[benchmark])
-        if run.data.tags.get("mlflow.parentRunId") == run_id
-    ]
+    children = [run for run in find_runs(opened, EXPERIMENTS[benchmark]) if run.data.tags.get(PARENT_TAG) == run_id]
     assert sorted(int(c.data.tags[TAG_TRIAL]) for c in children) == list(range(4))
     name = "rung/valid_acc" if benchmark == "cnn" else "rung/valid_ppl"
     for child in children:
         trial = int(child.data.tags[TAG_TRIAL])
         rungs = [(e.resource, e.value) for e in result.events if e.trial == trial]
-        logged = sorted((step, value) for step, value in tracking.metric_history(child.info.run_id, name))
+        logged = sorted((step, value) for step, value in metric_history(opened, child.info.run_id, name))
         expected = sorted((resource, value if benchmark == "cnn" else -value) for resource, value in rungs)
         assert logged == expected
         assert child.data.tags["randnas.genotype"].startswith("Genotype(")
-    events = tracking.download_artifact(run_id, f"asha/{EVENTS_FILE}", store.parent / "dl")
+    events = download_artifact(opened, run_id, f"asha/{EVENTS_FILE}", store.parent / "dl")
     assert len(events.read_text().splitlines()) == len(result.events)
-    promotions = tracking.load_json_artifact(run_id, "asha/promotions.json")
+    promotions = load_json(opened, run_id, "asha/promotions.json")
     assert [(p["trial"], p["to_rung"]) for p in promotions] == [(e.trial, e.rung) for e in result.events if e.rung > 0]
-    genotype = tracking.load_json_artifact(run_id, "genotype.json")
+    genotype = load_json(opened, run_id, "genotype.json")
     assert json.dumps(genotype) == json.dumps(result.genotype.to_dict())
     top = [e for e in result.events if e.rung == result.best_rung]
     assert result.best_value == max(e.value for e in top)
@@ -93,28 +91,23 @@ def test_same_seed_same_search_and_a_different_seed_differs(store):
     _, first = run_search("cnn", 0)
     _, again = run_search("cnn", 0, backend="process")  # the same search on a process pool
     _, other = run_search("cnn", 1)
-    assert events_digest(first) == events_digest(again)
+    assert first.digest() == again.digest()
     assert first.genotype == again.genotype and first.best_trial == again.best_trial
-    assert events_digest(first) != events_digest(other)
+    assert first.digest() != other.digest()
 
 
 def test_a_resumed_parent_does_not_log_its_children_twice(store):
     config = AshaConfig(benchmark="cnn", r=1, R=3, eta=3, max_trials=3, train=SMALL_CNN)
-    tags = {tracking.TAG_PLAN_KEY: "test/resume"}
-    with (
-        pytest.raises(RuntimeError, match="stop"),
-        tracking.tracked_run(ASHA_EXPERIMENTS["cnn"], "asha", tags=tags, config=config) as run,
-    ):
+    where = {"seed": 0, "repeat": 1, "preset": "test", "plan_key": "test/resume", "device": "cpu"}
+    with pytest.raises(RuntimeError, match="stop"), asha.open_run(config, TOY, **where) as run:
         trials = make_trials(config, "digits", 0, run.checkpoint_dir(), device="cpu")
         result = run_asha_search(config, trials, run.checkpoint_dir())
-        log_asha_result(run, config, result, trials, run.checkpoint_dir())
+        run.finish(result, trials, run.checkpoint_dir())
         raise RuntimeError("stop")  # the notebook died after logging
-    with tracking.tracked_run(ASHA_EXPERIMENTS["cnn"], "asha", tags=tags, config=config) as resumed:
+    with asha.open_run(config, TOY, **where) as resumed:
         assert resumed.run_id == run.run_id
         again = run_asha_search(config, trials, resumed.checkpoint_dir())  # replayed from the event log
-        log_asha_result(resumed, config, again, trials, resumed.checkpoint_dir())
-    assert events_digest(again) == events_digest(result)
-    children = [
-        r for r in tracking.find_runs(ASHA_EXPERIMENTS["cnn"]) if r.data.tags.get("mlflow.parentRunId") == run.run_id
-    ]
+        resumed.finish(again, trials, resumed.checkpoint_dir())
+    assert again.digest() == result.digest()
+    children = [r for r in find_runs(open_store(), EXPERIMENTS["cnn"]) if r.data.tags.get(PARENT_TAG) == run.run_id]
     assert len(children) == 3

@@ -1,4 +1,5 @@
-"""The committed record names no folder of the machine that made it; the scrub that ensures it is exact."""
+"""The committed record names no folder of the machine that made it (the scrub that ensures it is exact), and
+reads back whole (the integrity check, and the book stopping on a damaged run)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,12 @@ import json
 
 import pytest
 
-from randnas.record import DATA_ROOT_WORDS, private_paths, scrub_notebook
+from randnas.experiments.catalog import load_record
+from randnas.record import vocabulary as v
+from randnas.record.integrity import RecordDamaged, check_store
+from randnas.record.portable import DATA_ROOT_WORDS, export_record, private_paths, scrub_notebook
+from randnas.record.store import find_runs, open_store
+from randnas.record.writer import run_tags, tracked_run
 from tests.conftest import REPO
 
 
@@ -92,10 +98,7 @@ def test_the_committed_record_names_no_user():
 
 
 def test_runs_name_no_user_and_export_scrubs_an_older_record(store):
-    from randnas import tracking
-    from randnas.record import export_record
-
-    with tracking.tracked_run("toy/user", "a", tags={tracking.TAG_PLAN_KEY: "p/user"}) as run:
+    with tracked_run("toy/user", "a", tags={v.TAG_PLAN_KEY: "p/user"}) as run:
         run.metrics({"loss": 1.0}, step=1)
     folder = next(store.glob(f"*/{run.run_id}"))
     assert "user_id: unknown" in (folder / "meta.yaml").read_text()
@@ -107,24 +110,21 @@ def test_runs_name_no_user_and_export_scrubs_an_older_record(store):
     assert (
         "alice" not in (folder / "meta.yaml").read_text() and (folder / "tags" / "mlflow.user").read_text() == "unknown"
     )
-    assert tracking.find_runs("toy/user")[0].info.status == tracking.FINISHED
+    assert find_runs(open_store(), "toy/user")[0].info.status == v.FINISHED
 
 
 def test_the_committed_record_reads_back_whole():
-    from randnas.record import check_store
-
     runs, problems = check_store(REPO / "mlruns")
     assert runs > 0 and problems == []
 
 
 def test_record_check_names_each_damaged_file(store, capsys):
-    from randnas import tracking
     from randnas.cli import main
 
-    tags = {tracking.TAG_PLAN_KEY: "p/check"}
-    with tracking.tracked_run("toy/check", "a", tags=tags) as first:
+    tags = {v.TAG_PLAN_KEY: "p/check"}
+    with tracked_run("toy/check", "a", tags=tags) as first:
         first.metrics({"loss": 1.0}, step=1)
-    with tracking.tracked_run("toy/check", "b", tags={}) as second:
+    with tracked_run("toy/check", "b", tags={}) as second:
         second.metrics({"loss": 2.0}, step=1)
     assert main(["record", "check", "--store", str(store)]) == 0
     run_a, run_b = (next(store.glob(f"*/{run.run_id}")) for run in (first, second))
@@ -142,22 +142,18 @@ def test_record_check_names_each_damaged_file(store, capsys):
 def test_the_book_stops_on_a_damaged_run_it_would_render_naming_the_file(store):
     from types import SimpleNamespace
 
-    from randnas import tracking
-    from randnas.record import RecordDamaged
-    from randnas.report import tables
-
     toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
-    tags = tracking.run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy], plan_key="p/book")
-    with tracking.tracked_run("toy/book", "a", tags=tags, config={"epochs": 2}) as run:
+    tags = run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy], plan_key="p/book")
+    with tracked_run("toy/book", "a", tags=tags, config={"epochs": 2}) as run:
         run.metrics({"test/error": 5.0}, step=1)
         run.metrics({"test/error": 4.0}, step=2)
-    assert len(tables.load_record(store)) == 1
+    assert len(load_record(store)) == 1
     metric = next(store.glob(f"*/{run.run_id}/metrics/test/error"))
     metric.write_text(metric.read_text().splitlines()[0] + "\n")  # cut short: the mean would change silently
     with pytest.raises(
         RecordDamaged, match=r"1 damaged file\(s\) in runs the book uses: .*test/error: fewer values than the 2"
     ):
-        tables.load_record(store)
+        load_record(store)
     param = next(store.glob(f"*/{run.run_id}/params/epochs"))
     metric.unlink()
     param.unlink()
@@ -166,22 +162,18 @@ def test_the_book_stops_on_a_damaged_run_it_would_render_naming_the_file(store):
         match=r"2 damaged file\(s\).*missing \(the run logged metric 'test/error'\).*"
         r"missing \(the run logged param 'epochs'\)",
     ):
-        tables.load_record(store)
+        load_record(store)
 
 
 @pytest.mark.parametrize("damage", ["run-empty", "run-bytes", "experiment-empty", "experiment-bytes"])
 def test_a_damaged_meta_yaml_stops_nothing_unrelated_and_the_book_names_it(store, damage, capsys):
     from types import SimpleNamespace
 
-    from randnas import tracking
-    from randnas.record import RecordDamaged
-    from randnas.report import tables
-
     toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
 
     def log(experiment, key):
-        tags = tracking.run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy], plan_key=key)
-        with tracking.tracked_run(experiment, "r", tags=tags) as run:
+        tags = run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy], plan_key=key)
+        with tracked_run(experiment, "r", tags=tags) as run:
             run.metrics({"m": 1.0}, step=1)
         return run.run_id
 
@@ -190,10 +182,10 @@ def test_a_damaged_meta_yaml_stops_nothing_unrelated_and_the_book_names_it(store
     meta = folder / "meta.yaml" if damage.startswith("run") else folder.parent / "meta.yaml"
     meta.write_bytes(b"" if damage.endswith("empty") else b"name: \xff\xfe\n")
     # unrelated reads and writes go on, each naming the damaged file once
-    assert [run.info.run_id for run in tracking.find_runs("toy/b")] == [other]
-    assert damaged_run not in {run.info.run_id for run in tracking.find_runs()}
-    assert log("toy/b", "p/b2") in {run.info.run_id for run in tracking.find_runs("toy/b")}
+    assert [run.info.run_id for run in find_runs(open_store(), "toy/b")] == [other]
+    assert damaged_run not in {run.info.run_id for run in find_runs(open_store())}
+    assert log("toy/b", "p/b2") in {run.info.run_id for run in find_runs(open_store(), "toy/b")}
     assert f"skipping {meta}" in capsys.readouterr().err
     # the book, which renders every run, stops with the file's name
     with pytest.raises(RecordDamaged, match=f"{meta}: "):
-        tables.load_record(store)
+        load_record(store)

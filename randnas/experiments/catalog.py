@@ -1,0 +1,44 @@
+"""Every kind of run the record holds, by experiment name, and the record read as rows (`load_record`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from randnas.experiments import asha, darts, datasets, nb201, ranking, rsws, surrogate, train
+from randnas.experiments.base import Record, Run, StoreReader, plain_run
+from randnas.record.integrity import check_runs
+from randnas.record.store import Store, StoredRun, damaged_meta_files, open_store, run_folder, stored_runs
+from randnas.record.vocabulary import FINISHED, counted
+
+# experiment name -> the reader of its runs' rows
+KINDS: dict[str, Callable[[StoredRun], Run]] = {
+    **{name: train.row for name in train.EXPERIMENTS.values()},
+    **{name: rsws.row for name in rsws.EXPERIMENTS.values()},
+    **{name: darts.row for name in darts.EXPERIMENTS.values()},
+    **{name: asha.row for name in asha.EXPERIMENTS.values()},
+    nb201.SEARCH_EXPERIMENT: nb201.search_row,
+    nb201.BEST_OF_N_EXPERIMENT: nb201.best_of_n_row,
+    ranking.EXPERIMENT: ranking.row,
+    surrogate.EXPERIMENT: surrogate.row,
+    datasets.EXPERIMENT: datasets.row,
+}
+
+
+def load_record(store: Store | str | Path | None = None, *, hand_runs: bool = False, check: bool = True) -> Record:
+    """The record as rows: every FINISHED top-level run (ASHA's per-trial children are left out), hand runs (a
+    notebook run outside a plan) only once adopted unless `hand_runs`. With `check`, a damaged run among them
+    raises RecordDamaged naming the file, rather than changing a table without a word."""
+    store = open_store(store)
+    found = [run for run in stored_runs(store, status=FINISHED) if not run.parent and (hand_runs or counted(run.tags))]
+    if check and store.folder is not None:
+        folders = [run_folder(store, run.experiment_id, run.run_id) for run in found]
+        unreadable = damaged_meta_files(store.folder)
+        check_runs(folders, [f"{path}: {why}" for path, why in unreadable.items()])
+    return Record(tuple(KINDS.get(run.experiment, plain_run)(run) for run in found), StoreReader(store))
+
+
+def inputs_of(plan_key: str, store: Store | str | Path | None = None) -> Record:
+    """The record a run's lookups read (a search's pick, the stage-2 trials): inside a plan job only the runs the
+    book counts, so a plan's results never rest on a hand run; a notebook run by hand may read its own hand runs."""
+    return load_record(store, hand_runs=not plan_key, check=False)

@@ -1,0 +1,292 @@
+"""Tables 1 (CIFAR-10) and 6 (PTB): the paper's comparison rows, and where this project ran the same protocol,
+its stage-3 numbers beside them. A row whose protocol has not run here gives what it does show in its own column
+('ours: other quantity'), labelled as what it is."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from randnas import paper
+from randnas.experiments.asha import AshaRow
+from randnas.experiments.base import Record, Run
+from randnas.experiments.rsws import SearchRow
+from randnas.experiments.train import TrainRow
+from randnas.report.common import (
+    STD_NOTE,
+    Table,
+    describe_scale,
+    fmt,
+    fmt_any,
+    ids,
+    in_record_order,
+    mean_std,
+    same_protocol,
+)
+from randnas.report.selectors import SEARCH_SPACE, rsws_stage3, trainings
+from randnas.search.asha.trials import OBJECTIVE_WORDS
+
+
+def _ours_columns(benchmark: str) -> tuple[str, str]:
+    return ("ours: best", "ours: average") if benchmark == "cnn" else ("ours: valid", "ours: test")
+
+
+def comparison_table(record: Record, benchmark: str, preset: str) -> Table:
+    """The paper's comparison rows; where we ran the same protocol, our stage-3 numbers beside them."""
+    cnn = benchmark == "cnn"
+    rows, used = [], []
+    for row in paper.TABLE1 if cnn else paper.TABLE6:
+        entry = {"method": row.method, "source": row.source}
+        if cnn:
+            average = fmt(row.average) + (f" ± {row.std:.2f}" if row.std else "")
+            entry.update({"paper: best": fmt(row.best), "paper: average": average})
+        else:
+            entry.update({"paper: valid": fmt(row.valid, 1), "paper: test": fmt(row.test, 1)})
+        costs = (row.cost_stage1, row.cost_stage2, row.cost_total)
+        entry.update(
+            {
+                "paper: params (M)": fmt_any(row.params_m),
+                "paper: cost 1 / 2 / total (GPU days)": " / ".join(fmt_any(c) or "-" for c in costs),
+                "paper: note": row.footnote,
+            }
+        )
+        ours, runs = _ours_for(row.ours, record, benchmark, preset)
+        used += runs
+        entry.update(ours)
+        rows.append(entry)
+    frame = pd.DataFrame(rows).fillna("")
+    # the comparison first (the paper's number, then ours or what we have instead), the details after
+    first, second = _ours_columns(benchmark)
+    paper_numbers = ["paper: best", "paper: average"] if cnn else ["paper: valid", "paper: test"]
+    order = [
+        "method",
+        "source",
+        *paper_numbers,
+        first,
+        second,
+        "ours: other quantity",
+        "ours: protocol",
+        "paper: params (M)",
+        "ours: params (M)",
+        "paper: cost 1 / 2 / total (GPU days)",
+        "ours: device-hours",
+        "paper: note",
+        "runs",
+    ]
+    frame = frame[order]
+    unit = "CIFAR-10 test error (%)" if cnn else "PTB perplexity"
+    note = (
+        "'ours: best' and 'ours: average' hold only the paper's own quantity: stage 3 of the same protocol "
+        + (
+            "(the final pick trained with several seeds; best = lowest seed, average over seeds). "
+            if cnn
+            else "(the final pick trained longest; valid = best validation perplexity, test = test perplexity of "
+            "that run). "
+        )
+        + "Anything else we measured for a row stands under 'ours: other quantity'. Our cost is device-hours of "
+        "stages 1 and 2 (searches and their picks' training) as measured on our runs; the paper's is GPU days. "
+        + STD_NOTE
+    )
+    measured = in_record_order(record, used)
+    title = f"{'Table 1' if cnn else 'Table 6'}: comparison ({unit})"
+    return Table(title, frame, describe_scale(measured), used, note)
+
+
+def _blank(benchmark: str) -> dict:
+    first, second = _ours_columns(benchmark)
+    return {
+        first: "",
+        second: "",
+        "ours: params (M)": "",
+        "ours: device-hours": "",
+        "ours: protocol": "",
+        "ours: other quantity": "",
+        "runs": "",
+    }
+
+
+def _ours_for(kind: str, record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
+    """One comparison row's own columns and the runs they come from, by the protocol the row names."""
+    out = _blank(benchmark)
+    if not kind:
+        return out, []
+    if kind == "darts_search":
+        # stage 3 of this project's DARTS (cnn-darts-stage3, ptb-darts-stage3) is planned at paper scale only
+        entry, table = ("cnn-darts-stage3", "Table 2") if benchmark == "cnn" else ("ptb-darts-stage3", "Table 7")
+        out["ours: protocol"] = (
+            f"not run at this preset: DARTS' stage 3 runs at paper scale ({entry}); its searches' stage 2 is in {table}"
+        )
+        return out, []
+    runs, cost, protocol = {"rsws": _rsws, "random": _random, "asha": _asha, "darts_v2": _darts_v2}[kind](
+        record, benchmark, preset
+    )
+    if not runs:
+        other, other_ids = _other_quantity(kind, record, benchmark, preset)
+        out.update(other)
+        return out, other_ids
+    out.update(_numbers(runs, benchmark))
+    out["ours: protocol"] = protocol
+    out["ours: device-hours"] = fmt(sum(run.hours for run in cost), 3) if cost else ""
+    out["runs"] = " ".join(run.run_id[:8] for run in runs)
+    return out, ids(runs) + ids(cost)
+
+
+def _numbers(runs: Sequence[TrainRow], benchmark: str) -> dict:
+    first, second = _ours_columns(benchmark)
+    if benchmark == "cnn":
+        values = [run.test_error for run in runs]
+        numbers = {first: fmt(min(values)), second: mean_std(values)}
+    else:
+        valid, test = [run.valid_ppl for run in runs], [run.test_ppl for run in runs]
+        numbers = {
+            first: mean_std(valid, 1) if len(valid) > 1 else fmt(valid[0], 1),
+            second: mean_std(test, 1) if len(test) > 1 else fmt(test[0], 1),
+        }
+    numbers["ours: params (M)"] = fmt(sum(run.params_millions for run in runs) / len(runs), 2)
+    return numbers
+
+
+def _selection_words(runs: Sequence[TrainRow], what: str, benchmark: str) -> str:
+    seeds = sorted({seed for run in runs for seed in run.search_seeds})
+    return (
+        what + f"trial {runs[0].search_seed} (best of search seeds {', '.join(map(str, seeds))} by "
+        f"{runs[0].selected_by}), " + _trained(runs, benchmark)
+    )
+
+
+def _rsws(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
+    runs = rsws_stage3(record, benchmark, preset)
+    if not runs:
+        return [], [], ""
+    setting = runs[0].search_setting
+    seeds = {seed for run in runs for seed in run.search_seeds}
+    stage2 = [run for run in trainings(record, benchmark, preset, 2, "rsws", setting) if run.search_seed in seeds]
+    space = SEARCH_SPACE[benchmark]
+    searches = record.of(
+        SearchRow,
+        preset,
+        lambda run: (
+            run.space == space
+            and run.setting == setting
+            and run.mode == "single"
+            and run.seed in seeds
+            and run.repeat == 1
+        ),
+    )
+    return runs, [*stage2, *searches], _selection_words(runs, f"stage 3 of run 1 of {setting}: ", benchmark)
+
+
+def _random(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
+    runs = trainings(record, benchmark, preset, 3, "best-random")
+    if not runs:
+        return [], [], ""
+    seeds = {seed for run in runs for seed in run.search_seeds}
+    stage2 = [run for run in trainings(record, benchmark, preset, 2, "random") if run.search_seed in seeds]
+    return runs, stage2, _selection_words(runs, "stage 3: ", benchmark)
+
+
+def _asha(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
+    runs = trainings(record, benchmark, preset, 3, "asha")
+    if not runs:
+        return [], [], ""
+    parents = {run.parent for run in runs}
+    searches = record.of(AshaRow, preset, lambda run: run.benchmark == benchmark and run.run_id in parents)
+    return runs, searches, "stage 3: the ASHA search's best cell, " + _trained(runs, benchmark) + asha_words(searches)
+
+
+def _darts_v2(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
+    reference = record.of(TrainRow, preset, lambda run: run.benchmark == benchmark and run.genotype_spec == "DARTS_V2")
+    protocol_of = trainings(record, benchmark, preset, 3, "best-rsws")
+    if benchmark == "cnn" and not protocol_of:  # CIFAR-10's stage 3 is stage 2's protocol with more seeds
+        protocol_of = trainings(record, benchmark, preset, 2, "rsws")
+    runs = same_protocol(reference, protocol_of) if protocol_of else []
+    return runs, [], "the published cell (DARTS_V2) with our stage-3 protocol, " + _trained(runs, benchmark)
+
+
+def asha_protocol(run: AshaRow) -> str:
+    """Which split an ASHA search's trials trained on and what they were scored by, in words."""
+    if run.benchmark == "ptb":
+        tail = f"; SGD until epoch {run.asgd_after_epoch}" if run.asgd_after_epoch else ""
+        return "PTB train / best validation perplexity" + tail
+    return OBJECTIVE_WORDS.get(run.objective, run.objective)
+
+
+def asha_words(searches: Sequence[AshaRow]) -> str:
+    """Which split the ASHA searches trained their trials on and what they scored them by."""
+    if not searches:
+        return ""
+    return "; the search's trials: " + "; ".join(sorted({asha_protocol(run) for run in searches}))
+
+
+def _trained(runs: Sequence[TrainRow], benchmark: str) -> str:
+    epochs = sorted({str(run.epochs) for run in runs if run.epochs is not None})
+    length = f"{', '.join(epochs)} epochs" if epochs else "? epochs"
+    return f"{len(runs)} seed(s), {length}" if benchmark == "cnn" else f"{len(runs)} run(s) of {length}"
+
+
+def _other_quantity(kind: str, record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
+    """What a row's protocol has not produced here, and what we do have for it, labelled as what it is."""
+    cnn = benchmark == "cnn"
+    if kind == "rsws":
+        stage2 = trainings(record, benchmark, preset, 2, "rsws")
+        if not stage2:
+            return {"ours: protocol": "not run"}, []
+        trials: dict[tuple[str, int | None], list[float]] = {}
+        for run in stage2:
+            trials.setdefault((run.search_setting, run.search_seed), []).append(run.value)
+        means = [sum(v) / len(v) for _, v in sorted(trials.items())]
+        quantity = f"stage-2 {'test error' if cnn else 'validation perplexity'} of {len(trials)} search(es): "
+        return {"ours: protocol": "no stage 3 yet", "ours: other quantity": quantity + mean_std(means)}, ids(stage2)
+    if kind == "asha":
+        searches = _first_of_each_job(record.of(AshaRow, preset, lambda run: run.benchmark == benchmark))
+        if not searches:
+            return {"ours: protocol": "not run"}, []
+        values = [100.0 * (1.0 - run.best) if cnn else run.best for run in searches]
+        what = "best validation error (%) at its top rung" if cnn else "best validation perplexity at its top rung"
+        return {
+            "ours: protocol": "no stage 3 of the ASHA pick yet" + asha_words(searches),
+            "ours: other quantity": f"the search's {what}: {', '.join(fmt(v) for v in values)}",
+        }, ids(searches)
+    if kind == "random":
+        brief = trainings(record, benchmark, preset, 2, "random")
+        if not brief:
+            words = (
+                "not run: 24 random cells trained briefly (100 epochs), the best one trained with 10 seeds"
+                if cnn
+                else "not run: 8 random cells through stage 2, the best one trained for 3600 epochs"
+            )
+            return {"ours: protocol": words}, []
+        values = [run.value for run in brief]
+        quantity = f"{len(values)} random cells' stage-2 result: best {fmt(min(values))}"
+        return {"ours: protocol": "no stage 3 yet", "ours: other quantity": quantity}, ids(brief)
+    if kind == "darts_v2":
+        reference = record.of(
+            TrainRow, preset, lambda run: run.benchmark == benchmark and run.genotype_spec == "DARTS_V2"
+        )
+        if not reference:
+            return {"ours: protocol": "not run"}, []
+        longest = max(run.epochs for run in reference if run.epochs is not None)
+        reference = [run for run in reference if run.epochs == longest]
+        epochs = ", ".join(sorted({str(run.epochs) for run in reference}))
+        text = (
+            f"{mean_std([run.test_error for run in reference])} test error after {epochs} epochs"
+            if cnn
+            else f"valid {fmt(reference[0].valid_ppl, 1)} / test {fmt(reference[0].test_ppl, 1)} after {epochs} "
+            "epochs (stage-2 length)"
+        )
+        return {"ours: protocol": "not at our stage-3 length", "ours: other quantity": f"DARTS_V2: {text}"}, ids(
+            reference
+        )
+    return {}, []
+
+
+def _first_of_each_job(runs: Sequence[Run]) -> list[Run]:
+    """One run per plan job: a same-seed repeat of a job is a reproducibility check, not another search."""
+    seen: set[str] = set()
+    first = []
+    for run in runs:
+        if run.job not in seen:
+            seen.add(run.job)
+            first.append(run)
+    return first
