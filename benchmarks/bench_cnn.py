@@ -140,9 +140,13 @@ def measure_time(channels: int, steps: int, device_name: str, repeats: int = 3) 
     for kind, values in scoring.items():
         result[kind]["archs_scored_per_s"] = 1.0 / median(values)
     result["ratios"] = {
-        "dense_step_over_single_step": median([d / s for d, s in zip(times["dense"], times["single"])]),
-        "single_step_over_standalone_step": median([s / a for s, a in zip(times["single"], times["standalone"])]),
-        "single_scoring_over_dense_scoring": median([d / s for d, s in zip(scoring["dense"], scoring["single"])]),
+        "dense_step_over_single_step": median([d / s for d, s in zip(times["dense"], times["single"], strict=True)]),
+        "single_step_over_standalone_step": median(
+            [s / a for s, a in zip(times["single"], times["standalone"], strict=True)]
+        ),
+        "single_scoring_over_dense_scoring": median(
+            [d / s for d, s in zip(scoring["dense"], scoring["single"], strict=True)]
+        ),
     }
     return result
 
@@ -188,7 +192,8 @@ def main() -> None:
     path = write_results(
         name,
         results,
-        notes="every contender warmed alike per architecture; ratios are medians of per-architecture ratios of this run",
+        notes="every contender warmed alike per architecture; ratios are medians of per-architecture ratios of "
+        "this run",
     )
     print(path)
 

@@ -191,7 +191,9 @@ def main() -> None:
                 "baseline_s": step["baseline"],
                 "ours_range_s": [min(times["ours"]), max(times["ours"])],
                 "baseline_range_s": [min(times["baseline"]), max(times["baseline"])],
-                "speedup_vs_baseline": statistics.median(b / o for b, o in zip(times["baseline"], times["ours"])),
+                "speedup_vs_baseline": statistics.median(
+                    b / o for b, o in zip(times["baseline"], times["ours"], strict=True)
+                ),
                 "repeats": len(times["ours"]),
             }
             row[f"step_batch{batch}"].update(against_floor(step["ours"], product_flops(hidden, 35 * batch), gflops))
@@ -205,7 +207,9 @@ def main() -> None:
         row["score_whole_valid"] = {
             "ours_s": ours_score,
             "baseline_s": statistics.median(scores["baseline"]),
-            "speedup_vs_baseline": statistics.median(b / o for b, o in zip(scores["baseline"], scores["ours"])),
+            "speedup_vs_baseline": statistics.median(
+                b / o for b, o in zip(scores["baseline"], scores["ours"], strict=True)
+            ),
             "repeats": len(scores["ours"]),
             **against_floor(
                 ours_score, product_flops(hidden, (valid.shape[0] - 1) * valid.shape[1], train=False), gflops

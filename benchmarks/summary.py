@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 from benchmarks.common import RESULTS
+from randnas.repro import code_provenance
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 START, END = "<!-- benchmarks:start -->", "<!-- benchmarks:end -->"
@@ -34,11 +35,12 @@ def _span(values: list[float], digits: int, unit: str = "x") -> str:
 def _cnn(record: dict) -> str:
     rows = {key: value for key, value in record["results"].items() if key.startswith("C=")}
     ratios = [row["ratios"] for row in rows.values()]
-    dense = ", ".join(f"{r['dense_step_over_single_step']:.1f}x ({c})" for c, r in zip(rows, ratios))
+    dense = ", ".join(f"{r['dense_step_over_single_step']:.1f}x ({c})" for c, r in zip(rows, ratios, strict=True))
     return (
         f"a `dense` supernet step costs {dense} a `single` one and "
         f"{_span([1 / r['single_memory_over_dense_memory'] for r in ratios], 1)} its memory, a `single` step costs "
-        f"{_span([r['single_step_over_standalone_step'] for r in ratios], 2)} the stand-alone network's, and scoring in "
+        f"{_span([r['single_step_over_standalone_step'] for r in ratios], 2)} the stand-alone network's, "
+        "and scoring in "
         f"`single` mode is {_span([r['single_scoring_over_dense_scoring'] for r in ratios], 1)} faster"
     )
 
@@ -50,7 +52,8 @@ def _ptb(record: dict) -> str:
     share = [m["floor_s"] / m["ours_s"] * 100 for m in steps + scores]
     return (
         f"a PTB stage-1 step is {_span([m['speedup_vs_baseline'] for m in steps], 2)} faster than the DARTS-style cell "
-        f"timed in the same run (scoring {_span([m['speedup_vs_baseline'] for m in scores], 2)}), and steps and scoring "
+        f"timed in the same run (scoring {_span([m['speedup_vs_baseline'] for m in scores], 2)}), "
+        "and steps and scoring "
         f"run at {_span(share, 0, ' %')} of the fp32 matrix-product rate measured in that run"
     )
 
@@ -58,8 +61,8 @@ def _ptb(record: dict) -> str:
 def _machine(record: dict) -> str:
     machine = record["machine"]
     return (
-        f"{record['results']['device']}, torch {machine.get('version.torch', '?')}, commit "
-        f"{machine.get('git_commit', '?')[:7]}, {record['when'][:10]}"
+        f"{record['results']['device']}, torch {machine.get('version.torch', '?')}, {code_provenance(machine)}, "
+        f"{record['when'][:10]}"
     )
 
 

@@ -164,3 +164,10 @@ def fingerprint(dataset_checksums: Mapping[str, str] | None = None) -> dict[str,
     for name, checksum in sorted((dataset_checksums or {}).items()):
         info[f"dataset.{name}"] = checksum
     return info
+
+
+def code_provenance(machine: dict) -> str:
+    """The code a result was measured with, from its fingerprint: its commit, and whether the work tree held changes
+    no commit has (such a result cannot be rerun exactly from the history, and says so wherever it is cited)."""
+    commit = f"commit {str(machine.get('git_commit', '?'))[:7]}"
+    return commit + (" with uncommitted changes" if machine.get("git_dirty") == "true" else "")

@@ -21,6 +21,7 @@ import pandas as pd
 
 from randnas import plans
 from randnas.report.common import Table
+from randnas.repro import code_provenance
 from randnas.search.cnn import cnn_setting
 from randnas.search.rnn import PTB_TRAIN_TOKENS, rnn_arch_count, rnn_setting
 from randnas.train.ptb import PtbTrainConfig
@@ -145,13 +146,14 @@ def paper_cost_table(root: Path) -> Table:
     devices = sorted({r.get("results", {}).get("device", "?") for r in results.values()})
     total = sum(float(v.removesuffix(" or more").replace(",", "")) for v in frame["device-hours"] if v)
     scale = (
-        f"GPU benchmarks on {', '.join(devices)} (benchmarks/results/*_cuda.json, commits "
-        f"{', '.join(sorted({r.get('machine', {}).get('git_commit', '?')[:8] for r in results.values()}))})"
+        f"GPU benchmarks on {', '.join(devices)} (benchmarks/results/*_cuda.json, "
+        f"{'; '.join(sorted({code_provenance(r.get('machine', {})) for r in results.values()}))})"
         if results
         else "no GPU benchmark results committed"
     )
     note = (
-        f"Measured entries add up to {total:,.0f} device-hours ({total / 24:,.1f} days) on that GPU, one job at a time; "
+        f"Measured entries add up to {total:,.0f} device-hours ({total / 24:,.1f} days) on that GPU, "
+        "one job at a time; "
         "the paper reports P100 GPU-days. Entries with no measured jobs are not estimated: their networks were not "
         "timed on the GPU (the CIFAR-10 evaluation network, ASHA, DARTS, NAS-Bench-201, the surrogate). "
         "'or more': per-epoch evaluation is not counted. scripts/gpu_check.sh refreshes the measurements."
