@@ -26,10 +26,11 @@ book: $(STAMP)
 	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/jupyter-book build . -W --keep-going --quiet
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
-# Lint (the repo's ruff settings in pyproject.toml), then unit tests and nbval over the notebooks' fast
-# defaults; everything logs to a temporary MLflow store.
+# Lint and layout (the repo's ruff settings in pyproject.toml), then unit tests and nbval over the notebooks'
+# fast defaults; everything logs to a temporary MLflow store.
 test: $(STAMP)
 	$(BIN)/ruff check --no-cache .
+	$(BIN)/ruff format --check --no-cache --quiet .
 	$(BIN)/python -m pytest -m "not slow" tests notebooks --nbval-lax -p no:cacheprovider
 
 # The slower checks: every notebook's cpu job on a few minibatches of the real data (RANDNAS_DATA, else ../shared/data;

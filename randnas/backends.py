@@ -183,7 +183,8 @@ class ProcessPoolBackend:
         call.attempts += 1
         if call.attempts > self.max_retries + 1:
             raise WorkerLost(
-                f"{call.arguments[0] if call.arguments else call.function.__name__} lost its worker {call.attempts - 1} "
+                f"{call.arguments[0] if call.arguments else call.function.__name__} lost its worker "
+                f"{call.attempts - 1} "
                 "times; rerun to resume it (a search resumes from its event log), or check the machine's memory"
             )
         call.future = self.pool.submit(call.function, *call.arguments)

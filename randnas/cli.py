@@ -1,4 +1,8 @@
-"""The `randnas` command: thin parsing over plans, the record and data."""
+"""The `randnas` command: thin parsing over plans, the record and data.
+
+One module holds the parser and every command's handler, so a command's arguments and what it does are read
+together; it is longer than the package's ~500-line rule because argparse's declarations are long, not because it
+holds logic (each handler is a few lines over a library call)."""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ from pathlib import Path
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from randnas import plans
+    from randnas import plans, runner
     from randnas.record.store import find_project_root, find_runs, open_store
     from randnas.record.vocabulary import FINISHED
 
@@ -28,7 +32,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for job in plans.expand(plan, args.preset, overrides, data_root=args.data_root, only=args.only or ()):
             done = find_runs(store, plan_key=job.plan_key, status=FINISHED)
             missing = "" if done else "".join(f"  (needs <data root>/{folder})" for folder in job.missing_data())
-            stale = plans.stale_reason(root, job, done[0]) if done else ""
+            stale = runner.stale_reason(root, job, done[0]) if done else ""
             print(
                 f"{'done' if done else 'todo'}  {job.plan_key}  -> {job.output}{missing}"
                 + (f"  (stale: {stale})" if stale else "")
@@ -37,7 +41,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     options = {"address": args.ray_address, "cpus_per_job": args.cpus_per_job, "gpus_per_job": args.gpus_per_job}
     try:
         with _sigterm_as_interrupt():
-            results = plans.run_plan(
+            results = runner.run_plan(
                 args.plan,
                 args.preset,
                 overrides,
@@ -58,7 +62,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return 130
     for result in results:
         print(f"{result.status:8s} {result.job.plan_key}  {result.detail}")
-    failed = [result for result in results if result.status in (plans.FAILED_JOB, plans.BLOCKED)]
+    failed = [result for result in results if result.status in (runner.FAILED_JOB, runner.BLOCKED)]
     if failed:
         print(
             f"randnas: {len(failed)} of {len(results)} jobs failed or were blocked by a failed entry", file=sys.stderr
@@ -137,11 +141,13 @@ def _cmd_ui(args: argparse.Namespace) -> int:
     ]
     # the model-training mode: MLflow 3's default (GenAI) opens every experiment on an empty Traces page
     print(
-        f"MLflow UI for {uri} on http://127.0.0.1:{args.port}/#/?workflowType=machine_learning (Ctrl-C or kill stops it)"
+        f"MLflow UI for {uri} on http://127.0.0.1:{args.port}/#/?workflowType=machine_learning "
+        "(Ctrl-C or kill stops it)"
     )
     # the server runs in its own process group (MLflow starts workers of its own), and that whole group
     # is stopped with this command: Ctrl-C or `kill` of `randnas ui` never leaves a server serving
-    # the committed record's artifact paths are relative to the folder that holds the store: the server resolves them there
+    # the committed record's artifact paths are relative to the folder that holds the store: the server resolves
+    # them there
     folder = store.folder
     server = subprocess.Popen(
         command,
@@ -204,7 +210,8 @@ def _cmd_genotype_describe(args: argparse.Namespace) -> int:
         from randnas.nets.nb201 import Nb201Network, count_nb201_parameters
 
         print(
-            f"index {genotype.to_index()}; parameters: {count_nb201_parameters(Nb201Network(16, 5, cell=genotype)) / 1e6:.3f}M "
+            f"index {genotype.to_index()}; parameters: "
+            f"{count_nb201_parameters(Nb201Network(16, 5, cell=genotype)) / 1e6:.3f}M "
             "(C=16, 5 cells per stage, as NAS-Bench-201 trains it)"
         )
         bench = load_nb201_cifar10(args.data_root or None)
@@ -222,7 +229,8 @@ def _cmd_genotype_describe(args: argparse.Namespace) -> int:
         # the paper's counts exclude the auxiliary head, but Table 1's RSWS row (4.3M) matches the count with it
         without, with_head = count_parameters(model), sum(p.numel() for p in model.parameters())
         print(
-            f"parameters: {without / 1e6:.2f}M (evaluation network, C={args.channels}, {args.layers} cells, auxiliary head excluded)"
+            f"parameters: {without / 1e6:.2f}M (evaluation network, C={args.channels}, {args.layers} cells, "
+            "auxiliary head excluded)"
         )
         print(f"parameters with the auxiliary head: {with_head / 1e6:.2f}M")
     else:
@@ -230,28 +238,22 @@ def _cmd_genotype_describe(args: argparse.Namespace) -> int:
 
         model = RnnLanguageModel(RnnModelConfig(vocab_size=10_000, hidden=args.hidden))
         print(
-            f"parameters: {count_rnn_parameters(model) / 1e6:.2f}M (language model, {args.hidden} units, 10,000-word PTB vocabulary, tied embedding)"
+            f"parameters: {count_rnn_parameters(model) / 1e6:.2f}M (language model, {args.hidden} units, "
+            "10,000-word PTB vocabulary, tied embedding)"
         )
     return 0
 
 
 def _cmd_genotype_sample(args: argparse.Namespace) -> int:
     from randnas.repro import numpy_generator
-    from randnas.spaces.cnn import sample_cnn_genotype, sample_none_free_cnn_genotype
-    from randnas.spaces.rnn import sample_rnn_genotype
+    from randnas.spaces.cnn import sample_none_free_cnn_genotype
+    from randnas.spaces.registry import get_space
 
     if args.none_free and args.space != "cnn":
         print("randnas: error: --none-free narrows the CNN space's ops; drop it for --space rnn", file=sys.stderr)
         return 2
     rng = numpy_generator(args.seed)
-    from randnas.spaces.nb201 import sample_nb201_cell
-
-    samplers = {
-        "rnn": sample_rnn_genotype,
-        "nb201": sample_nb201_cell,
-        "cnn": sample_none_free_cnn_genotype if args.none_free else sample_cnn_genotype,
-    }
-    sample = samplers[args.space]
+    sample = sample_none_free_cnn_genotype if args.none_free else get_space(args.space).sample
     for _ in range(args.count):
         print(sample(rng).to_darts())
     return 0
@@ -300,7 +302,8 @@ def _cmd_record_adopt(args: argparse.Namespace) -> int:
             name = adopt_run(store, run_id)
         except KeyError:
             print(
-                f"randnas: error: no run {run_id!r} in the record; copy its id from the MLflow UI or the notebook's output",
+                f"randnas: error: no run {run_id!r} in the record; copy its id from the MLflow UI or the "
+                "notebook's output",
                 file=sys.stderr,
             )
             return 2
@@ -309,8 +312,9 @@ def _cmd_record_adopt(args: argparse.Namespace) -> int:
 
 
 def _cmd_record_upgrade(args: argparse.Namespace) -> int:
-    from randnas import plans
+    from randnas import plans, runner
     from randnas.record import store as record
+    from randnas.record.artifacts import artifact_exists
     from randnas.record.vocabulary import (
         FINISHED,
         MANIFEST_ARTIFACT,
@@ -326,7 +330,7 @@ def _cmd_record_upgrade(args: argparse.Namespace) -> int:
     for run in record.find_runs(store, status=FINISHED):
         if PARENT_TAG in run.data.tags:
             continue
-        if not record.artifact_exists(store, run.info.run_id, MANIFEST_ARTIFACT):
+        if not artifact_exists(store, run.info.run_id, MANIFEST_ARTIFACT):
             write_manifest(store, run.info.run_id)
             manifests += 1
         plan_key = run.data.tags.get(TAG_PLAN_KEY, "")
@@ -338,12 +342,13 @@ def _cmd_record_upgrade(args: argparse.Namespace) -> int:
     kinds = record.declare_experiment_kinds(store)
     root = record.find_project_root()
     titles = (
-        plans.relabel_executed_copies(root / "plans" / "default.yaml", root)
+        runner.relabel_executed_copies(root / "plans" / "default.yaml", root)
         if (root / "plans" / "default.yaml").is_file()
         else 0
     )
     print(
-        f"manifests written: {manifests}; book pages named: {pages}; experiments declared machine-learning ones: {kinds}; "
+        f"manifests written: {manifests}; book pages named: {pages}; "
+        f"experiments declared machine-learning ones: {kinds}; "
         f"executed copies retitled: {titles}"
     )
     return 0
@@ -417,6 +422,7 @@ def _cmd_record_scrub(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from randnas.plans import PRESET_DESCRIPTIONS, PRESETS
+    from randnas.spaces.registry import SPACES
 
     parser = argparse.ArgumentParser(prog="randnas", description="Random search and reproducibility for NAS.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -477,7 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     describe.add_argument(
         "--space",
-        choices=["cnn", "rnn", "nb201"],
+        choices=list(SPACES),
         help="cnn, rnn or nb201 (default: from the genotype's form or name; DARTS_V1/V2 name both)",
     )
     describe.add_argument(
@@ -490,7 +496,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample = genotype_commands.add_parser("sample", help="print uniformly sampled genotypes")
     sample.add_argument("--seed", type=int, required=True)
     sample.add_argument("--count", type=_positive, default=1)
-    sample.add_argument("--space", choices=["cnn", "rnn", "nb201"], default="cnn")
+    sample.add_argument("--space", choices=list(SPACES), default="cnn")
     sample.add_argument(
         "--none-free", action="store_true", help="CNN: draw ops from the 7 other than `none` (NAS-Bench-301's space)"
     )

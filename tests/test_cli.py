@@ -130,7 +130,8 @@ def test_genotype_errors_are_one_line(capsys):
     assert cli.main(["genotype", "describe", "DARTS_V9"]) == 2
     assert (
         capsys.readouterr().err
-        == "randnas: error: unknown cnn genotype 'DARTS_V9'; the named ones are ASHA200, DARTS_V1, DARTS_V2, RSWS_FIG3\n"
+        == "randnas: error: unknown cnn genotype 'DARTS_V9'; the named ones are ASHA200, DARTS_V1, DARTS_V2, "
+        "RSWS_FIG3\n"
     )
 
 
@@ -189,10 +190,10 @@ def test_ui_on_a_busy_port_says_so(store):
 
 
 def test_a_relative_data_root_is_the_folder_as_seen_from_where_randnas_runs(tmp_path, monkeypatch):
-    from randnas import plans
+    from randnas import runner
 
     seen = {}
-    monkeypatch.setattr(plans, "run_plan", lambda *a, **k: seen.update(k) or [])
+    monkeypatch.setattr(runner, "run_plan", lambda *a, **k: seen.update(k) or [])
     (tmp_path / "mydata").mkdir()
     monkeypatch.chdir(tmp_path)
     cli.main(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from randnas import plans
+from randnas import plans, runner
 from randnas.record import vocabulary as v
 from randnas.record.locks import CHECKPOINT_ENV
 from randnas.record.store import find_runs, open_store
@@ -39,7 +39,7 @@ CAPS: dict[str, tuple[dict, dict]] = {
     "surrogate-asha": ({}, {"seeds": 2, "budgets": [2.0], "etas": [3]}),
     "cnn-darts": (STEPS, {}),
     "cnn-darts-stage2": (STEPS, {}),
-    "ptb-darts": ({**STEPS, "eval_max_chunks": 2}, {}),
+    "ptb-darts": ({**STEPS, "max_eval_chunks": 2}, {}),
     "ptb-darts-stage2": ({**STEPS, "max_eval_chunks": 2}, {}),
 }
 CIFAR10 = ("cifar10", "cifar10-jpeg")  # either copy (randnas.data.images.CIFAR10_SUBFOLDERS)
@@ -88,6 +88,6 @@ def test_the_cpu_job_runs_on_a_few_minibatches_of_the_real_data(entry, dry_run, 
         pytest.skip(f"needs <data root>/{', '.join(absent)} (data root {root}: set RANDNAS_DATA)")
     monkeypatch.setenv(CHECKPOINT_ENV, str(tmp_path / "checkpoints"))
     job = capped(first_jobs[entry], root, output_dir)
-    result = plans.execute_job(job, REPO, str(store))
+    result = runner.execute_job(job, REPO, str(store))
     assert result.status == "ran", result.detail
     assert find_runs(open_store(store), plan_key=job.plan_key, status=v.FINISHED)

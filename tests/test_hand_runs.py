@@ -72,7 +72,8 @@ def test_adopting_an_unknown_run_is_one_clear_line(store):
     assert done.returncode == 2
     assert (
         done.stderr.strip()
-        == "randnas: error: no run '0123456789abcdef' in the record; copy its id from the MLflow UI or the notebook's output"
+        == "randnas: error: no run '0123456789abcdef' in the record; copy its id from the MLflow UI or the "
+        "notebook's output"
     )
 
 

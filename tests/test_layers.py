@@ -33,7 +33,7 @@ LAYERS = (
     ),
     ("record", ("record",)),
     ("experiments", ("experiments",)),
-    ("plans", ("plans",)),
+    ("plans", ("plans", "runner")),
     ("report", ("report",)),
     ("cli", ("cli",)),
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from randnas import plans
+from randnas import plans, runner
 from randnas.record import vocabulary as v
 from randnas.record.store import find_runs, open_store
 from tests.conftest import REPO
@@ -212,16 +212,16 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     plan_path = project / "plans" / "toy.yaml"
     # an interrupted plan: only the first job ran
     first_job = plans.expand(plans.load_plan(plan_path, root=project), "smoke")[0]
-    first = plans.execute_job(first_job, project, str(store))
+    first = runner.execute_job(first_job, project, str(store))
     assert first.status == "ran", first.detail
-    results = plans.run_plan(plan_path, "smoke", root=project, store=store)
+    results = runner.run_plan(plan_path, "smoke", root=project, store=store)
     assert statuses(results) == ["skipped", "ran"]
     assert (project / "book/runs/smoke/toy/seed-1.ipynb").is_file()
     assert (project / "book/runs/smoke/toy/seed-2.ipynb").is_file()
     title = nbformat.read(project / "book/runs/smoke/toy/seed-2.ipynb", as_version=4).cells[0].source
     assert title == "# toy: seed 2 (smoke)\n\n*A toy notebook*\n\nIt logs one run."
     # rerunning the finished plan does nothing
-    assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "skipped"]
+    assert statuses(runner.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "skipped"]
     runs = find_runs(open_store(), "toy/plans")
     assert len(runs) == 2 and {run.info.status for run in runs} == {v.FINISHED}
     # every run carries its executed notebook, and says where the book renders it
@@ -236,15 +236,17 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     assert next(f.path for f in client.list_artifacts(runs[0].info.run_id, "notebook")).startswith("notebook/seed-")
     # a lost executed copy comes back from the record instead of a rerun
     (project / "book/runs/smoke/toy/seed-2.ipynb").unlink()
-    assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "restored"]
+    assert statuses(runner.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "restored"]
     assert (project / "book/runs/smoke/toy/seed-2.ipynb").is_file()
     # new seeds are new entries; --force reruns
-    assert statuses(plans.run_plan(plan_path, "smoke", {"seed": [3]}, root=project, store=store)) == ["ran"]
-    assert statuses(plans.run_plan(plan_path, "smoke", {"seed": [3]}, root=project, store=store, force=True)) == ["ran"]
+    assert statuses(runner.run_plan(plan_path, "smoke", {"seed": [3]}, root=project, store=store)) == ["ran"]
+    assert statuses(runner.run_plan(plan_path, "smoke", {"seed": [3]}, root=project, store=store, force=True)) == [
+        "ran"
+    ]
 
 
 def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):
-    results = plans.run_plan(
+    results = runner.run_plan(
         project / "plans" / "toy.yaml", "smoke", {"fail": True, "seed": [4]}, root=project, store=store
     )
     assert [result.status for result in results] == ["failed"]
@@ -257,7 +259,7 @@ def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):
     job = plans.expand(
         plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke", {"fail": False, "seed": [4]}
     )[0]
-    rerun = plans.execute_job(job, project, str(store))
+    rerun = runner.execute_job(job, project, str(store))
     assert rerun.status == "ran", rerun.detail
 
 
@@ -304,7 +306,7 @@ def test_ray_backend_runs_a_plan_on_a_local_ray_with_two_cpus(project, store):
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        results = plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store, backend="ray")
+        results = runner.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store, backend="ray")
     finally:
         ray.shutdown()
     assert statuses(results) == ["ran", "ran"]
@@ -316,7 +318,7 @@ def test_ray_backend_runs_a_plan_on_a_local_ray_with_two_cpus(project, store):
 
     assert export_record(project, store)[1] > 0
     assert not [meta for meta in store.rglob("meta.yaml") if str(store) in meta.read_text()]
-    assert statuses(plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == [
+    assert statuses(runner.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == [
         "skipped",
         "skipped",
     ]
@@ -324,7 +326,7 @@ def test_ray_backend_runs_a_plan_on_a_local_ray_with_two_cpus(project, store):
 
 def test_unknown_runner_backend(project, store):
     with pytest.raises(plans.PlanError, match="unknown backend 'slurm'; choose one of local, ray"):
-        plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store, backend="slurm")
+        runner.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store, backend="slurm")
 
 
 def test_a_malformed_override_is_one_clear_error():
@@ -352,12 +354,12 @@ def test_an_entry_that_requires_absent_data_is_skipped_with_the_reason(project, 
     )
     empty = tmp_path / "data"
     empty.mkdir()
-    results = plans.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))
+    results = runner.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))
     assert [r.status for r in results] == ["skipped", "skipped"]
     assert results[0].detail == "needs <data root>/yahpo-nb301: give --data-root or set RANDNAS_DATA"
     assert not find_runs(open_store(), "toy/plans")  # nothing started, nothing half-written
     (empty / "yahpo-nb301").mkdir()
-    assert statuses(plans.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))) == [
+    assert statuses(runner.run_plan(plan_path, "smoke", root=project, store=store, data_root=str(empty))) == [
         "ran",
         "ran",
     ]
@@ -385,7 +387,7 @@ def test_an_entry_after_a_failed_one_is_blocked_with_the_reason_not_run(project,
     presets: {smoke: {}}
 """
     )
-    results = plans.run_plan(project / "plans" / "chain.yaml", "smoke", {"fail": True}, root=project, store=store)
+    results = runner.run_plan(project / "plans" / "chain.yaml", "smoke", {"fail": True}, root=project, store=store)
     assert [result.status for result in results] == ["failed", "failed", "blocked"]
     assert results[-1].detail == "needs toy, which did not finish in this run; fix that and rerun"
     assert not find_runs(open_store(), "toy/plans", plan_key=results[-1].job.plan_key)  # it never started
@@ -427,7 +429,7 @@ def test_a_second_runner_skips_the_job_another_one_is_running(project, store):
     holder = subprocess.Popen([sys.executable, "-c", hold, jobs[0].plan_key], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"  # as if another runner were training the first job
-        results = plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)
+        results = runner.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)
     finally:
         holder.kill()
         holder.wait()
@@ -458,7 +460,8 @@ def test_sigkill_of_the_runner_leaves_no_kernel_or_pool_worker_alive(project, st
 
     write_notebook(project / "notebooks" / "orphan.ipynb", ORPHAN_PARAMETERS, ORPHAN_BODY)
     (project / "plans" / "orphan.yaml").write_text(
-        f"name: orphan\nentries:\n  orphan:\n    notebook: notebooks/orphan.ipynb\n    params: {{pid_dir: {tmp_path}}}\n"
+        "name: orphan\nentries:\n  orphan:\n    notebook: notebooks/orphan.ipynb\n"
+        f"    params: {{pid_dir: {tmp_path}}}\n"
         "    presets: {smoke: {}}\n"
     )
     runner = subprocess.Popen(
@@ -501,12 +504,12 @@ def test_a_job_whose_run_lost_a_metric_file_is_not_done_it_is_set_aside_and_trai
     from randnas.record.integrity import check_store
 
     job = plans.expand(plans.load_plan(project / "plans" / "toy.yaml", root=project), "smoke")[0]
-    first = plans.execute_job(job, project, str(store))
+    first = runner.execute_job(job, project, str(store))
     assert first.status == "ran" and check_store(store)[1] == []
     metric = next(store.glob(f"*/{first.detail}/metrics/valid/value"))
     metric.unlink()  # deleted by accident, or lost with a full disk
     assert check_store(store)[1] == [f"{metric}: missing (the run logged metric 'valid/value')"]
-    again = plans.execute_job(job, project, str(store))
+    again = runner.execute_job(job, project, str(store))
     assert again.status == "ran" and again.detail != first.detail
     assert [run.info.run_id for run in find_runs(open_store(), "toy/plans")] == [
         again.detail
@@ -534,18 +537,18 @@ def test_dry_run_says_which_finished_runs_the_code_has_moved_past(tmp_path):
     run = lambda commit, dirty="false": SimpleNamespace(
         data=SimpleNamespace(tags={v.TAG_GIT_COMMIT: commit, v.TAG_GIT_DIRTY: dirty})
     )
-    assert plans.stale_reason(repo, job, run(first)) == ""
-    assert plans.stale_reason(repo, job, run(first, "true")) == "made from a work tree with uncommitted changes"
+    assert runner.stale_reason(repo, job, run(first)) == ""
+    assert runner.stale_reason(repo, job, run(first, "true")) == "made from a work tree with uncommitted changes"
     (repo / "randnas" / "a.py").write_text("x = 2\n")
     git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "three")
-    assert plans.stale_reason(repo, job, run(first)) == f"randnas changed since its commit {first[:8]}"
-    assert plans.stale_reason(repo, job, run("f" * 40)) == "its commit ffffffff is not in this checkout's history"
-    assert plans.stale_reason(repo, job, run("unknown")) == "made outside a git checkout"
+    assert runner.stale_reason(repo, job, run(first)) == f"randnas changed since its commit {first[:8]}"
+    assert runner.stale_reason(repo, job, run("f" * 40)) == "its commit ffffffff is not in this checkout's history"
+    assert runner.stale_reason(repo, job, run("unknown")) == "made outside a git checkout"
 
 
 def test_an_executed_copy_is_titled_by_what_it_is_not_by_its_plan_key():
     plan = plans.load_plan(REPO / "plans" / "default.yaml", root=REPO)
-    titles = {job.plan_key.split("@")[0]: plans.job_title(job) for job in plans.expand(plan, "cpu")}
+    titles = {job.plan_key.split("@")[0]: runner.job_title(job) for job in plans.expand(plan, "cpu")}
     assert (
         titles["default/cnn-darts/cpu/setting-darts-second_seed-0_repeat-2"]
         == "CNN DARTS search: setting darts-second, seed 0, repeat 2 (cpu)"

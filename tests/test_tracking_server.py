@@ -13,11 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from randnas import plans
+from randnas import runner
 from randnas.record import vocabulary as v
+from randnas.record.artifacts import artifact_exists, load_json
 from randnas.record.integrity import check_store
 from randnas.record.portable import export_record, private_paths
-from randnas.record.store import artifact_exists, experiment_names, find_runs, load_json, metric_history, open_store
+from randnas.record.store import experiment_names, find_runs, metric_history, open_store
 from randnas.report.runs import runs_index_html, runs_overview
 from tests.test_plans import PARAMETERS, PLAN, statuses, write_notebook
 
@@ -121,7 +122,7 @@ def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_commi
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
-        results = plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=server, backend="ray")
+        results = runner.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=server, backend="ray")
     finally:
         ray.shutdown()
     assert statuses(results) == ["ran", "ran"]
@@ -162,7 +163,7 @@ def test_a_plan_logs_to_a_sqlite_backed_server_on_ray_and_export_makes_the_commi
     assert not list(private_paths([path for path in store.rglob("meta.yaml")]))
     # exporting again adds nothing; the plan runner sees the exported record's jobs as done
     assert export_record(project, store, server)[0] == 0
-    assert statuses(plans.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == [
+    assert statuses(runner.run_plan(project / "plans" / "toy.yaml", "smoke", root=project, store=store)) == [
         "skipped",
         "skipped",
     ]

@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, Protocol, TypeVar
 
-from randnas.record.store import Store, StoredRun, load_json, metric_history, read_text
+from randnas.record.artifacts import load_json, read_text
+from randnas.record.store import Store, StoredRun, metric_history
 from randnas.record.vocabulary import (
     TAG_DATASET,
     TAG_DATASET_LABEL,

@@ -61,7 +61,7 @@ class Nb201CellModule(nn.Module):
         nodes = [x]
         for target in range(1, NB201_NODES):
             total = torch.zeros_like(x)
-            for k, ((j, source), op) in enumerate(zip(NB201_EDGES, cell.ops)):
+            for k, ((j, source), op) in enumerate(zip(NB201_EDGES, cell.ops, strict=True)):
                 if j != target:
                     continue
                 edge = self.edges[k]

@@ -102,7 +102,7 @@ class DartsCell(nn.Module):
 
         def states_of(s0: torch.Tensor, h_mask: torch.Tensor | None) -> list[torch.Tensor]:
             states: list[torch.Tensor | None] = [s0] + [None] * RNN_NODES
-            for (predecessor, nodes), weights in zip(groups, group_weights):
+            for (predecessor, nodes), weights in zip(groups, group_weights, strict=True):
                 s_prev = states[predecessor]
                 s_in = s_prev * h_mask if h_mask is not None else s_prev
                 chunks = (s_in @ weights).split(self.hidden, dim=-1)  # c, h for each node of the group
@@ -148,7 +148,8 @@ class MixedDartsCell(DartsCell):
     def node_states(self, op_weights: torch.Tensor) -> NodeStates:
         if tuple(op_weights.shape) != (RNN_EDGES, len(RNN_SEARCH_OPS)):
             raise ValueError(
-                f"op weights of shape {tuple(op_weights.shape)}; the relaxed cell needs ({RNN_EDGES}, {len(RNN_SEARCH_OPS)})"
+                f"op weights of shape {tuple(op_weights.shape)}; the relaxed cell needs "
+                f"({RNN_EDGES}, {len(RNN_SEARCH_OPS)})"
             )
         functions = [(k, ACTIVATIONS[op]) for k, op in enumerate(RNN_SEARCH_OPS) if op != "none"]
 

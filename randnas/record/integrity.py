@@ -54,21 +54,28 @@ def run_problems(run: Path) -> list[str]:
     for path in sorted(metrics.rglob("*")) if metrics.is_dir() else ():
         if path.is_file() and (problem := _metric_problem(path)) is not None:
             problems.append(problem)
+    return [*problems, *_manifest_problems(run)]
+
+
+def _manifest_problems(run: Path) -> list[str]:
+    """What a run's manifest lists (each metric with its number of values, each param) and the folder lacks."""
     manifest = run / "artifacts" / MANIFEST_ARTIFACT
-    if manifest.is_file():
-        try:
-            listed = json.loads(manifest.read_text(encoding="utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return [*problems, f"{manifest}: not readable as JSON"]
-        for key, steps in sorted(listed.get("metrics", {}).items()):
-            path = metrics / key
-            if not path.is_file():
-                problems.append(f"{path}: missing (the run logged metric {key!r})")
-            elif len(path.read_bytes().splitlines()) < steps:
-                problems.append(f"{path}: fewer values than the {steps} the run logged")
-        for name in listed.get("params", []):
-            if not (run / "params" / name).is_file():
-                problems.append(f"{run / 'params' / name}: missing (the run logged param {name!r})")
+    if not manifest.is_file():
+        return []
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return [f"{manifest}: not readable as JSON"]
+    problems = []
+    for key, steps in sorted(listed.get("metrics", {}).items()):
+        path = run / "metrics" / key
+        if not path.is_file():
+            problems.append(f"{path}: missing (the run logged metric {key!r})")
+        elif len(path.read_bytes().splitlines()) < steps:
+            problems.append(f"{path}: fewer values than the {steps} the run logged")
+    for name in listed.get("params", []):
+        if not (run / "params" / name).is_file():
+            problems.append(f"{run / 'params' / name}: missing (the run logged param {name!r})")
     return problems
 
 

@@ -20,13 +20,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
-from randnas.record.store import (
-    artifact_folder,
-    check_reachable,
-    ensure_store_layout,
-    mlflow_module,
-    open_store,
-)
+from randnas.record.artifacts import artifact_folder
+from randnas.record.store import check_reachable, ensure_store_layout, mlflow_module, open_store
 from randnas.record.vocabulary import (
     ANONYMOUS_USER,
     EXPERIMENT_KIND,

@@ -22,17 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from randnas.record.artifacts import artifact_exists, log_artifact, log_json
 from randnas.record.locks import checkpoint_dir, job_lock
-from randnas.record.store import (
-    Store,
-    artifact_exists,
-    filter_literal,
-    log_artifact,
-    log_json,
-    open_experiment,
-    open_store,
-    unfinished_run_id,
-)
+from randnas.record.store import Store, filter_literal, open_experiment, open_store, unfinished_run_id
 from randnas.record.vocabulary import (
     ANONYMOUS_USER,
     CONFIG_ARTIFACT,

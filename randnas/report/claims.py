@@ -316,7 +316,8 @@ def nb201_ranking_finding(record: Record) -> Finding:
         scored = [kendall_interval(*_scores(record, by_id[run_id])) for run_id in last["run_id"]]
         decided = [tau for tau in scored if tau.enough]
         text = (
-            f"Kendall tau of shared-weight scores against NAS-Bench-201 accuracy after epoch {int(last['epoch'].iloc[0])}, "
+            "Kendall tau of shared-weight scores against NAS-Bench-201 accuracy after epoch "
+            f"{int(last['epoch'].iloc[0])}, "
             f"per search: " + "; ".join(tau.text(3) for tau in scored)
         )
         if not decided:
@@ -474,7 +475,8 @@ def ledger(record: Record) -> Table:
         "Verdicts come from one rule (randnas.report.claims.verdict): toy data (smoke) is machinery only; a claim the "
         "runs cannot decide is machinery only; cpu scale shows a small-scale trend (exact reproducibility, which does "
         "not depend on scale, is reproduced or contradicted there); only paper scale, or full-fidelity evidence (the "
-        "surrogate's predictions of full trainings), can reproduce or contradict a number. Intervals are 95 % bootstrap "
+        "surrogate's predictions of full trainings), can reproduce or contradict a number. Intervals are 95 % "
+        "bootstrap "
         f"intervals; fewer than {MIN_FOR_INTERVAL} values are too few to conclude. "
         + (f"Presets never run: {', '.join(never)}." if never else "Every preset has runs.")
     )

@@ -60,7 +60,7 @@ def class_counts(data: ImageData) -> pd.DataFrame:
     for split in ("search-train", "search-valid", "test"):
         _, labels = data.split_arrays(split)
         counts = np.bincount(labels, minlength=data.num_classes)
-        rows[split] = dict(zip(data.classes, counts.tolist()))
+        rows[split] = dict(zip(data.classes, counts.tolist(), strict=True))
     return pd.DataFrame(rows)
 
 
@@ -106,7 +106,7 @@ def sample_grid(data: ImageData, count: int, rng: np.random.Generator):
     figure, axes = plt.subplots(rows, columns, figsize=(1.3 * columns, 1.5 * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
-    for axis, index in zip(axes.flat, indices):
+    for axis, index in zip(axes.flat, indices, strict=False):
         image = data.train_pixels[index]
         axis.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
         axis.set_title(data.classes[data.train_labels[index]], fontsize=8)

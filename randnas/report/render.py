@@ -19,7 +19,8 @@ UI_ENV = "RANDNAS_MLFLOW_UI"
 
 
 def mlflow_ui_base() -> str:
-    """The MLflow UI the book links to: $RANDNAS_MLFLOW_UI, else `randnas: mlflow_ui:` in _config.yml, else `make ui`'s address."""
+    """The MLflow UI the book links to: $RANDNAS_MLFLOW_UI, else `randnas: mlflow_ui:` in _config.yml, else
+    `make ui`'s address."""
     if os.environ.get(UI_ENV):
         return os.environ[UI_ENV].rstrip("/")
     config = find_project_root() / "_config.yml"
@@ -48,7 +49,8 @@ def run_url(run_id: str) -> str:
 
 
 def run_link(run_id: str, label: str | None = None) -> str:
-    return f'<a href="{html.escape(run_url(run_id))}" title="open run {run_id} in the MLflow UI"><code>{html.escape(label or run_id)}</code></a>'
+    title = f"open run {run_id} in the MLflow UI"
+    return f'<a href="{html.escape(run_url(run_id))}" title="{title}"><code>{html.escape(label or run_id)}</code></a>'
 
 
 def _frame_html(table: Table) -> str:
@@ -110,7 +112,8 @@ def largest_first(presets: Sequence[str]) -> list[str]:
 
 
 def without_paper(table: Table) -> Table:
-    """The table with the paper's columns and rows taken out (for toy-data numbers, which must not stand beside them)."""
+    """The table with the paper's columns and rows taken out (for toy-data numbers, which must not stand beside
+    them)."""
     frame = table.frame.drop(columns=[c for c in table.frame if str(c).startswith("paper")])
     if "source" in frame:
         frame = frame[frame["source"] != "paper"]

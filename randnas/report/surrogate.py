@@ -112,7 +112,7 @@ def plot_finals(finals: pd.DataFrame, title: str):
     figure, axes = plt.subplots(
         1, len(budgets), figsize=(max(6.0, 4.2 * len(budgets)), 2.8), squeeze=False, layout="constrained"
     )
-    for axis, budget in zip(axes[0], budgets):
+    for axis, budget in zip(axes[0], budgets, strict=True):
         sns.boxplot(
             data=finals[finals["gpu_hours"] == budget],
             x="predicted accuracy (%)",

@@ -312,7 +312,8 @@ class DartsResult:
 
 
 def cnn_alpha_metrics(normal: torch.Tensor, reduce: torch.Tensor) -> dict[str, float]:
-    """Every op weight as a metric, `alpha/<cell>/<node>_<input>/<op>` (nodes counted from 2, as in the genotype's inputs)."""
+    """Every op weight as a metric, `alpha/<cell>/<node>_<input>/<op>` (nodes counted from 2, as in the genotype's
+    inputs)."""
     metrics = {}
     for cell, weights in (("normal", normal), ("reduce", reduce)):
         edge = 0
@@ -442,7 +443,7 @@ class DartsSearch(BilevelSearch):
 
     def train_one_epoch(self, epoch: int) -> dict:
         lr = self.optimizer.param_groups[0]["lr"]  # xi of the second-order step: the current weight lr
-        pairs = zip(self.loader(self.train_set), self.loader(self.valid_set))
+        pairs = zip(self.loader(self.train_set), self.loader(self.valid_set), strict=False)
         if self.config.max_steps_per_epoch:
             pairs = itertools.islice(pairs, self.config.max_steps_per_epoch)
         loss_sum, correct, seen = 0.0, 0, 0

@@ -43,39 +43,26 @@ from randnas.search.darts import (
 )
 from randnas.search.rnn import search_seq_len
 from randnas.spaces.rnn import RNN_EDGES, RNN_NODES, RNN_SEARCH_OPS, RnnGenotype
-from randnas.train.lm import batchify, minibatches, perplexity, sgd_step
+from randnas.train.lm import LanguageModelSettings, batchify, minibatches, perplexity, sgd_step
 
 LENGTH_STREAM = 3  # as the RSWS search's sequence lengths
 
 
 @dataclass(frozen=True)
-class DartsRnnConfig:
+class DartsRnnConfig(LanguageModelSettings):
     """DARTS' recurrent search settings (rnn/train_search.py); the defaults are the paper-scale search."""
 
     order: str = "second"
-    epochs: int = 50
-    batch_size: int = 256
-    hidden: int = 300
-    lr: float = 20.0
-    grad_clip: float = 0.25
-    weight_decay: float = 5e-7
-    bptt: int = 35
-    beta: float = 1e-3  # temporal activation regularization
-    dropout: float = 0.75
-    dropouth: float = 0.25
-    dropoutx: float = 0.75
-    dropouti: float = 0.2
-    dropoute: float = 0.0
     arch_lr: float = 3e-3
     arch_weight_decay: float = 1e-3
     eval_batch_size: int = 10  # DARTS evaluates the relaxed network on the validation split at batch 10
-    eval_max_chunks: int = 0  # 0: the whole validation split; a positive cap is for dry runs only
-    max_steps_per_epoch: int = 0  # 0: the whole training split; a positive cap is for dry runs only
+    max_eval_chunks: int = 0  # 0: the whole validation split; a positive cap is for dry runs only
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.order not in ORDERS:
             raise SettingError(f"unknown DARTS order {self.order!r}; choose one of {', '.join(ORDERS)}")
-        require_positive(self, "epochs", "batch_size", "hidden", "bptt", "eval_batch_size")
+        require_positive(self, "eval_batch_size")
 
 
 def darts_rnn_setting(name: str, **overrides) -> DartsRnnConfig:
@@ -235,7 +222,7 @@ class DartsRnnSearch(BilevelSearch):
             position += len(words)
         with torch.no_grad():
             (relaxed,) = self.architecture.weights()
-        valid_ppl = perplexity(self.net, self.valid_data, relaxed, config.bptt, config.eval_max_chunks)
+        valid_ppl = perplexity(self.net, self.valid_data, relaxed, config.bptt, config.max_eval_chunks)
         return {
             "train/loss": loss_sum / tokens,
             "train/ppl": math.exp(loss_sum / tokens),

@@ -23,7 +23,7 @@ from randnas.nets.rnn import RnnLanguageModel, RnnModelConfig
 from randnas.repro import numpy_generator, state_dict_digest
 from randnas.search.selection import SelectionConfig, SelectionResult, select_architecture, selection_for_budget
 from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
-from randnas.train.lm import batchify, minibatches, perplexity, sgd_step
+from randnas.train.lm import LanguageModelSettings, batchify, minibatches, perplexity, sgd_step
 from randnas.train.loop import EpochCallback, EpochTrainer
 
 TRAIN_ARCH_STREAM, SELECT_ARCH_STREAM, LENGTH_STREAM = 1, 2, 3
@@ -36,22 +36,9 @@ def search_seq_len(rng: np.random.Generator, bptt: int) -> int:
 
 
 @dataclass(frozen=True)
-class RnnSearchConfig:
+class RnnSearchConfig(LanguageModelSettings):
     """Stage-1 settings; the defaults are the proxy network's (supplement Table 7)."""
 
-    epochs: int = 50
-    batch_size: int = 256
-    hidden: int = 300
-    lr: float = 20.0
-    grad_clip: float = 0.25
-    weight_decay: float = 5e-7
-    bptt: int = 35
-    beta: float = 1e-3  # temporal activation regularization
-    dropout: float = 0.75
-    dropouth: float = 0.25
-    dropoutx: float = 0.75
-    dropouti: float = 0.2
-    dropoute: float = 0.0
     eval_batch_size: int = 1024
     archs_per_round: int = 1000
     top_k: int = 10
@@ -60,10 +47,10 @@ class RnnSearchConfig:
     # budget rule, max(1, int(budget / 10000)), which evaluates 1000 for Random (1) and (2)
     rounds: int = 2
     selection_rule: str = "best_across_rounds"
-    max_steps_per_epoch: int = 0  # 0: the whole training split; a positive cap is for dry runs only
 
     def __post_init__(self) -> None:
-        require_positive(self, "epochs", "batch_size", "hidden", "bptt", "eval_batch_size", "archs_per_round", "top_k")
+        super().__post_init__()
+        require_positive(self, "eval_batch_size", "archs_per_round", "top_k")
 
     def budget(self, train_tokens: int = PTB_TRAIN_TOKENS) -> int:
         return int(self.epochs * train_tokens / self.batch_size / self.bptt)

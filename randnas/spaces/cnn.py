@@ -84,7 +84,10 @@ def _cell_problem(name: str, cell: tuple[Edge, ...], concat: tuple[int, ...]) ->
         if op not in CNN_OPS:
             return f"{name} edge {position}: unknown op {op!r}; the ops are {', '.join(CNN_OPS)}"
         if not 0 <= index < node + CNN_INPUTS:
-            return f"{name} edge {position} (node {node + CNN_INPUTS}): input {index} out of range 0..{node + CNN_INPUTS - 1}"
+            return (
+                f"{name} edge {position} (node {node + CNN_INPUTS}): input {index} out of range "
+                f"0..{node + CNN_INPUTS - 1}"
+            )
     for node in range(CNN_NODES):
         first, second = cell[2 * node][1], cell[2 * node + 1][1]
         if first == second:

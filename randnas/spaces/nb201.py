@@ -36,14 +36,14 @@ class Nb201Cell:
     def __post_init__(self) -> None:
         if len(self.ops) != len(NB201_EDGES):
             raise GenotypeError(f"a NAS-Bench-201 cell has {len(NB201_EDGES)} edges, got {len(self.ops)} ops")
-        for (target, source), op in zip(NB201_EDGES, self.ops):
+        for (target, source), op in zip(NB201_EDGES, self.ops, strict=True):
             if op not in NB201_OPS:
                 raise GenotypeError(f"edge {target}<-{source}: unknown op {op!r}; the ops are {', '.join(NB201_OPS)}")
 
     def to_string(self) -> str:
         nodes = []
         for target in range(1, NB201_NODES):
-            edges = [f"{op}~{source}" for (j, source), op in zip(NB201_EDGES, self.ops) if j == target]
+            edges = [f"{op}~{source}" for (j, source), op in zip(NB201_EDGES, self.ops, strict=True) if j == target]
             nodes.append("|" + "|".join(edges) + "|")
         return "+".join(nodes)
 
@@ -58,7 +58,7 @@ class Nb201Cell:
         return {"space": "nb201", "cell": self.to_string()}
 
     def edges_into(self, target: int) -> list[tuple[str, int]]:
-        return [(op, source) for (j, source), op in zip(NB201_EDGES, self.ops) if j == target]
+        return [(op, source) for (j, source), op in zip(NB201_EDGES, self.ops, strict=True) if j == target]
 
     def __str__(self) -> str:
         return self.to_string()

@@ -71,7 +71,7 @@ def run_comparison(
                             "gpu_hours": float(h),
                             "final_accuracy": float(v),
                         }
-                        for h, v in zip(grid, values)
+                        for h, v in zip(grid, values, strict=True)
                     )
     return pd.DataFrame(summaries), pd.DataFrame(curves)
 
@@ -123,7 +123,7 @@ def anytime_bands(curves: pd.DataFrame) -> pd.DataFrame:
         estimate = mean_interval(group["final_accuracy"].to_numpy())
         rows.append(
             {
-                **dict(zip(keys, key)),
+                **dict(zip(keys, key, strict=True)),
                 "mean": estimate.value,
                 "low": estimate.low,
                 "high": estimate.high,

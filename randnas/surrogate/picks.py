@@ -20,7 +20,7 @@ def predict_cells(cells: pd.DataFrame, surrogate: Nb301Surrogate) -> pd.DataFram
     """`cells` has a `genotype` column of DARTS strings; adds the prediction, or why there is none."""
     genotypes = [parse_cnn_genotype(text) for text in cells["genotype"]]
     problems = [cell_problem(genotype) for genotype in genotypes]
-    fit = [genotype for genotype, problem in zip(genotypes, problems) if problem is None]
+    fit = [genotype for genotype, problem in zip(genotypes, problems, strict=True) if problem is None]
     predicted = iter(100 * surrogate.predict(fit, LAST_EPOCH)["val_accuracy"]) if fit else iter(())
     out = cells.copy()
     out[PREDICTED] = [float(next(predicted)) if problem is None else float("nan") for problem in problems]

@@ -184,7 +184,9 @@ def run_surrogate_search(
 def busy_gpu_hours(search: SurrogateSearch) -> float:
     """Worker time spent up to the deadline, cut-off jobs included: the budget a search really used."""
     deadline = search.config.deadline
-    busy = sum(max(0.0, min(event.time, deadline) - start) for event, start in zip(search.events, search.starts))
+    busy = sum(
+        max(0.0, min(event.time, deadline) - start) for event, start in zip(search.events, search.starts, strict=True)
+    )
     return busy / SECONDS_PER_HOUR
 
 

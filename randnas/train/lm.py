@@ -6,12 +6,39 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from randnas.configs import require_positive
 from randnas.nets.rnn import RnnLanguageModel
 from randnas.spaces.rnn import RnnGenotype
+
+
+@dataclass(frozen=True)
+class LanguageModelSettings:
+    """What every training of the recurrent language model shares: RSWS's stage 1, DARTS' search and stages 2-3.
+    The defaults are the proxy network's (supplement Table 7: 300 units, dropoute 0, weight decay 5e-7) searched for
+    50 epochs at batch 256 (DARTS' search, RSWS's Random (1)); a setting changes only what differs."""
+
+    epochs: int = 50
+    batch_size: int = 256
+    hidden: int = 300
+    lr: float = 20.0
+    grad_clip: float = 0.25
+    weight_decay: float = 5e-7
+    bptt: int = 35
+    beta: float = 1e-3  # temporal activation regularization
+    dropout: float = 0.75
+    dropouth: float = 0.25
+    dropoutx: float = 0.75
+    dropouti: float = 0.2
+    dropoute: float = 0.0
+    max_steps_per_epoch: int = 0  # 0: the whole training split; a positive cap is for dry runs only
+
+    def __post_init__(self) -> None:
+        require_positive(self, "epochs", "batch_size", "hidden", "bptt")
 
 
 def batchify(stream: torch.Tensor, batch: int) -> torch.Tensor:

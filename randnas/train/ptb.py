@@ -26,7 +26,7 @@ from randnas.device import select_device
 from randnas.nets.rnn import RnnLanguageModel, RnnModelConfig, count_rnn_parameters
 from randnas.repro import numpy_generator, state_dict_digest
 from randnas.spaces.rnn import RnnGenotype
-from randnas.train.lm import batchify, minibatches, perplexity, sgd_step
+from randnas.train.lm import LanguageModelSettings, batchify, minibatches, perplexity, sgd_step
 from randnas.train.loop import EpochCallback, EpochTrainer
 
 LENGTH_STREAM = 3
@@ -39,35 +39,26 @@ def train_seq_len(rng: np.random.Generator, bptt: int, max_delta: int = 20) -> i
 
 
 @dataclass(frozen=True)
-class PtbTrainConfig:
-    """The DARTS PTB evaluation protocol; the defaults are stage 2 at paper scale (300 epochs)."""
+class PtbTrainConfig(LanguageModelSettings):
+    """The DARTS PTB evaluation protocol; the defaults are stage 2 at paper scale (300 epochs of the proxyless
+    850-unit model, dropoute 0.1, weight decay 8e-7, batch 64)."""
 
     epochs: int = 300
     batch_size: int = 64
     hidden: int = 850
-    lr: float = 20.0
-    grad_clip: float = 0.25
     weight_decay: float = 8e-7
-    bptt: int = 35
-    max_seq_len_delta: int = 20
-    beta: float = 1e-3
-    dropout: float = 0.75
-    dropouth: float = 0.25
-    dropoutx: float = 0.75
-    dropouti: float = 0.2
     dropoute: float = 0.1
+    max_seq_len_delta: int = 20
     nonmono: int = 5
     switch_below_ppl: float = 0.0  # the released fork: switch to ASGD only once valid ppl < 78 (0 = off)
     asgd_after_epoch: int = 0  # the released ASHA code: no switch to ASGD before epoch 75 (0 = from the start)
     eval_batch_size: int = 10
     test_eval_batch_size: int = 1
-    max_steps_per_epoch: int = 0  # 0: the whole training split; a positive cap is for dry runs only
     max_eval_chunks: int = 0  # 0: the whole split; a positive cap is for dry runs only
 
     def __post_init__(self) -> None:
-        require_positive(
-            self, "epochs", "batch_size", "hidden", "bptt", "nonmono", "eval_batch_size", "test_eval_batch_size"
-        )
+        super().__post_init__()
+        require_positive(self, "nonmono", "eval_batch_size", "test_eval_batch_size")
 
 
 @contextmanager

@@ -26,7 +26,7 @@ def test_ptb_from_shared_data_counts(shared_data):
 def write_small_ptb(folder, names=("ptb.train.txt", "ptb.valid.txt", "ptb.test.txt")):
     folder.mkdir(parents=True, exist_ok=True)
     contents = [" the cat sat \n the dog \n", " a cat \n", " the bird flew \n"]
-    for name, content in zip(names, contents):
+    for name, content in zip(names, contents, strict=True):
         (folder / name).write_text(content)
 
 

@@ -15,16 +15,14 @@ import mlflow
 import pytest
 
 from randnas.record import vocabulary as v
+from randnas.record.artifacts import artifact_exists, download_artifact, load_json
 from randnas.record.locks import RunBusy, checkpoint_dir
 from randnas.record.portable import export_record, make_portable
 from randnas.record.store import (
-    artifact_exists,
     declare_experiment_kinds,
-    download_artifact,
     file_store_path,
     filter_literal,
     find_runs,
-    load_json,
     mark_unfinished,
     metric_history,
     open_experiment,

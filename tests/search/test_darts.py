@@ -62,7 +62,7 @@ def unrolled_objective(net, architecture, train, valid, xi, weight_decay):
         functional_call(wrapper, {**params, **buffers()}, (train[0], normal, reduce)), train[1]
     )
     grads = torch.autograd.grad(train_loss, list(params.values()))
-    ahead = {n: p - xi * (g + weight_decay * p) for (n, p), g in zip(params.items(), grads)}
+    ahead = {n: p - xi * (g + weight_decay * p) for (n, p), g in zip(params.items(), grads, strict=True)}
     logits = functional_call(wrapper, {**ahead, **buffers()}, (valid[0], normal, reduce))
     return nn.functional.cross_entropy(logits, valid[1])
 

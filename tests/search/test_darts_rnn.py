@@ -99,7 +99,7 @@ def test_the_second_order_gradient_matches_finite_differences_of_the_unrolled_ob
     def unrolled_objective() -> float:  # L_valid(w - xi (grad_w L_train + wd w)), written out
         params = dict(net.named_parameters())
         grads = torch.autograd.grad(train_loss(params), list(params.values()))
-        ahead = {n: p - xi * (g + 5e-7 * p) for (n, p), g in zip(params.items(), grads)}
+        ahead = {n: p - xi * (g + 5e-7 * p) for (n, p), g in zip(params.items(), grads, strict=True)}
         return float(valid_loss(ahead).detach())
 
     rng = np.random.default_rng(0)
@@ -208,7 +208,7 @@ TINY = {
     "hidden": 8,
     "batch_size": 8,
     "eval_batch_size": 16,
-    "eval_max_chunks": 3,
+    "max_eval_chunks": 3,
     "max_steps_per_epoch": 3,
 }
 

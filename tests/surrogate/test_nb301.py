@@ -37,7 +37,8 @@ def test_one_epoch_for_a_batch_equals_one_query_each(surrogate):
 def test_encoding_of_darts_v2_slots():
     features = cell_features(get_genotype("cnn", "DARTS_V2"))
     assert len(features) == len(FEATURES) == 34
-    # DARTS_V2 normal node 2: sep_conv_3x3 from 0 and 1 (slots 0, 1); node 5: skip from 0, dil_conv_3x3 from 2 (slots 9, 11)
+    # DARTS_V2 normal node 2: sep_conv_3x3 from 0 and 1 (slots 0, 1); node 5: skip from 0, dil_conv_3x3 from 2
+    # (slots 9, 11)
     assert features["edge_normal_0"] == features["edge_normal_1"] == "sep_conv_3x3"
     assert features["edge_normal_9"] == "skip_connect" and features["edge_normal_11"] == "dil_conv_3x3"
     assert features["edge_normal_10"] == features["edge_normal_12"] == features["edge_normal_13"] == MISSING

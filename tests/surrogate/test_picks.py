@@ -43,7 +43,7 @@ def test_selection_agreement_counts_and_ranks_representable_cells(surrogate):
     with_none = parse_cnn_genotype(get_genotype("cnn", "DARTS_V2").to_darts().replace("'skip_connect'", "'none'", 1))
     assert any(op == "none" for op, _ in with_none.normal + with_none.reduce)
     # a score that orders cells exactly as the surrogate does: tau = 1 over the 12 representable cells
-    scored = [{"genotype": c.to_darts(), "quick_score": float(t)} for c, t in zip(cells, truth)]
+    scored = [{"genotype": c.to_darts(), "quick_score": float(t)} for c, t in zip(cells, truth, strict=True)]
     scored.append({"genotype": with_none.to_darts(), "quick_score": 1.0})
     agreement = selection_agreement(scored, surrogate)
     assert (agreement["scored"], agreement["representable"]) == (13, 12)

@@ -48,7 +48,7 @@ def trainers() -> dict[str, Callable[[int], EpochTrainer]]:
         "darts cnn": lambda seed: DartsCnnSearch(darts_cnn_setting("darts-second", **CNN), digits, seed, "cpu"),
         "darts nb201": lambda seed: DartsNb201Search(darts_nb201_setting("darts-second", **NB201), digits, seed, "cpu"),
         "darts rnn": lambda seed: DartsRnnSearch(
-            darts_rnn_setting("darts-second", **RNN, eval_batch_size=16, eval_max_chunks=2), pydoc, seed, "cpu"
+            darts_rnn_setting("darts-second", **RNN, eval_batch_size=16, max_eval_chunks=2), pydoc, seed, "cpu"
         ),
         "train cnn": lambda seed: CnnTrainer(
             CnnTrainConfig(**{**CNN, "batch_size": 64}, cutout=2, lr=0.05),

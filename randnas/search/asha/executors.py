@@ -208,7 +208,8 @@ class AshaDriver:
             if not matches:
                 raise ValueError(
                     f"the event log {self.log.path if self.log else ''} does not match this search: trial "
-                    f"{logged_event.trial} rung {logged_event.rung} was never suggested; resume with the settings it was started with"
+                    f"{logged_event.trial} rung {logged_event.rung} was never suggested; resume with the settings it "
+                    "was started with"
                 )
             return matches[0], logged_event.time, logged_event.value, logged_event.metrics
         live = [r for r in self.running if r.replayed is None]

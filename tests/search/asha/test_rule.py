@@ -90,7 +90,7 @@ def test_higher_rungs_are_scanned_first():
         asha.on_result(trial, 0, trial / 10)
     promoted = [asha.suggest() for _ in range(3)]  # the top third of rung 0: trials 8, 7, 6
     assert [(s.trial, s.rung) for s in promoted] == [(8, 1), (7, 1), (6, 1)]
-    for suggestion, value in zip(promoted, (0.1, 0.9, 0.5)):
+    for suggestion, value in zip(promoted, (0.1, 0.9, 0.5), strict=True):
         asha.on_result(suggestion.trial, 1, value)
     # rung 1 can promote (7) and rung 0 could not: the top rung is served first
     assert asha.suggest() == Suggestion(7, 2, 9, False)

@@ -11,7 +11,8 @@ import pytest
 from randnas.data import load_corpus
 from randnas.experiments import asha
 from randnas.experiments.asha import EXPERIMENTS, TAG_TRIAL
-from randnas.record.store import download_artifact, find_runs, load_json, metric_history, open_store
+from randnas.record.artifacts import download_artifact, load_json
+from randnas.record.store import find_runs, metric_history, open_store
 from randnas.record.vocabulary import PARENT_TAG
 from randnas.search.asha.search import EVENTS_FILE, AshaConfig, make_trials, run_asha_search
 

@@ -1,0 +1,345 @@
+"""The plan runner: each entry's jobs on a backend, entry after entry in the plan's order; a job is its notebook
+run with papermill unless its plan key already has a FINISHED run, its executed copy labelled and kept for the book.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from randnas.backends import Backend, InProcessBackend, RayBackend
+from randnas.plans import PRESETS, Job, PlanError, book_output, check_preset, expand, load_plan
+
+# ---- running -----------------------------------------------------------------------------------
+
+
+FAILED_JOB, BLOCKED = "failed", "blocked"
+
+
+@dataclass(frozen=True)
+class JobResult:
+    job: Job
+    status: str  # ran, skipped, restored, failed, blocked (an entry it comes after failed)
+    detail: str = ""
+
+
+def run_jobs(backend: Backend, jobs: Sequence[Job], execute: Callable[[Job], JobResult]) -> list[JobResult]:
+    """Each entry's jobs on `backend`, entry after entry in the plan's order: a later entry may read an
+    earlier one's runs (stage 2 reads the searches' picks), while the jobs of one entry may run in parallel."""
+    results: list[JobResult] = []
+    unusable: set[str] = set()  # entries with a failed or blocked job in this invocation
+    try:
+        for entry in dict.fromkeys(job.entry for job in jobs):
+            batch = [job for job in jobs if job.entry == entry]
+            waiting_on = [name for name in batch[0].after if name in unusable]
+            if waiting_on:
+                # its notebook would read runs that do not exist: say so instead of failing on a lookup
+                detail = f"needs {', '.join(waiting_on)}, which did not finish in this run; fix that and rerun"
+                results += [JobResult(job, BLOCKED, detail) for job in batch]
+            else:
+                handles = [backend.submit(execute, job) for job in batch]
+                results += [backend.result(handle) for handle in handles]
+            if any(result.status in (FAILED_JOB, BLOCKED) for result in results if result.job.entry == entry):
+                unusable.add(entry)
+    finally:
+        backend.close()
+    return results
+
+
+RUNNER_BACKENDS = ("local", "ray")
+
+
+def plan_backend(name: str, address: str = "", cpus_per_job: float = 1.0, gpus_per_job: float = 0.0) -> Backend:
+    """The plan runner's backends: `local` runs one notebook after another in this process (papermill
+    starts a kernel per job); `ray` runs each entry's jobs as Ray tasks on a local Ray or the cluster at
+    `address` (RAY_ADDRESS), where the project folder and the MLflow store must be on a shared file system."""
+    if name not in RUNNER_BACKENDS:
+        raise PlanError(f"unknown backend {name!r}; choose one of {', '.join(RUNNER_BACKENDS)}")
+    if name == "local":
+        return InProcessBackend(threads=None)
+    # a notebook that fails has failed: no retry, its run is FAILED and a rerun resumes it
+    return RayBackend(
+        None,
+        threads=None,
+        address=address or os.environ.get("RAY_ADDRESS", ""),
+        gpus_per_job=gpus_per_job,
+        max_retries=0,
+        cpus_per_job=cpus_per_job,
+    )
+
+
+def execute_job(
+    job: Job, root: Path, store: str, force: bool = False, log: Callable[[str], None] | None = None
+) -> JobResult:
+    """Run one job with papermill unless its plan_key already has a FINISHED run in `store`.
+
+    The executed notebook is written to a temporary file and moved into place only on success, and attached to
+    the run as an artifact; a failed job leaves its notebook under _build/failed-runs/ and its run FAILED (or
+    KILLED), never RUNNING. The job's lock is held throughout (the notebook is told so by its `held_lock`
+    parameter), so a second runner on the same store skips a job another one is running, never resuming or
+    ending that live run.
+    """
+    from randnas.record.locks import RunBusy, job_lock
+    from randnas.record.store import open_store
+
+    opened = open_store(store)
+    try:
+        with job_lock(opened, job.plan_key):
+            return _execute_job_locked(job, root, opened, force, log)
+    except RunBusy as busy:
+        return JobResult(job, "skipped", str(busy))
+
+
+def store_parameter(store: Any, root: Path) -> str:
+    """How a notebook run in `root` names the store: a file store inside the project by its relative path (so the
+    executed copy names no folder of this machine), any other store by its URI."""
+    if store.folder is not None and store.folder.is_relative_to(root):
+        return store.folder.relative_to(root).as_posix()
+    return store.uri
+
+
+def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Callable[[str], None] | None) -> JobResult:
+    import papermill
+
+    from randnas.kernels import EncryptedKernelManager
+    from randnas.record import store as record
+    from randnas.record.artifacts import log_artifact
+    from randnas.record.portable import scrub_notebook
+    from randnas.record.vocabulary import (
+        FAILED,
+        FINISHED,
+        KILLED,
+        NOTE_TAG,
+        NOTEBOOK_ARTIFACTS,
+        SOURCE_TAG,
+        TAG_BOOK_PAGE,
+    )
+
+    output = root / job.output
+    finished = record.find_runs(store, plan_key=job.plan_key, status=FINISHED)
+    if finished and not force and (damage := _damage(store, finished[0])):
+        # a damaged run is not done: it is set aside (MLflow-deleted, its files kept) and the job trained again
+        (log or print)(f"damaged  {job.plan_key}: run {finished[0].info.run_id} ({damage}); set aside, training again")
+        record.delete_run(store, finished[0].info.run_id)
+        finished = []
+    if finished and not force:
+        if output.is_file():
+            return JobResult(job, "skipped", finished[0].info.run_id)
+        # the run is in the record but its executed notebook is not: take it back from the record
+        _restore_notebook(store, finished[0].info.run_id, output)
+        return JobResult(job, "restored", finished[0].info.run_id)
+    missing = job.missing_data()
+    if missing:  # not a failure: this machine lacks data the entry cannot do without, and nothing was started
+        return JobResult(
+            job, "skipped", f"needs <data root>/{', <data root>/'.join(missing)}: give --data-root or set RANDNAS_DATA"
+        )
+    (log or print)(f"running {job.plan_key}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    parameters = {**job.parameters, "store": store_parameter(store, root), "held_lock": job.plan_key}
+    with tempfile.TemporaryDirectory() as tmp:
+        partial = Path(tmp) / output.name
+        try:
+            papermill.execute_notebook(
+                str(job.notebook),
+                str(partial),
+                parameters=parameters,
+                cwd=str(root),
+                kernel_name="python3",
+                progress_bar=False,
+                start_timeout=300,  # a loaded 2-core machine can take over a minute to start a kernel
+                kernel_manager_class=EncryptedKernelManager,
+            )
+        except BaseException as error:  # an interrupt too: the run must not be left RUNNING
+            stopped = not isinstance(error, Exception)  # KeyboardInterrupt, SystemExit: stopped, not broken
+            ended = record.mark_unfinished(store, job.plan_key, KILLED if stopped else FAILED)
+            failed_copy = root / "_build" / "failed-runs" / job.output.relative_to(job.output.parts[0])
+            if partial.is_file():
+                failed_copy.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(partial, failed_copy)
+            if stopped:
+                raise  # Ctrl-C and sys.exit behave as such: the plan stops here
+            reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+            ended_note = f"; runs ended {', '.join(ended)}" if ended else ""
+            return JobResult(job, "failed", f"{reason} (executed notebook: {failed_copy}{ended_note})")
+        runs = record.find_runs(store, plan_key=job.plan_key, status=FINISHED)
+        if not runs:
+            return JobResult(job, "failed", "the notebook finished without a FINISHED MLflow run for its plan_key")
+        label_executed_copy(partial, job)
+        scrub_notebook(partial, root, output=job.output.as_posix())  # no paths of this machine in the record
+        run_id = runs[0].info.run_id
+        log_artifact(store, run_id, partial, artifact_path=NOTEBOOK_ARTIFACTS)
+        page = book_output(job.plan_key) or job.output.with_suffix(".html").as_posix()
+        # the run names its notebook, and its description in the MLflow UI says where the book renders it
+        source = job.notebook.resolve().relative_to(root.resolve()).as_posix()
+        note = f"Rendered in the book at {page} (plan job {job.plan_key})."
+        record.set_run_tags(store, run_id, {TAG_BOOK_PAGE: page, NOTE_TAG: note, SOURCE_TAG: source})
+        shutil.move(str(partial), output)
+        return JobResult(job, "ran", run_id)
+
+
+# what each notebook is, in a word or three: the sidebar names an executed copy by it, its job and its preset
+NOTEBOOK_LABELS = {
+    "datasets.ipynb": "Datasets",
+    "rsws_search.ipynb": "CNN RSWS search",
+    "ptb_rsws_search.ipynb": "PTB RSWS search",
+    "train_from_scratch.ipynb": "CNN training",
+    "ptb_train_from_scratch.ipynb": "PTB training",
+    "asha_search.ipynb": "{benchmark} ASHA search",
+    "darts_search.ipynb": "CNN DARTS search",
+    "ptb_darts_search.ipynb": "PTB DARTS search",
+    "sw_ranking.ipynb": "Shared-weight ranking",
+    "nb201_rsws.ipynb": "NAS-Bench-201 RSWS search",
+    "nb201_darts.ipynb": "NAS-Bench-201 DARTS search",
+    "nb201_best_of_n.ipynb": "NAS-Bench-201 best of N",
+    "surrogate_asha.ipynb": "Surrogate: ASHA against random search",
+}
+
+
+def job_title(job: Job) -> str:
+    """How the book names an executed copy: what it is, what tells it from its siblings, and its preset,
+    e.g. "CNN DARTS search: setting darts-second, seed 0, repeat 2 (cpu)"."""
+    what = NOTEBOOK_LABELS.get(job.notebook.name, job.notebook.stem.replace("_", " "))
+    what = what.replace("{benchmark}", str(job.parameters.get("benchmark", "")).upper()).strip()
+    which = ", ".join(
+        f"{key.replace('_', ' ')} {value}" for key, value in job.axes if not isinstance(value, (dict, list))
+    )
+    return f"{what}{': ' + which if which else ''} ({job.parameters['preset']})"
+
+
+def relabel_executed_copies(plan_path: Path, root: Path) -> int:
+    """Give executed copies titled the old way ("<title> [<preset>: <job>]") their `job_title`; how many changed."""
+    import nbformat
+
+    plan = load_plan(plan_path, root=root)
+    changed = 0
+    for preset in PRESETS:
+        for job in expand(plan, preset):
+            path = root / job.output
+            if not path.is_file():
+                continue
+            notebook = nbformat.read(path, as_version=4)
+            heading = next(
+                (cell for cell in notebook.cells if cell.cell_type == "markdown" and cell.source.startswith("# ")), None
+            )
+            suffix = f" [{preset}: {job.name}]"
+            if heading is None or not heading.source.partition("\n")[0].endswith(suffix):
+                continue
+            first, _, rest = heading.source.partition("\n")
+            heading.source = first.removesuffix(suffix) + (f"\n{rest}" if rest else "")
+            nbformat.write(notebook, path)
+            label_executed_copy(path, job)
+            changed += 1
+    return changed
+
+
+def label_executed_copy(path: Path, job: Job) -> None:
+    """Title the executed copy by what it is (`job_title`), the notebook's own title beneath it, so the book's
+    contents tell copies apart in words rather than plan keys."""
+    import nbformat
+
+    notebook = nbformat.read(path, as_version=4)
+    for cell in notebook.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            first, _, rest = cell.source.partition("\n")
+            cell.source = f"# {job_title(job)}\n\n*{first.removeprefix('# ')}*" + (f"\n{rest}" if rest else "")
+            break
+    nbformat.write(notebook, path)
+
+
+def _rev_parse(root: str, name: str) -> str | None:
+    import subprocess
+
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", name], cwd=root, capture_output=True, text=True, timeout=20, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+@functools.lru_cache(maxsize=512)
+def _git_object(root: str, commit: str, path: str) -> str | None:
+    """The id of `path` (a tree or a file) at `commit` (a commit id: cached, HEAD would go stale) in the
+    repository at `root`; None if git cannot say."""
+    return _rev_parse(root, f"{commit}:{path}")
+
+
+def stale_reason(root: Path, job: Job, run: Any) -> str:
+    """Why a FINISHED run of `job` may not be what the code would compute now ("" if it is current): the
+    package (`randnas/`) or the job's notebook differs between the run's commit and the checkout's HEAD,
+    or the run came from a work tree with uncommitted changes."""
+    from randnas.record.vocabulary import TAG_GIT_COMMIT, TAG_GIT_DIRTY
+
+    tags = run.data.tags
+    commit = tags.get(TAG_GIT_COMMIT, "unknown")
+    notebook = job.notebook.resolve().relative_to(root.resolve()).as_posix()
+    if commit == "unknown":
+        return "made outside a git checkout"
+    if _git_object(str(root), commit, "randnas") is None:
+        return f"its commit {commit[:8]} is not in this checkout's history"
+    head = _rev_parse(str(root), "HEAD") or "HEAD"
+    changed = [
+        path
+        for path in ("randnas", notebook)
+        if _git_object(str(root), commit, path) != _git_object(str(root), head, path)
+    ]
+    reasons = [f"{' and '.join(changed)} changed since its commit {commit[:8]}"] if changed else []
+    if tags.get(TAG_GIT_DIRTY) == "true":
+        reasons.append("made from a work tree with uncommitted changes")
+    return "; ".join(reasons)
+
+
+def _damage(store: Any, run: Any) -> str:
+    """The first damaged file of a run in a file store ("" when whole, or for a tracking server)."""
+    from randnas.record.integrity import run_problems
+    from randnas.record.store import run_folder
+
+    folder = run_folder(store, run.info.experiment_id, run.info.run_id)
+    problems = run_problems(folder) if folder is not None else []
+    return problems[0] + (f" and {len(problems) - 1} more" if len(problems) > 1 else "") if problems else ""
+
+
+def _restore_notebook(store: Any, run_id: str, output: Path) -> None:
+    from randnas.record.artifacts import download_artifact
+    from randnas.record.vocabulary import NOTEBOOK_ARTIFACTS
+
+    with tempfile.TemporaryDirectory() as tmp:
+        local = download_artifact(store, run_id, f"{NOTEBOOK_ARTIFACTS}/{output.name}", Path(tmp))
+        output.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(local, output)
+
+
+def run_plan(
+    plan_path: str | Path,
+    preset: str,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    root: Path | None = None,
+    store: str | Path | None = None,
+    data_root: str = "",
+    backend: str = "local",
+    backend_options: Mapping[str, Any] | None = None,
+    force: bool = False,
+    only: Sequence[str] = (),
+    log: Callable[[str], None] | None = None,  # default: print (looked up when used, so Ray can ship the job)
+) -> list[JobResult]:
+    """Expand a plan under a preset and run every job not already completed in the record."""
+    from randnas.record.store import find_project_root, open_store
+
+    root = (root or find_project_root()).resolve()
+    check_preset(preset)
+    plan = load_plan(Path(plan_path), root=root)
+    store_uri = open_store(store).uri
+    jobs = expand(plan, preset, overrides, data_root=data_root, only=only)
+    if not jobs:
+        raise PlanError(f"plan {plan.name!r} has no entry for preset {preset!r}")
+    runner = plan_backend(backend, **(backend_options or {}))
+    execute = functools.partial(execute_job, root=root, store=store_uri, force=force, log=log)
+    return run_jobs(runner, jobs, execute)
