@@ -126,3 +126,104 @@ def _rank_interval(x: Sequence[float], y: Sequence[float], correlation) -> Estim
         int(a.size),
         float(tau.pvalue),
     )
+
+
+# ---- decisions at the paper's own sample sizes ------------------------------------------------------------
+
+ALPHA = 0.05  # a difference is "detectable" when its one-sided p-value is below this
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """mean(a) - mean(b) of two samples, and a one-sided test of it each way."""
+
+    gap: float
+    p_larger: float  # P(a gap this large or larger | no difference): small when a's values are larger
+    p_smaller: float  # the same for a gap this small or smaller
+    n_a: int
+    n_b: int
+    test: str = "exact permutation test"
+    decidable: bool = False  # whether the test could reach ALPHA at all with these sample sizes
+
+    @property
+    def a_larger(self) -> bool:
+        return self.decidable and self.p_larger < ALPHA
+
+    @property
+    def a_smaller(self) -> bool:
+        return self.decidable and self.p_smaller < ALPHA
+
+    def text(self, digits: int = 2) -> str:
+        if self.n_a == 0 or self.n_b == 0:
+            return "nothing to compare"
+        p = min(self.p_larger, self.p_smaller)
+        test = f"{self.test}, one-sided p={p:.2g}" if self.decidable else "too few to decide"
+        return f"{self.gap:+.{digits}f} (n={self.n_a} vs {self.n_b}; {test})"
+
+
+def compare_means(a: Sequence[float], b: Sequence[float]) -> Comparison:
+    """The difference of means of `a` and `b` and its exact permutation p-values, both sides (scipy's
+    permutation_test over every split of the pooled values, so 4 against 4 trials decide as well as they can)."""
+    x = np.asarray([v for v in a if math.isfinite(v)], dtype=float)
+    y = np.asarray([v for v in b if math.isfinite(v)], dtype=float)
+    if x.size == 0 or y.size == 0:
+        return Comparison(math.nan, 1.0, 1.0, int(x.size), int(y.size))
+    gap = float(x.mean() - y.mean())
+    if x.size < 2 or y.size < 2:
+        return Comparison(gap, 1.0, 1.0, int(x.size), int(y.size))
+
+    def statistic(u: np.ndarray, v: np.ndarray, axis: int) -> np.ndarray:
+        return u.mean(axis=axis) - v.mean(axis=axis)
+
+    splits = math.comb(x.size + y.size, x.size)
+    common = {
+        "permutation_type": "independent",
+        "vectorized": True,
+        "n_resamples": min(splits, 100_000),
+        "rng": _rng(x.size + y.size),
+    }
+    larger = stats.permutation_test((x, y), statistic, alternative="greater", **common)
+    smaller = stats.permutation_test((x, y), statistic, alternative="less", **common)
+    # the smallest p-value an exact test of these sizes can give is 1 / splits (4 against 4: 1/70)
+    return Comparison(
+        gap, float(larger.pvalue), float(smaller.pvalue), int(x.size), int(y.size), decidable=1.0 / splits < ALPHA
+    )
+
+
+def compare_to_published(values: Sequence[float], mean: float, std: float, n: int) -> Comparison:
+    """Our values against a published mean ± std over n runs: Welch's t-test from the summary statistics (scipy),
+    one-sided both ways, as a Comparison of ours minus theirs."""
+    x = np.asarray([v for v in values if math.isfinite(v)], dtype=float)
+    if x.size < 2:
+        return Comparison(float(x.mean()) - mean if x.size else math.nan, 1.0, 1.0, int(x.size), n)
+    ours_std = float(x.std(ddof=1)) or 1e-12
+
+    def one_sided(alternative: str) -> float:
+        return float(
+            stats.ttest_ind_from_stats(
+                float(x.mean()), ours_std, int(x.size), mean, std or 1e-12, n, equal_var=False, alternative=alternative
+            ).pvalue
+        )
+
+    return Comparison(
+        float(x.mean()) - mean,
+        one_sided("greater"),
+        one_sided("less"),
+        int(x.size),
+        n,
+        test="Welch's t-test against the published mean ± std",
+        decidable=n >= 2,
+    )
+
+
+# graded words for a rank correlation: |tau| below 0.3 weak, up to 0.6 moderate, above strong
+TAU_GRADES = ((0.3, "weak"), (0.6, "moderate"), (math.inf, "strong"))
+TAU_WORDS = "Kendall tau graded by its size: below 0.3 weak, 0.3 to 0.6 moderate, above 0.6 strong."
+
+
+def tau_grade(tau: float) -> str:
+    """'weak', 'moderate' or 'strong' (of |tau|), with its sign: 'weak negative' below zero."""
+    if not math.isfinite(tau):
+        return "undefined"
+    word = next(word for bound, word in TAU_GRADES if abs(tau) < bound)
+    return word + (" negative" if tau < 0 else "")

@@ -267,12 +267,17 @@ def test_the_claims_ledger_page_shows_every_claim_with_its_verdict(book_build):
 
     from randnas.experiments.catalog import load_record
     from randnas.report import claims
+    from randnas.report.verdicts import PAPER_VERDICTS
 
     text = html.unescape((book_build.html / "book" / "claims.html").read_text())
-    ledger = claims.ledger(load_record(book_build.record))
-    for row in ledger.frame.itertuples():
-        assert row.claim in text and row.evidence in text and row.verdict in claims.VERDICTS
-    assert ledger.note in text
+    record = load_record(book_build.record)
+    ledger = claims.ledger(record)
+    for row in ledger.frame.to_dict("records"):
+        assert row["claim (the paper's words)"] in text and row["our evidence"] in text
+        assert row["verdict"] in PAPER_VERDICTS
+    assert ledger.note in text and claims.paper_count(record) in text
+    landing = html.unescape((book_build.html / "book" / "intro.html").read_text())
+    assert claims.paper_count(record) in landing, "the landing page heads with the same count of verdicts"
 
 
 CHAPTERS = (

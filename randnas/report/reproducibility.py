@@ -10,14 +10,14 @@ import pandas as pd
 
 from randnas import paper
 from randnas.experiments.base import Record
+from randnas.report import selectors
 from randnas.report.common import STD_NOTE, Table, describe_scale, fmt, ids, mean_std, presets_in, short_ids
-from randnas.report.selectors import independent_runs, repeated_jobs
 
 
 def exact_table(record: Record, preset: str) -> Table:
     """Runs repeated with the same seed and settings (the plan's `repeat` axis): their digests side by side."""
     rows, repeated = [], []
-    for job, runs in repeated_jobs(record, preset).items():
+    for job, runs in selectors.repeated_jobs(record, preset).items():
         digests = [run.digest for run in sorted(runs, key=lambda run: run.repeat)]
         repeated += ids(runs)
         rows.append(
@@ -25,13 +25,15 @@ def exact_table(record: Record, preset: str) -> Table:
                 "job": job.split("/", 1)[-1],
                 "experiment": runs[0].experiment,
                 "seed": runs[0].seed,
+                "device": ", ".join(sorted({run.device for run in runs})),
                 "repeats": len(digests),
                 "digests": " ".join(d[:16] for d in digests),
                 "identical": identical(digests, [run.commit for run in runs]),
                 "runs": short_ids(runs),
             }
         )
-    frame = pd.DataFrame(rows, columns=["job", "experiment", "seed", "repeats", "digests", "identical", "runs"])
+    columns = ["job", "experiment", "seed", "device", "repeats", "digests", "identical", "runs"]
+    frame = pd.DataFrame(rows, columns=columns)
     different = []
     for experiment, group in frame.groupby("experiment"):
         if group["seed"].nunique() > 1:
@@ -68,7 +70,7 @@ def broad_table(record: Record, benchmark: str, preset: str) -> Table:
             "The paper reports broad reproducibility (Table 4) for the CNN benchmark only; PTB's Random (4) "
             "Run 1 and Run 2 are compared in Table 8.",
         )
-    groups = list(independent_runs(record, benchmark, preset).items())
+    groups = list(selectors.independent_runs(record, benchmark, preset).items())
     rows, means = [], []
     for index in range(max(len(paper.TABLE4), len(groups))):
         row = {"run": f"Run {index + 1}"}

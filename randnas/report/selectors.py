@@ -71,6 +71,25 @@ def stage2_trials(record: Record, benchmark: str, preset: str, spec: str) -> dic
     return found
 
 
+def setting_trials(record: Record, benchmark: str, preset: str, setting: str, search_run: int = 1) -> Trials | None:
+    """One row of Tables 2 and 7: the trials of one independent run of one RSWS setting (None: not run)."""
+    return stage2_trials(record, benchmark, preset, "rsws").get((setting, search_run))
+
+
+def final_trials(record: Record, benchmark: str, preset: str) -> Trials | None:
+    """The row of Tables 2 and 7 that the paper carries to stage 3 and sets against DARTS: Run 1 of Random (5)
+    (CIFAR-10) or Random (4) (PTB); where that setting has not run, Run 1 of the last setting that has."""
+    runs1 = {key[0]: trials for key, trials in stage2_trials(record, benchmark, preset, "rsws").items() if key[1] == 1}
+    if not runs1:
+        return None
+    return runs1.get(FINAL_SETTING[benchmark], runs1[max(runs1)])
+
+
+def darts_trials(record: Record, benchmark: str, preset: str) -> Trials | None:
+    """The reproduced-DARTS row of Tables 2 and 7: Run 1 of this project's second-order DARTS searches' picks."""
+    return stage2_trials(record, benchmark, preset, "darts").get((PAPER_DARTS_SETTING, 1))
+
+
 def final_setting(stage3: Sequence[TrainRow], benchmark: str) -> str | None:
     """The setting whose stage 3 the comparison shows: the paper's final one (Random (5) / Random (4)) when it
     ran, else the only (or last) setting with stage-3 runs."""
@@ -80,11 +99,28 @@ def final_setting(stage3: Sequence[TrainRow], benchmark: str) -> str | None:
     return FINAL_SETTING[benchmark] if FINAL_SETTING[benchmark] in settings else settings[-1]
 
 
-def rsws_stage3(record: Record, benchmark: str, preset: str) -> list[TrainRow]:
-    """Tables 1 and 6's RSWS row: stage 3 of Run 1 of the final setting."""
+def rsws_stage3(record: Record, benchmark: str, preset: str, search_run: int = 1) -> list[TrainRow]:
+    """Tables 1 and 6's RSWS row: stage 3 of Run 1 of the final setting (Table 8's Run 2: `search_run=2`)."""
     candidates = trainings(record, benchmark, preset, 3, "best-rsws")
     final = final_setting(candidates, benchmark)
-    return [run for run in candidates if run.search_setting == final and run.search_run == 1]
+    return [run for run in candidates if run.search_setting == final and run.search_run == search_run]
+
+
+# the genotype spec of each method's stage-3 trainings (Tables 1 and 6)
+STAGE3_SPEC = {"rsws": "best-rsws", "asha": "asha", "random": "best-random", "darts": "best-darts"}
+
+
+def stage3(record: Record, benchmark: str, preset: str, method: str) -> list[TrainRow]:
+    """A row of Tables 1 and 6 filled by this project's own protocol: stage 3 of `method` (rsws: Run 1 of the
+    final setting; darts: Run 1 of the second-order searches; random: Run 1 of Liu et al.'s baseline; asha)."""
+    if method == "rsws":
+        return rsws_stage3(record, benchmark, preset)
+    runs = trainings(record, benchmark, preset, 3, STAGE3_SPEC[method])
+    if method == "darts":
+        return [run for run in runs if run.search_setting == PAPER_DARTS_SETTING and run.search_run == 1]
+    if method == "random":
+        return [run for run in runs if run.search_run == 1]
+    return runs
 
 
 def independent_runs(record: Record, benchmark: str, preset: str) -> dict[tuple[str, int], list[TrainRow]]:
@@ -103,3 +139,30 @@ def repeated_jobs(record: Record, preset: str) -> dict[str, list[Run]]:
         if run.digest and run.plan_key:
             groups.setdefault(run.job, []).append(run)
     return {job: runs for job, runs in sorted(groups.items()) if len(runs) >= 2}
+
+
+def ranking_trials(record: Record, benchmark: str, preset: str) -> tuple[str, list[TrainRow]]:
+    """Table 3's trials: our second-order DARTS trials through stage 2 where there are at least two, else our RSWS
+    trials (`darts` or `rsws`, and one training per trial: its lowest training seed), by setting and trial."""
+    darts = trainings(record, benchmark, preset, 2, "darts", PAPER_DARTS_SETTING)
+    kind = "darts" if len({run.search_seed for run in darts if run.search_seed is not None}) >= 2 else "rsws"
+    runs = darts if kind == "darts" else trainings(record, benchmark, preset, 2, "rsws")
+    first: dict[tuple[str, int | None], TrainRow] = {}
+    for run in sorted(runs, key=lambda run: (run.seed is None, run.seed or 0)):
+        first.setdefault((run.search_setting, run.search_seed), run)
+    return kind, sorted(first.values(), key=lambda run: (run.search_setting, run.search_seed or 0))
+
+
+def table8_runs(stage3: Sequence[TrainRow], name: str) -> tuple[list[TrainRow], str]:
+    """Our stage-3 runs for one of Table 8's rows (DARTS, ASHA, Random (4) Run 1 / Run 2), and how to label them."""
+    if name == "DARTS":  # our own DARTS search's pick where it ran (like the paper's row), else the published cell
+        ours = [r for r in stage3 if r.genotype_spec == "best-darts" and r.search_setting == PAPER_DARTS_SETTING]
+        if ours:
+            return ours, "ours: our DARTS search's pick"
+        return [r for r in stage3 if r.genotype_spec == "DARTS_V2"], "ours: the published DARTS_V2 cell"
+    if name == "ASHA":
+        return [r for r in stage3 if r.genotype_spec == "asha"], "ours"
+    search_run = 1 if name.endswith("Run 1") else 2
+    picks = [r for r in stage3 if r.genotype_spec == "best-rsws" and r.search_run == search_run]
+    final = final_setting(picks, "ptb")
+    return [r for r in picks if r.search_setting == final], "ours"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,6 +16,7 @@ from scipy import stats
 from randnas import paper
 from randnas.experiments.base import Record, Run
 from randnas.experiments.train import TrainRow, curve
+from randnas.report import selectors
 from randnas.report.common import (
     STD_NOTE,
     Table,
@@ -27,8 +29,8 @@ from randnas.report.common import (
     same_protocol,
     short_ids,
 )
-from randnas.report.selectors import FINAL_SETTING, PAPER_DARTS_SETTING, Trials, final_setting, stage2_trials, trainings
-from randnas.statistics import kendall_interval
+from randnas.report.selectors import FINAL_SETTING, PAPER_DARTS_SETTING, Trials, trainings
+from randnas.statistics import TAU_WORDS, kendall_interval, tau_grade
 
 DARTS_LABELS = {
     "darts-second": "Reproduced DARTS",
@@ -46,10 +48,10 @@ def stage2_table(record: Record, benchmark: str, preset: str) -> Table:
     cnn = benchmark == "cnn"
     published, printed = (paper.TABLE2, paper.TABLE2_PRINTED) if cnn else (paper.TABLE7, paper.TABLE7_PRINTED)
     ours: dict[str, Trials] = {}
-    for (setting, run), trials in stage2_trials(record, benchmark, preset, "rsws").items():
+    for (setting, run), trials in selectors.stage2_trials(record, benchmark, preset, "rsws").items():
         ours[setting if run == 1 else f"{setting}_run{run}"] = trials
     darts_key = "darts" if cnn else "darts_reproduced"  # the paper's key for its reproduced-DARTS row
-    for (setting, run), trials in stage2_trials(record, benchmark, preset, "darts").items():
+    for (setting, run), trials in selectors.stage2_trials(record, benchmark, preset, "darts").items():
         ours[darts_key if setting == PAPER_DARTS_SETTING and run == 1 else f"{setting}_run{run}"] = trials
     rows, used = [], []
     # every row of the paper's table in its order (ours blank where not run), then any further runs of ours
@@ -196,25 +198,10 @@ def reference_cell_table(record: Record, benchmark: str, preset: str) -> Table:
 # ---- Tables 3 and 8: short against long training --------------------------------------------------
 
 
-def ranking_trials(record: Record, benchmark: str, preset: str) -> tuple[str, list[TrainRow]]:
-    """Table 3's trials: our second-order DARTS trials through stage 2 where there are at least two, else our RSWS
-    trials (`darts` or `rsws`, and one training per trial: its lowest training seed), by setting and trial."""
-    darts = trainings(record, benchmark, preset, 2, "darts", PAPER_DARTS_SETTING)
-    kind = "darts" if len({run.search_seed for run in darts if run.search_seed is not None}) >= 2 else "rsws"
-    runs = darts if kind == "darts" else trainings(record, benchmark, preset, 2, "rsws")
-    first: dict[tuple[str, int | None], TrainRow] = {}
-    for run in sorted(runs, key=lambda run: (run.seed is None, run.seed or 0)):
-        first.setdefault((run.search_setting, run.search_seed), run)
-    return kind, sorted(first.values(), key=lambda run: (run.search_setting, run.search_seed or 0))
-
-
-def ranking_table(record: Record, benchmark: str, preset: str) -> Table:
-    """CNN: Table 3 - the reproduced (second-order) DARTS trials' test error after 1/6 of the epochs (the paper's
-    100 of 600) and at the end, their ranks at both, and Kendall's tau between them; where a preset has fewer than
-    two DARTS trials, the same question asked of its RSWS trials, labelled so. PTB: Table 8."""
-    if benchmark == "ptb":
-        return table8(record, preset)
-    kind, runs = ranking_trials(record, benchmark, preset)
+def ranking_pairs(record: Record, benchmark: str, preset: str) -> tuple[str, pd.DataFrame]:
+    """Table 3's numbers: each trial's error after 1/6 of its epochs (the paper's 100 of 600) and at the end, for
+    the trials `selectors.ranking_trials` chooses (`darts` or `rsws`); the table and the ledger read these."""
+    kind, runs = selectors.ranking_trials(record, benchmark, preset)
     rows = []
     for run in runs:
         epochs = run.epochs
@@ -233,7 +220,17 @@ def ranking_table(record: Record, benchmark: str, preset: str) -> Table:
             }
         )
     columns = ["trial", "short epochs", "ours: short error", "long epochs", "ours: long error", "run_id"]
-    frame = pd.DataFrame(rows, columns=columns)
+    return kind, pd.DataFrame(rows, columns=columns)
+
+
+def ranking_table(record: Record, benchmark: str, preset: str) -> Table:
+    """CNN: Table 3 - the reproduced (second-order) DARTS trials' test error after 1/6 of the epochs (the paper's
+    100 of 600) and at the end, their ranks at both, and Kendall's tau between them; where a preset has fewer than
+    two DARTS trials, the same question asked of its RSWS trials, labelled so. PTB: Table 8."""
+    if benchmark == "ptb":
+        return table8(record, preset)
+    kind, frame = ranking_pairs(record, benchmark, preset)
+    runs = in_record_order(record, frame["run_id"])
     short, long, (low, mean, std) = paper.TABLE3["short"], paper.TABLE3["long"], paper.TABLE3["ten_seeds"]
     note = (
         "The paper's Table 3 ranks its 4 reproduced DARTS trials: test error after 100 epochs "
@@ -251,12 +248,16 @@ def ranking_table(record: Record, benchmark: str, preset: str) -> Table:
         frame["rank long"] = frame["ours: long error"].rank(method="min").astype(int)
         tau = kendall_interval(frame["ours: short error"], frame["ours: long error"])
         paper_tau = kendall_tau(pd.Series(short), pd.Series(long))
-        ours = tau.text(3) if math.isfinite(tau.value) else f"undefined (n={tau.n}: a tie or fewer than 3 trials)"
-        note += (
-            " Kendall tau between the short and long rankings, with its p-value and bootstrap 95 % interval: ours "
-            f"{ours}; the paper's {paper_tau:.3f} (4 trials)."
+        ours = (
+            f"{tau.value:.2f}, {tau_grade(tau.value)} (n={tau.n}, p={tau.p_value:.2g})"
+            if math.isfinite(tau.value)
+            else f"undefined (n={tau.n}: a tie or fewer than 3 trials)"
         )
-    stage3 = trainings(record, benchmark, preset, 3, f"best-{kind}")
+        note += (
+            f" Kendall tau between the short and long rankings: ours {ours}; the paper's {paper_tau:.2f}, "
+            f"{tau_grade(paper_tau)} (4 trials). {TAU_WORDS}"
+        )
+    stage3 = selectors.stage3(record, benchmark, preset, kind)
     if stage3:
         values = [run.test_error for run in stage3]
         note += (
@@ -274,11 +275,42 @@ def kendall_tau(a: pd.Series, b: pd.Series) -> float:
     return float(stats.kendalltau(a, b).statistic)
 
 
+@dataclass(frozen=True)
+class Table8Row:
+    """One of our stage-3 PTB runs as Table 8 shows it: validation perplexity (best so far) at the paper's epochs
+    scaled to the run's length, then test perplexity."""
+
+    method: str  # the paper's row it stands beside: DARTS, ASHA, Random (4) Run 1, Random (4) Run 2
+    label: str
+    run: TrainRow
+    checkpoints: tuple[int, ...]  # our epochs at the paper's columns
+    valid: tuple[float, ...]  # best validation perplexity so far at each checkpoint
+
+    @property
+    def test(self) -> float:
+        return self.run.test_ppl
+
+
+def table8_rows(record: Record, preset: str) -> list[Table8Row]:
+    """Table 8's rows of ours, in the paper's row order; the table and the ledger's rank-swap claim read these."""
+    stage3 = trainings(record, "ptb", preset, 3)
+    rows = []
+    for name in paper.TABLE8:
+        runs, label = selectors.table8_runs(stage3, name)
+        for run in runs:
+            epochs = run.epochs
+            checkpoints = tuple(max(1, round(epochs * e / paper.TABLE8_EPOCHS[-1])) for e in paper.TABLE8_EPOCHS)
+            perplexity = curve(record, run)
+            best = np.minimum.accumulate([perplexity.get(e, math.inf) for e in range(1, epochs + 1)])
+            rows.append(Table8Row(name, label, run, checkpoints, tuple(float(best[c - 1]) for c in checkpoints)))
+    return rows
+
+
 def table8(record: Record, preset: str) -> Table:
     """Stage 3 on PTB: validation perplexity (best so far) at the paper's epochs scaled to our runs' length, then
     test perplexity; a row per method with the paper's row beside it."""
-    stage3 = trainings(record, "ptb", preset, 3)
-    rows, used = [], []
+    ours = table8_rows(record, preset)
+    rows = []
     for name, (ppl, test) in paper.TABLE8.items():
         rows.append(
             {
@@ -289,45 +321,24 @@ def table8(record: Record, preset: str) -> Table:
                 "our epochs at the columns": "",
             }
         )
-        runs_of, label = table8_runs(stage3, name)
-        for run in runs_of:
-            epochs = run.epochs
-            checkpoints = [max(1, round(epochs * e / paper.TABLE8_EPOCHS[-1])) for e in paper.TABLE8_EPOCHS]
-            perplexity = curve(record, run)
-            best = np.minimum.accumulate([perplexity.get(e, math.inf) for e in range(1, epochs + 1)])
-            at = {f"@{e}": fmt(float(best[c - 1]), 1) for e, c in zip(paper.TABLE8_EPOCHS, checkpoints, strict=True)}
+        for row in (row for row in ours if row.method == name):
             rows.append(
                 {
                     "method": name,
-                    "source": f"{label} ({run.run_id[:8]})",
-                    **at,
-                    "test": fmt(run.test_ppl, 1),
-                    "our epochs at the columns": ", ".join(map(str, checkpoints)) + f" of {epochs}",
+                    "source": f"{row.label} ({row.run.run_id[:8]})",
+                    **{f"@{e}": fmt(v, 1) for e, v in zip(paper.TABLE8_EPOCHS, row.valid, strict=True)},
+                    "test": fmt(row.test, 1),
+                    "our epochs at the columns": ", ".join(map(str, row.checkpoints)) + f" of {row.run.epochs}",
                 }
             )
-            used.append(run.run_id)
+    runs = [row.run for row in ours]
     return Table(
         "Table 8: stage-3 validation perplexity (best so far) at increasing epochs, then test",
         pd.DataFrame(rows),
-        describe_scale([run for run in stage3 if run.run_id in set(used)]),
-        used,
+        describe_scale(runs),
+        ids(runs),
         "The paper's DARTS row is its reproduced DARTS search's pick; ours is our own DARTS search's pick "
         "(ptb-darts-stage3, paper scale only) where the record has it, else Liu et al.'s published DARTS_V2 cell, "
         "labelled so: compare that one with the caveat. Our columns are the paper's epochs scaled to our run's "
         "length; the paper continued a 300-epoch run to 1600 and 3600 epochs, ours train from scratch.",
     )
-
-
-def table8_runs(stage3: Sequence[TrainRow], name: str) -> tuple[list[TrainRow], str]:
-    """Our stage-3 runs for one of Table 8's rows, and how to label them."""
-    if name == "DARTS":  # our own DARTS search's pick where it ran (like the paper's row), else the published cell
-        ours = [r for r in stage3 if r.genotype_spec == "best-darts" and r.search_setting == PAPER_DARTS_SETTING]
-        if ours:
-            return ours, "ours: our DARTS search's pick"
-        return [r for r in stage3 if r.genotype_spec == "DARTS_V2"], "ours: the published DARTS_V2 cell"
-    if name == "ASHA":
-        return [r for r in stage3 if r.genotype_spec == "asha"], "ours"
-    search_run = 1 if name.endswith("Run 1") else 2
-    picks = [r for r in stage3 if r.genotype_spec == "best-rsws" and r.search_run == search_run]
-    final = final_setting(picks, "ptb")
-    return [r for r in picks if r.search_setting == final], "ours"
