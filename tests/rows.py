@@ -10,9 +10,11 @@ from typing import Any
 
 from randnas.experiments.asha import AshaRow
 from randnas.experiments.base import GENOTYPE_ARTIFACT, MemoryReader, Record, Run
-from randnas.experiments.darts import CELLS_ARTIFACT, DartsRow
+from randnas.experiments.darts import CELLS_ARTIFACT, EPOCH_ARTIFACT, DartsRow
 from randnas.experiments.nb201 import SCORED_ARTIFACT, Nb201SearchRow
 from randnas.experiments.rsws import SearchRow
+from randnas.experiments.surrogate import ARTIFACTS as SURROGATE_ARTIFACTS
+from randnas.experiments.surrogate import SurrogateRow
 from randnas.experiments.train import CURVE_KEY, TrainRow
 from randnas.record.vocabulary import job_without_repeat
 
@@ -81,17 +83,20 @@ class RecordBuilder:
         search_seeds: tuple[int, ...] = (),
         parent: str = "",
         genotype: Any = None,
+        objective: str = "test",
         **given: Any,
     ) -> str:
         """A training whose curve is the tables' quantity per epoch (test error %, or validation perplexity); its
         final numbers as the notebooks log them: the last error, the best perplexity, test perplexity one less."""
         experiment = "cnn/train" if benchmark == "cnn" else "rnn/train"
         searched = spec in ("rsws", "best-rsws", "darts", "best-darts")
+        cnn, valid = benchmark == "cnn", objective != "test"
         row = TrainRow(
             **self._base(experiment, preset, seed=seed, epochs=len(curve), **given),
             benchmark=benchmark,
             stage=stage,
             genotype_spec=spec,
+            objective=objective,
             genotype=genotype.to_darts() if genotype is not None else "",
             search_setting=setting if searched else "",
             search_seed=search_seed,
@@ -99,13 +104,14 @@ class RecordBuilder:
             search_seeds=search_seeds,
             selected_by="stage-2 test error" if stage == 3 else "",
             parent=parent,
-            value=curve[-1] if benchmark == "cnn" else min(curve),
-            test_error=curve[-1] if benchmark == "cnn" else NAN,
+            value=curve[-1] if cnn else min(curve),
+            test_error=curve[-1] if cnn and not valid else NAN,
+            valid_error=curve[-1] if cnn and valid else NAN,
             valid_ppl=min(curve) if benchmark == "ptb" else NAN,
             test_ppl=curve[-1] - 1 if benchmark == "ptb" else NAN,
             params_millions=3.0,
         )
-        key = CURVE_KEY[benchmark]
+        key = "search-valid/acc" if cnn and valid else CURVE_KEY[benchmark]
         values = [1 - e / 100 for e in curve] if benchmark == "cnn" else list(curve)
         self.histories[(row.run_id, key)] = list(enumerate(values, 1))
         if genotype is not None:
@@ -155,8 +161,10 @@ class RecordBuilder:
         repeat: int = 1,
         digest: str = "",
         cells: list[str] | None = None,
+        weights: dict[str, list[list[float]]] | None = None,
         **given: Any,
     ) -> str:
+        """A DARTS search that derived `cells` (one per epoch), with the op `weights` after its last epoch."""
         experiment = {"cnn": "cnn/darts", "rnn": "rnn/darts", "nb201": "nb201/darts"}[space]
         row = DartsRow(
             **self._base(
@@ -174,6 +182,9 @@ class RecordBuilder:
         )
         if cells is not None:
             self.artifacts[(row.run_id, CELLS_ARTIFACT)] = {"genotypes": cells}
+            if weights is not None:
+                last = {"epoch": len(cells), "genotype": cells[-1], **weights}
+                self.artifacts[(row.run_id, EPOCH_ARTIFACT.format(len(cells)))] = last
         return self._add(row)
 
     def asha(
@@ -213,6 +224,7 @@ class RecordBuilder:
         seed: int = 0,
         mode: str = "single",
         repeat: int = 1,
+        setting: str = "project",
         **given: Any,
     ) -> str:
         """An RSWS search on NAS-Bench-201 that scored `cells` (index, cell, true_accuracy, score_epoch_<e>)."""
@@ -224,9 +236,27 @@ class RecordBuilder:
             scored_cells=len(cells),
             score_epochs=(epochs,),
             score_minibatches=0,
+            score_batch=512 if setting == "rsps" else 0,
+            setting=setting,
             genotype="",
         )
         self.artifacts[(row.run_id, SCORED_ARTIFACT)] = cells
+        return self._add(row)
+
+    def surrogate(self, searches: list[dict], *, preset: str = "cpu", unit_hours: float = 1.0) -> str:
+        """A surrogate run whose `searches` table holds one row per (method, label, workers, gpu_hours, seed) with
+        the accuracy it handed over (`final_accuracy`, None where nothing was handed over)."""
+        row = SurrogateRow(
+            **self._base("surrogate/nb301-asha", preset),
+            seeds=len({s["seed"] for s in searches}),
+            first_seed=0,
+            budgets=tuple(sorted({s["gpu_hours"] / unit_hours for s in searches})),
+            R=100,
+            budget_unit_hours=unit_hours,
+            workers=tuple(sorted({s["workers"] for s in searches})),
+            etas=(3,),
+        )
+        self.artifacts[(row.run_id, SURROGATE_ARTIFACTS["searches"])] = searches
         return self._add(row)
 
     def plain(self, experiment: str, *, preset: str = "smoke", **given: Any) -> str:

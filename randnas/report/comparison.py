@@ -11,8 +11,10 @@ import pandas as pd
 from randnas import paper
 from randnas.experiments.asha import AshaRow
 from randnas.experiments.base import Record, Run
+from randnas.experiments.darts import DartsRow
 from randnas.experiments.rsws import SearchRow
-from randnas.experiments.train import TrainRow
+from randnas.experiments.train import RANDOM_CELLS, TrainRow, selected_by
+from randnas.report import selectors
 from randnas.report.common import (
     STD_NOTE,
     Table,
@@ -24,8 +26,8 @@ from randnas.report.common import (
     mean_std,
     same_protocol,
 )
-from randnas.report.selectors import SEARCH_SPACE, rsws_stage3, trainings
-from randnas.search.asha.trials import OBJECTIVE_WORDS
+from randnas.report.selectors import PAPER_DARTS_SETTING, SEARCH_SPACE, trainings
+from randnas.train.cnn import OBJECTIVE_WORDS
 
 
 def _ours_columns(benchmark: str) -> tuple[str, str]:
@@ -111,16 +113,8 @@ def _ours_for(kind: str, record: Record, benchmark: str, preset: str) -> tuple[d
     out = _blank(benchmark)
     if not kind:
         return out, []
-    if kind == "darts_search":
-        # stage 3 of this project's DARTS (cnn-darts-stage3, ptb-darts-stage3) is planned at paper scale only
-        entry, table = ("cnn-darts-stage3", "Table 2") if benchmark == "cnn" else ("ptb-darts-stage3", "Table 7")
-        out["ours: protocol"] = (
-            f"not run at this preset: DARTS' stage 3 runs at paper scale ({entry}); its searches' stage 2 is in {table}"
-        )
-        return out, []
-    runs, cost, protocol = {"rsws": _rsws, "random": _random, "asha": _asha, "darts_v2": _darts_v2}[kind](
-        record, benchmark, preset
-    )
+    builders = {"rsws": _rsws, "random": _random, "asha": _asha, "darts_v2": _darts_v2, "darts_search": _darts}
+    runs, cost, protocol = builders[kind](record, benchmark, preset)
     if not runs:
         other, other_ids = _other_quantity(kind, record, benchmark, preset)
         out.update(other)
@@ -156,7 +150,7 @@ def _selection_words(runs: Sequence[TrainRow], what: str, benchmark: str) -> str
 
 
 def _rsws(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
-    runs = rsws_stage3(record, benchmark, preset)
+    runs = selectors.stage3(record, benchmark, preset, "rsws")
     if not runs:
         return [], [], ""
     setting = runs[0].search_setting
@@ -178,16 +172,34 @@ def _rsws(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], 
 
 
 def _random(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
-    runs = trainings(record, benchmark, preset, 3, "best-random")
+    runs = selectors.stage3(record, benchmark, preset, "random")
     if not runs:
         return [], [], ""
     seeds = {seed for run in runs for seed in run.search_seeds}
     stage2 = [run for run in trainings(record, benchmark, preset, 2, "random") if run.search_seed in seeds]
-    return runs, stage2, _selection_words(runs, "stage 3: ", benchmark)
+    return runs, stage2, _selection_words(runs, f"stage 3 of {RANDOM_CELLS['random']}: ", benchmark)
+
+
+def _darts(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
+    """The authors'-rerun row: stage 3 of Run 1 of this project's own second-order DARTS searches."""
+    runs = selectors.stage3(record, benchmark, preset, "darts")
+    if not runs:
+        return [], [], ""
+    seeds = {seed for run in runs for seed in run.search_seeds}
+    stage2 = [
+        run for run in trainings(record, benchmark, preset, 2, "darts", PAPER_DARTS_SETTING) if run.search_seed in seeds
+    ]
+    space = SEARCH_SPACE[benchmark]
+    searches = record.of(
+        DartsRow,
+        preset,
+        lambda run: run.space == space and run.setting == PAPER_DARTS_SETTING and run.seed in seeds and run.repeat == 1,
+    )
+    return runs, [*stage2, *searches], _selection_words(runs, "stage 3 of our second-order DARTS searches: ", benchmark)
 
 
 def _asha(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
-    runs = trainings(record, benchmark, preset, 3, "asha")
+    runs = selectors.stage3(record, benchmark, preset, "asha")
     if not runs:
         return [], [], ""
     parents = {run.parent for run in runs}
@@ -227,58 +239,91 @@ def _trained(runs: Sequence[TrainRow], benchmark: str) -> str:
 
 def _other_quantity(kind: str, record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
     """What a row's protocol has not produced here, and what we do have for it, labelled as what it is."""
+    builders = {
+        "darts_search": _other_darts,
+        "rsws": _other_rsws,
+        "asha": _other_asha,
+        "random": _other_random,
+        "darts_v2": _other_darts_v2,
+    }
+    return builders[kind](record, benchmark, preset) if kind in builders else ({}, [])
+
+
+def _other_darts(record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
+    """No DARTS stage 3: the second-order searches' picks after stage 2 (Table 2 / 7's reproduced-DARTS row)."""
     cnn = benchmark == "cnn"
-    if kind == "rsws":
-        stage2 = trainings(record, benchmark, preset, 2, "rsws")
-        if not stage2:
-            return {"ours: protocol": "not run"}, []
-        trials: dict[tuple[str, int | None], list[float]] = {}
-        for run in stage2:
-            trials.setdefault((run.search_setting, run.search_seed), []).append(run.value)
-        means = [sum(v) / len(v) for _, v in sorted(trials.items())]
-        quantity = f"stage-2 {'test error' if cnn else 'validation perplexity'} of {len(trials)} search(es): "
-        return {"ours: protocol": "no stage 3 yet", "ours: other quantity": quantity + mean_std(means)}, ids(stage2)
-    if kind == "asha":
-        searches = _first_of_each_job(record.of(AshaRow, preset, lambda run: run.benchmark == benchmark))
-        if not searches:
-            return {"ours: protocol": "not run"}, []
-        values = [100.0 * (1.0 - run.best) if cnn else run.best for run in searches]
-        what = "best validation error (%) at its top rung" if cnn else "best validation perplexity at its top rung"
-        return {
-            "ours: protocol": "no stage 3 of the ASHA pick yet" + asha_words(searches),
-            "ours: other quantity": f"the search's {what}: {', '.join(fmt(v) for v in values)}",
-        }, ids(searches)
-    if kind == "random":
-        brief = trainings(record, benchmark, preset, 2, "random")
-        if not brief:
-            words = (
-                "not run: 24 random cells trained briefly (100 epochs), the best one trained with 10 seeds"
-                if cnn
-                else "not run: 8 random cells through stage 2, the best one trained for 3600 epochs"
-            )
-            return {"ours: protocol": words}, []
-        values = [run.value for run in brief]
-        quantity = f"{len(values)} random cells' stage-2 result: best {fmt(min(values))}"
-        return {"ours: protocol": "no stage 3 yet", "ours: other quantity": quantity}, ids(brief)
-    if kind == "darts_v2":
-        reference = record.of(
-            TrainRow, preset, lambda run: run.benchmark == benchmark and run.genotype_spec == "DARTS_V2"
-        )
-        if not reference:
-            return {"ours: protocol": "not run"}, []
-        longest = max(run.epochs for run in reference if run.epochs is not None)
-        reference = [run for run in reference if run.epochs == longest]
-        epochs = ", ".join(sorted({str(run.epochs) for run in reference}))
-        text = (
-            f"{mean_std([run.test_error for run in reference])} test error after {epochs} epochs"
+    trials = selectors.darts_trials(record, benchmark, preset)
+    entry, table = ("cnn-darts-stage3", "Table 2") if cnn else ("ptb-darts-stage3", "Table 7")
+    if trials is None:
+        return {"ours: protocol": f"not run at this preset (stage 3 of DARTS is {entry}, paper scale)"}, []
+    quantity = f"stage-2 {'test error' if cnn else 'validation perplexity'} of {len(trials.values)} search(es): "
+    return {
+        "ours: protocol": f"no stage 3 yet ({entry} runs at paper scale); the trials are {table}'s DARTS row",
+        "ours: other quantity": quantity + mean_std(trials.numbers),
+    }, ids(trials.trainings)
+
+
+def _other_rsws(record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
+    """No RSWS stage 3: the final setting's Run 1 trials after stage 2 (the Table 2 / 7 row it would come from)."""
+    trials = selectors.final_trials(record, benchmark, preset)
+    if trials is None:
+        return {"ours: protocol": "not run"}, []
+    what = "test error" if benchmark == "cnn" else "validation perplexity"
+    quantity = f"stage-2 {what} of Run 1 of {trials.setting}, {len(trials.values)} trial(s): "
+    return {
+        "ours: protocol": "no stage 3 yet",
+        "ours: other quantity": quantity + mean_std(trials.numbers),
+    }, ids(trials.trainings)
+
+
+def _other_asha(record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
+    """No ASHA stage 3: each ASHA search's own best, at its top rung (another quantity, labelled so)."""
+    cnn = benchmark == "cnn"
+    searches = _first_of_each_job(record.of(AshaRow, preset, lambda run: run.benchmark == benchmark))
+    if not searches:
+        return {"ours: protocol": "not run"}, []
+    values = [100.0 * (1.0 - run.best) if cnn else run.best for run in searches]
+    what = "best validation error (%) at its top rung" if cnn else "best validation perplexity at its top rung"
+    return {
+        "ours: protocol": "no stage 3 of the ASHA pick yet" + asha_words(searches),
+        "ours: other quantity": f"the search's {what}: {', '.join(fmt(v) for v in values)}",
+    }, ids(searches)
+
+
+def _other_random(record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
+    """No stage 3 of the random baseline: its briefly trained cells' best."""
+    cnn = benchmark == "cnn"
+    brief = trainings(record, benchmark, preset, 2, "random")
+    if not brief:
+        words = (
+            "not run: 24 none-free random cells trained briefly (100 epochs on half the training set), the best by "
+            "validation error on the other half trained with 10 seeds"
             if cnn
-            else f"valid {fmt(reference[0].valid_ppl, 1)} / test {fmt(reference[0].test_ppl, 1)} after {epochs} "
-            "epochs (stage-2 length)"
+            else "not run: 8 random cells through stage 2, the best by validation perplexity trained for 3600 epochs"
         )
-        return {"ours: protocol": "not at our stage-3 length", "ours: other quantity": f"DARTS_V2: {text}"}, ids(
-            reference
-        )
-    return {}, []
+        return {"ours: protocol": words}, []
+    values = [run.value for run in brief]
+    scored = sorted({selected_by(run) for run in brief})
+    quantity = f"{len(values)} {RANDOM_CELLS['random']}, {'; '.join(scored)}: best {fmt(min(values))}"
+    return {"ours: protocol": "no stage 3 yet", "ours: other quantity": quantity}, ids(brief)
+
+
+def _other_darts_v2(record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
+    """The published cell not trained at stage-3 length: its longest training here."""
+    cnn = benchmark == "cnn"
+    reference = record.of(TrainRow, preset, lambda run: run.benchmark == benchmark and run.genotype_spec == "DARTS_V2")
+    if not reference:
+        return {"ours: protocol": "not run"}, []
+    longest = max(run.epochs for run in reference if run.epochs is not None)
+    reference = [run for run in reference if run.epochs == longest]
+    epochs = ", ".join(sorted({str(run.epochs) for run in reference}))
+    text = (
+        f"{mean_std([run.test_error for run in reference])} test error after {epochs} epochs"
+        if cnn
+        else f"valid {fmt(reference[0].valid_ppl, 1)} / test {fmt(reference[0].test_ppl, 1)} after {epochs} "
+        "epochs (stage-2 length)"
+    )
+    return {"ours: protocol": "not at our stage-3 length", "ours: other quantity": f"DARTS_V2: {text}"}, ids(reference)
 
 
 def _first_of_each_job(runs: Sequence[Run]) -> list[Run]:

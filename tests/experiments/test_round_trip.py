@@ -47,7 +47,7 @@ def test_a_training_reads_back_as_its_row(store):
     ) as run:
         run.epoch(1, {"test/acc": 0.5, "train/loss": 1.0})
         run.epoch(2, {"test/acc": 0.6, "train/loss": 0.8})
-        run.finish(SimpleNamespace(test_error=40.0, parameters=1.5e6, weights_digest="ab" * 32), config.epochs)
+        run.finish(SimpleNamespace(error=40.0, parameters=1.5e6, weights_digest="ab" * 32), config.epochs)
     record, row = only(train.TrainRow, store)
     assert fields_of(row, "benchmark stage genotype_spec search_seed search_run value test_error params_millions") == {
         "benchmark": "cnn",
@@ -70,6 +70,26 @@ def test_a_training_reads_back_as_its_row(store):
     assert row.job == "default/cnn-x/smoke/seed-3" and row.genotype == get_genotype("cnn", "DARTS_V2").to_darts()
     assert train.curve(record, row) == pytest.approx({1: 50.0, 2: 40.0})
     assert train.genotype_of(record, "cnn", row) == get_genotype("cnn", "DARTS_V2")
+
+
+def test_a_brief_training_scored_on_held_out_data_reads_back_as_validation_error(store):
+    config = CnnTrainConfig(epochs=1, channels=8, layers=5)
+    pick = train.training_pick(None, "cnn", "random", preset="smoke", stage=2, seed=0, search_seed=2, objective="valid")
+    key = "default/cnn-random-baseline/smoke/search_seed-2@ab"
+    with train.open_run("cnn", pick, config, DIGITS, seed=0, repeat=1, plan_key=key, **COMMON) as run:
+        run.epoch(1, {"search-valid/acc": 0.75})
+        run.finish(SimpleNamespace(error=25.0, parameters=1.5e6, weights_digest="cd" * 32), config.epochs)
+    record, row = only(train.TrainRow, store)
+    assert (row.objective, row.value, row.valid_error, row.genotype_spec, row.search_seed) == (
+        "valid",
+        25.0,
+        25.0,
+        "random",
+        2,
+    )
+    assert row.test_error != row.test_error  # nan: this training never saw the test set
+    assert train.curve(record, row) == pytest.approx({1: 25.0})
+    assert train.selected_by(row).startswith("stage-2 validation error")
 
 
 def test_a_stage3_ptb_training_reads_back_with_its_selection(store):

@@ -58,6 +58,41 @@ def test_random_spec_samples_one_genotype_per_seed_for_the_random_baseline():
     assert find_genotype(None, "cnn", "random", search_seed=1)[0] != first
 
 
+def test_random_cells_are_none_free_as_darts_evaluates_them_and_the_released_sampler_is_an_option():
+    cells = [find_genotype(None, "cnn", "random", search_seed=seed)[0] for seed in range(40)]
+    assert all(op != "none" for cell in cells for op, _ in (*cell.normal, *cell.reduce))
+    released = [find_genotype(None, "cnn", "random-with-none", search_seed=seed)[0] for seed in range(40)]
+    # (7/8)^16 = 12 % of the released sampler's cells are none-free: 40 draws without a `none` would be a bug
+    assert any(op == "none" for cell in released for op, _ in (*cell.normal, *cell.reduce))
+    assert find_genotype(None, "rnn", "random", search_seed=3)[0].recurrent
+    with pytest.raises(GenotypeError, match="the rnn sampler never draws none"):
+        find_genotype(None, "rnn", "random-with-none", search_seed=3)
+
+
+def test_the_random_baseline_picks_on_validation_error_and_says_so():
+    built = RecordBuilder()
+    stage2(built, "cpu", "random", "", 0, "DARTS_V1", 40.0, objective="valid")
+    stage2(built, "cpu", "random", "", 1, "DARTS_V2", 20.0, objective="valid")
+    pick = training_pick(built.record(), "cnn", "best-random", preset="cpu", stage=3, seed=4, trials_per_run=2)
+    assert pick.genotype == get_genotype("cnn", "DARTS_V2") and pick.objective == "test"
+    assert pick.tags["randnas.selected_by"].startswith("stage-2 validation error")
+    stage2(built, "cpu", "random", "", 2, "DARTS_V1", 10.0)  # scored on the test set: not like with like
+    with pytest.raises(GenotypeError, match="were scored differently"):
+        training_pick(built.record(), "cnn", "best-random", preset="cpu", stage=3, seed=4, trials_per_run=3)
+
+
+def test_the_valid_objective_is_a_cifar10_stage2_choice():
+    brief = training_pick(None, "cnn", "random", preset="cpu", stage=2, seed=0, search_seed=3, objective="valid")
+    assert brief.objective == "valid" and brief.tags["randnas.objective"] == "valid"
+    assert "randnas.objective" not in training_pick(None, "cnn", "random", preset="cpu", stage=2, seed=0).tags
+    with pytest.raises(GenotypeError, match="stage 3 reports test error"):
+        training_pick(None, "cnn", "DARTS_V2", preset="cpu", stage=3, seed=1, objective="valid")
+    with pytest.raises(GenotypeError, match="CIFAR-10 only"):
+        training_pick(None, "rnn", "DARTS_V2", preset="cpu", stage=2, seed=0, objective="valid")
+    with pytest.raises(GenotypeError, match="is not one of"):
+        training_pick(None, "cnn", "DARTS_V2", preset="cpu", stage=2, seed=0, objective="validation")
+
+
 def test_search_runs_hold_consecutive_seeds_and_the_inverse_agrees():
     assert search_run_seeds(1, 4, 1) == [1, 2, 3, 4] and search_run_seeds(3, 4, 1) == [9, 10, 11, 12]
     assert [search_run_of(seed, 4, 1) for seed in (1, 4, 5, 24)] == [1, 1, 2, 6]
@@ -65,7 +100,7 @@ def test_search_runs_hold_consecutive_seeds_and_the_inverse_agrees():
         search_run_seeds(0, 4, 1)
 
 
-def stage2(built, preset, spec, setting, search_seed, name, error, stage=2, seed=0, repeat=1):
+def stage2(built, preset, spec, setting, search_seed, name, error, stage=2, seed=0, repeat=1, objective="test"):
     return built.train(
         spec,
         [50.0, error],
@@ -76,6 +111,7 @@ def stage2(built, preset, spec, setting, search_seed, name, error, stage=2, seed
         stage=stage,
         repeat=repeat,
         genotype=get_genotype("cnn", name),
+        objective=objective,
     )
 
 
@@ -116,3 +152,19 @@ def test_training_pick_tags_the_stage_and_the_selection():
         None, "cnn", "random", preset="cpu", stage=2, seed=0, search_seed=6, trials_per_run=4, first_search_seed=1
     )
     assert stage2_pick.tags["randnas.search_run"] == "2" and stage2_pick.parent_run == ""
+
+
+def test_stage3_never_repeats_the_seed_that_won_stage_2():
+    """Stage 3 with the winner's own stage-2 seed would print the selection number again as an evaluation."""
+    built = RecordBuilder()
+    stage2(built, "cpu", "rsws", "random1", 0, "DARTS_V1", 40.0)
+    stage2(built, "cpu", "rsws", "random1", 1, "DARTS_V2", 20.0)
+    record = built.record()
+    with pytest.raises(GenotypeError, match=r"stage 3 seed 0 repeats the stage-2 training of the winning trial"):
+        training_pick(
+            record, "cnn", "best-rsws", preset="cpu", stage=3, seed=0, search_setting="random1", trials_per_run=2
+        )
+    pick = training_pick(
+        record, "cnn", "best-rsws", preset="cpu", stage=3, seed=1, search_setting="random1", trials_per_run=2
+    )
+    assert pick.tags["randnas.search_seed"] == "1"

@@ -55,4 +55,5 @@ def test_a_small_network_learns_digits(digits):
     config = CnnTrainConfig(epochs=4, channels=8, layers=5, cutout=2, batch_size=64, lr=0.05)
     result = train(digits, 0, config)
     assert result.history[-1]["test/acc"] > 0.6  # chance is 0.1
-    assert result.test_error == pytest.approx(100 * (1 - result.history[-1]["test/acc"]))
+    assert result.error == pytest.approx(100 * (1 - result.history[-1]["test/acc"]))
+    assert result.eval_split == "test"

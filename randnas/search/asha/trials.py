@@ -27,20 +27,9 @@ from randnas.repro import numpy_generator, seed_everything
 from randnas.search.asha.scheduler import Suggestion
 from randnas.spaces.cnn import CnnGenotype, sample_cnn_genotype
 from randnas.spaces.rnn import RnnGenotype, sample_rnn_genotype
-from randnas.train.cnn import CnnTrainConfig, CnnTrainer
+from randnas.train.cnn import CNN_OBJECTIVES, CnnTrainConfig, CnnTrainer
 from randnas.train.ptb import PtbTrainConfig, PtbTrainer
 
-CNN_OBJECTIVES = {
-    "valid": ("search-train", "search-valid"),
-    "holdout": ("holdout-train", "holdout-valid"),
-    "test": ("train", "test"),
-}
-# what each objective trains on and scores by, in the words the book prints beside an ASHA row
-OBJECTIVE_WORDS = {
-    "valid": "trained on the first half of the training set, validation accuracy on the second half",
-    "holdout": "trained on 90 % of the training set (45k of CIFAR-10's 50k), validation accuracy on the last 10 %",
-    "test": "trained on the whole training set, accuracy on the test set (as released)",
-}
 PTB_OBJECTIVES = ("valid",)
 TRIAL_STREAM = 5  # genotype draws and initial seeds of ASHA's trials, apart from every other stream
 
