@@ -39,6 +39,8 @@ class Nb201SearchRow(Run):
     scored_cells: int
     score_epochs: tuple[int, ...]  # the epochs after which every scored cell was scored (the last always)
     score_minibatches: int  # validation minibatches per scored cell (0: the whole split)
+    score_batch: int  # > 0: each cell scored on its own random batch of this many images (the rsps setting)
+    setting: str  # project (this project's) or rsps (NAS-Bench-201's own RSPS)
     genotype: str
 
 
@@ -53,6 +55,8 @@ def search_row(stored: StoredRun) -> Nb201SearchRow:
         scored_cells=integer(params.get("scored_cells"), 100),
         score_epochs=tuple(sorted({int(e) for e in listed} | {epochs})),
         score_minibatches=integer(params.get("score_minibatches"), 0),
+        score_batch=integer(params.get("score_batch"), 0),
+        setting=params.get("setting", "project"),
         genotype=stored.tags.get(TAG_GENOTYPE, ""),
     )
 
@@ -143,7 +147,7 @@ def open_search_run(
 ) -> Iterator[Nb201SearchLog]:
     extra = {TAG_MODE: config.mode, TAG_REPEAT: repeat, TAG_DEVICE: device, TAG_PRECISION: precision}
     tags = run_tags(seed=seed, preset=preset, benchmark="nb201", datasets=[data, bench], plan_key=plan_key, extra=extra)
-    name = f"nb201-rsws-{config.mode}-seed{seed}-r{repeat}"
+    name = f"nb201-rsws-{config.setting}-{config.mode}-seed{seed}-r{repeat}"
     with tracked_run(SEARCH_EXPERIMENT, name, tags=tags, config=config, store=store, held_lock=held_lock) as run:
         yield Nb201SearchLog(run, config.epochs)
 

@@ -2,18 +2,24 @@
 
 Stage 1 is the CNN search's (`SharedWeightSearch`): the NAS-Bench-201 supernet trained on the search part of
 the training set with one new uniformly random cell per minibatch. A fixed set of distinct random cells is
-scored with the shared weights (validation accuracy on the same validation minibatches for every cell, eval
-mode) after each epoch in `score_epochs`, so the same cells' ranking can be followed as the supernet trains;
-the pick is the best-scoring cell after the last epoch. The search never reads the benchmark: looking the
-cells up is the analysis's job (`randnas.report.nb201`).
+scored with the shared weights (validation accuracy in eval mode) after each epoch in `score_epochs`, so the same
+cells' ranking can be followed as the supernet trains; the pick is the best-scoring cell after the last epoch. The
+search never reads the benchmark: looking the cells up is the analysis's job (`randnas.report.nb201`).
+
+Two settings (`NB201_SETTINGS`). `project`, this project's: NAS-Bench-201's DARTS search config (50 epochs) and
+every cell scored on the same validation batches (all of them, or the first `score_minibatches`). `rsps`,
+NAS-Bench-201's own RSPS baseline (its RANDOM-NAS script and RANDOM.config, reference section 11): 250 epochs, and
+each cell scored on one batch of 512 validation images, a different random batch per cell.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
+from torch.utils.data import DataLoader, Subset
 
 from randnas.configs import require_positive
 from randnas.data import ImageData
@@ -31,12 +37,15 @@ from randnas.spaces.nb201 import (
 )
 
 SCORES_KEY = "cell_scores"  # in an epoch's history entry: the scored cells' accuracies, in `scored_cells` order
+SCORE_BATCH_STREAM = 6  # the random validation batch of each scored cell (the `rsps` setting), apart from other draws
+NB201_SETTINGS: dict[str, dict] = {"project": {}, "rsps": {"epochs": 250, "score_batch": 512}}
 
 
 @dataclass(frozen=True)
 class Nb201SearchConfig:
-    """Defaults: NAS-Bench-201's search settings (C=16, N=5, 50 epochs, batch 64, SGD lr 0.025 cosine to 0.001,
-    momentum 0.9 Nesterov, weight decay 5e-4, clip 5) and 100 scored cells, as its RSPS baseline evaluates."""
+    """Defaults: this project's setting, NAS-Bench-201's DARTS search config (C=16, N=5, 50 epochs, batch 64, SGD lr
+    0.025 cosine to 0.001, momentum 0.9 Nesterov, weight decay 5e-4, clip 5) and 100 scored cells, each scored on
+    the same validation batches; `nb201_config("rsps")` is NAS-Bench-201's own RSPS (module docstring)."""
 
     epochs: int = 50
     batch_size: int = 64
@@ -52,6 +61,8 @@ class Nb201SearchConfig:
     scored_cells: int = 100
     score_epochs: tuple[int, ...] = ()  # after which epochs to score; () = the last only
     score_minibatches: int = 0  # validation minibatches per cell, the same for every cell; 0 = all of them
+    score_batch: int = 0  # > 0: each cell scored on one random batch of this many validation images (rsps)
+    setting: str = "project"
     augment_valid: bool = False
     max_steps_per_epoch: int = 0  # 0: the whole training part; a positive cap is for small presets
 
@@ -59,6 +70,12 @@ class Nb201SearchConfig:
         if self.mode not in MODES:
             raise ValueError(f"unknown weight-sharing mode {self.mode!r}; choose one of {', '.join(MODES)}")
         require_positive(self, "epochs", "batch_size", "channels", "cells_per_stage", "scored_cells")
+        if self.setting not in NB201_SETTINGS:
+            raise ValueError(f"unknown setting {self.setting!r}; choose one of {', '.join(NB201_SETTINGS)}")
+        if self.score_batch and self.score_minibatches:
+            raise ValueError(
+                "score_batch (one batch per cell) and score_minibatches (the same batches) exclude each other"
+            )
         if self.scored_cells > NB201_CELLS:
             raise ValueError(f"scored_cells is at most {NB201_CELLS} (every cell), got {self.scored_cells}")
         object.__setattr__(self, "score_epochs", tuple(int(e) for e in self.score_epochs))
@@ -69,6 +86,13 @@ class Nb201SearchConfig:
     @property
     def scoring_epochs(self) -> tuple[int, ...]:
         return tuple(sorted({*self.score_epochs, self.epochs}))
+
+
+def nb201_config(setting: str = "project", overrides: dict | None = None) -> Nb201SearchConfig:
+    """A setting of `NB201_SETTINGS` with a preset's overrides (smaller networks, fewer epochs) on top."""
+    if setting not in NB201_SETTINGS:
+        raise ValueError(f"unknown setting {setting!r}; choose one of {', '.join(NB201_SETTINGS)}")
+    return Nb201SearchConfig(**{**NB201_SETTINGS[setting], **(overrides or {}), "setting": setting})
 
 
 def scored_cells(seed: int, count: int) -> list[Nb201Cell]:
@@ -104,13 +128,29 @@ class Nb201Search(SharedWeightSearch):
             batches = itertools.islice(batches, self.config.score_minibatches)
         return list(batches)
 
-    def score(self) -> list[float]:
+    def cell_batches(self, epoch: int) -> Iterator[list]:
+        """The `rsps` scoring: one batch of `score_batch` validation images per scored cell, each a different
+        random batch (consecutive batches of a shuffled pass through the split, a new pass when it runs out)."""
+        rng = numpy_generator(self.seed, SCORE_BATCH_STREAM, epoch)
+        size, total = self.config.score_batch, len(self.valid_set)
+        order, start = rng.permutation(total), 0
+        for _ in self.cells:
+            if start + size > total:
+                order, start = rng.permutation(total), 0
+            subset = Subset(self.valid_set, order[start : start + size].tolist())
+            start += size
+            yield list(DataLoader(subset, batch_size=size, shuffle=False, num_workers=0))
+
+    def score(self, epoch: int) -> list[float]:
+        if self.config.score_batch:
+            batches = self.cell_batches(epoch)
+            return [self.accuracy(cell, next(batches)) for cell in self.cells]
         batches = self.score_batches()
         return [self.accuracy(cell, batches) for cell in self.cells]
 
     def after_epoch(self, epoch: int, metrics: dict) -> None:
         if epoch in self.config.scoring_epochs:
-            scores = self.score()
+            scores = self.score(epoch)
             metrics[SCORES_KEY] = scores
             metrics["score/best"] = max(scores)
             metrics["score/mean"] = float(np.mean(scores))

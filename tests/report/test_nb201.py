@@ -21,7 +21,10 @@ class Bench:
 
     def lookup(self, index: str) -> dict:
         value = self.table[index]
-        return {"accuracy": value, "percentile": 100.0 * float(np.mean(self.accuracy <= value)), "per_seed": [value]}
+        return {"accuracy": value, "percentile": self.percentile(value), "per_seed": [value]}
+
+    def percentile(self, accuracy: float) -> float:
+        return 100.0 * float(np.mean(self.accuracy <= accuracy))
 
 
 def cells(scores: list[float], truth: list[float], epoch: int = 2) -> list[dict]:
@@ -55,7 +58,7 @@ def test_ranking_rows_hold_each_searchs_tau_and_rho_and_leave_repeats_out_of_the
     assert mine["kendall_tau"] == pytest.approx(stats.kendalltau(scores, truth).statistic)
     assert len(nb201.independent(rows)) == 2
     table = nb201.ranking_table(record, "cpu")
-    assert table.frame.loc[0, "searches"] == 2 and "too few to conclude" in table.frame.loc[0, table.frame.columns[3]]
+    assert table.frame.loc[0, "searches"] == 2 and "too few to conclude" in table.frame.loc[0, table.frame.columns[4]]
 
 
 def test_the_pick_is_the_best_scored_cell_looked_up_in_the_benchmark():
@@ -90,3 +93,36 @@ def test_darts_rows_look_every_epochs_cell_up_and_count_its_parameter_free_edges
     assert rows["none edges"].tolist() == [3, 0]
     table = nb201.darts_table(built.record(), "cpu", bench)
     assert table.frame["accuracy (%)"].iloc[0] == 39.77 and table.frame["epochs"].iloc[0] == 2
+
+
+def test_rsps_scoring_counts_one_batch_per_cell():
+    built = RecordBuilder()
+    built.nb201_search(cells([0.1, 0.2], [1.0, 2.0], epoch=250), seed=0, dataset="cifar10", setting="rsps")
+    (run,) = nb201.searches(built.record(), "cpu")
+    trained = 250 * (25_000 // 64 + 1) * 64  # 250 epochs over the search half, batch 64
+    assert nb201.search_compute(run) == pytest.approx((trained + 1 * 2 * 512 / 3) / (200 * 25_000))
+
+
+def test_the_published_rows_stand_beside_ours_with_percentiles_and_each_setting_apart():
+    from randnas.paper import NB201_TABLE5
+
+    built = RecordBuilder()
+    truth = [90.0, 80.0, 70.0, 60.0]
+    built.nb201_search(cells([0.9, 0.1, 0.1, 0.1], truth), seed=0)  # project: picks 90
+    built.nb201_search(cells([0.1, 0.1, 0.9, 0.1], truth), seed=1)  # project: picks 70
+    built.nb201_search(cells([0.1, 0.9, 0.1, 0.1], truth), seed=0, repeat=2)  # a repeat: left out
+    built.nb201_search(cells([0.1, 0.1, 0.1, 0.9], truth), seed=0, setting="rsps")  # rsps: picks 60
+    bench = Bench({f"{i:06d}": t for i, t in enumerate(truth)})
+    table = nb201.published_table(built.record(), "cpu", bench).frame.set_index("method")
+    assert len(table) == len(NB201_TABLE5) + 2
+    rsps = table.loc["RSPS (= RSWS)"]
+    assert rsps["cifar10-valid accuracy (%)"] == "84.16 ± 1.69" and rsps["CIFAR-10 test accuracy (%)"] == "87.66 ± 1.69"
+    assert rsps["percentile of the mean"] == 75.0  # at or below 84.16: 80, 70 and 60 of the stand-in's four cells
+    project = table.loc["ours: RSWS, project setting"]
+    assert project["cifar10-valid accuracy (%)"] == "80.00 ± 14.14" and project["searches"] == 2
+    assert table.loc["ours: RSWS, rsps setting", "cifar10-valid accuracy (%)"] == "60.00"
+    assert "one batch of 512 images" in table.loc["ours: RSWS, rsps setting", "protocol"]
+    rows = nb201.pick_rows(built.record(), "cpu", bench)
+    assert nb201.headline_setting(rows) == "rsps" and nb201.headline_setting(rows[rows["setting"] == "project"]) == (
+        "project"
+    )
