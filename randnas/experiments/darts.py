@@ -68,6 +68,13 @@ def cells(record: Record, run: DartsRow) -> list[str]:
     return list(record.reader.json(run.run_id, CELLS_ARTIFACT)["genotypes"])
 
 
+def final_op_weights(record: Record, run: DartsRow) -> dict[str, list[list[float]]]:
+    """The softmaxed op weights after the search's last epoch, by cell type (`normal`, `reduce`, `recurrent` or
+    `edges`): one row per edge, one weight per op."""
+    last = record.reader.json(run.run_id, EPOCH_ARTIFACT.format(len(cells(record, run))))
+    return {name: weights for name, weights in last.items() if name not in ("epoch", "genotype")}
+
+
 def pick_run(record: Record, space: str, preset: str, setting: str, seed: int) -> DartsRow:
     """The newest FINISHED DARTS search of this space, preset, setting and seed: its final cell is the pick."""
     from randnas.spaces import GenotypeError

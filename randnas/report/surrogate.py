@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from randnas.experiments import surrogate as kind
 from randnas.experiments.base import Record
 from randnas.experiments.surrogate import SurrogateRow
 from randnas.report.common import Table, describe_scale
+from randnas.statistics import Estimate, mean_interval
 
 SURROGATE_WORDS = "Every accuracy here is a NAS-Bench-301 surrogate prediction (YAHPO Gym nb301 v2), not a training."
 
@@ -167,3 +170,72 @@ def agreement_table(record: Record, preset: str) -> Table:
         "on 1 edge in 8, so about 12 % of cells qualify): Kendall tau between the quick shared-weight score and the "
         "predicted 98-epoch accuracy.",
     )
+
+
+@dataclass(frozen=True)
+class Gap:
+    """ASHA minus random search on the same seeds at one budget (in full trainings) and worker count."""
+
+    method: str  # the ASHA setting's short label
+    budget: float  # full R-epoch trainings
+    workers: int
+    estimate: Estimate  # mean paired difference (accuracy, 0-1) and its bootstrap interval over seeds
+
+
+def paired_gaps(record: Record, preset: str, workers: int) -> list[Gap]:
+    """Each ASHA setting's paired difference to random search at each budget, from the newest surrogate run's
+    searches (seeds where random search handed over no cell by the deadline have no difference)."""
+    run = newest_run(record, preset)
+    if run is None:
+        return []
+    frame = _artifact(record, run, "searches")
+    frame = frame[frame["workers"] == workers]
+    gaps = []
+    for hours, group in frame.groupby("gpu_hours", sort=True):
+        random = group[group["method"] == "random"].set_index("seed")["final_accuracy"]
+        for label, runs in group[group["method"] != "random"].groupby("label", sort=False):
+            paired = (runs.set_index("seed")["final_accuracy"] - random).dropna()
+            budget = float(hours) / run.budget_unit_hours
+            gaps.append(Gap(short_method(label), budget, workers, mean_interval(paired.to_numpy())))
+    return gaps
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """What a budget allows each worker, and how often random search handed over a cell by the deadline."""
+
+    budget: float  # full R-epoch trainings
+    workers: int
+    trainings_per_worker: float
+    random_returned: int  # seeds where random search's first cell finished before the deadline
+    seeds: int
+
+    def sentence(self) -> str:
+        share = self.random_returned / self.seeds if self.seeds else 0.0
+        words = (
+            "less than one full training each, so random search can only hand over a cell a worker finished"
+            if self.trainings_per_worker < 1
+            else f"{self.trainings_per_worker:.1f} full trainings each"
+        )
+        return (
+            f"{self.budget:.2f} trainings on {self.workers} worker(s): {words}; random search returned a cell in "
+            f"{self.random_returned} of {self.seeds} seeds ({share:.0%})."
+        )
+
+
+def deadlines(record: Record, preset: str) -> list[Deadline]:
+    """The deadline effect, a line per budget and worker count (the chapter's words and the ledger's caveat)."""
+    run = newest_run(record, preset)
+    if run is None:
+        return []
+    frame = _artifact(record, run, "searches")
+    random = frame[frame["method"] == "random"]
+    found = []
+    for (hours, workers), group in random.groupby(["gpu_hours", "workers"], sort=True):
+        budget = float(hours) / run.budget_unit_hours
+        found.append(
+            Deadline(
+                budget, int(workers), budget / int(workers), int(group["final_accuracy"].notna().sum()), len(group)
+            )
+        )
+    return found
