@@ -8,6 +8,7 @@ non-identity op output during training and an auxiliary head after the second re
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -156,9 +157,15 @@ def count_parameters(model: nn.Module, exclude_prefix: str = "auxiliary_head") -
     return sum(p.numel() for name, p in model.named_parameters() if not name.startswith(exclude_prefix))
 
 
-def forward_macs(model: nn.Module, image_size: int = 32, in_channels: int = 3) -> int:
+def forward_macs(
+    model: nn.Module,
+    image_size: int = 32,
+    in_channels: int = 3,
+    call: Callable[[nn.Module, torch.Tensor], object] | None = None,
+) -> int:
     """Multiply-accumulates of one inference forward pass on one image, counted where they happen:
-    every convolution and linear layer, and every pooling window (one per output element and tap)."""
+    every convolution and linear layer, and every pooling window (one per output element and tap).
+    `call(model, images)` runs a network whose forward needs more than the images (default: `model(images)`)."""
     total = 0
 
     def count(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
@@ -179,6 +186,7 @@ def forward_macs(model: nn.Module, image_size: int = 32, in_channels: int = 3) -
     for module in shadow.modules():
         if isinstance(module, kinds):
             module.register_forward_hook(count)
+    images = torch.zeros(1, in_channels, image_size, image_size, device="meta")
     with torch.no_grad():
-        shadow(torch.zeros(1, in_channels, image_size, image_size, device="meta"))
+        (call or (lambda network, x: network(x)))(shadow, images)
     return total
