@@ -11,6 +11,10 @@ alpha-gradient subtracts xi times a Hessian-vector product estimated by central 
 DARTS derives it: per node the two incoming edges whose strongest non-`none` op is strongest, each with
 that op.
 
+The module runs a little past the package's ~500 lines on purpose: the relaxation, the architect's first- and
+second-order steps and the search loop are one algorithm whose second-order gradient spans all three, and the tests
+check that formula against architect.py's in one place.
+
 Departures, each deliberate: the alphas start from their own seeded generator rather than the global
 one; each epoch pairs one shuffled pass over the weight half with one over the architecture half (DARTS
 draws a fresh random architecture minibatch every step), so a run killed after any epoch resumes exactly;
