@@ -40,6 +40,7 @@ def nb201_sentences(record: Record, preset: str, bench: Nb201Accuracies) -> list
     picks = nb201.pick_rows(record, preset, bench)
     single = nb201.independent(picks[picks["mode"] == "single"]) if not picks.empty else picks
     rsps = _rsps_row()
+    below = False
     for setting, group in single.groupby("setting") if not single.empty else ():
         accuracy = mean_interval(group["pick accuracy (%)"].to_numpy())
         percentiles = group["percentile"].to_numpy(dtype=float)
@@ -50,17 +51,18 @@ def nb201_sentences(record: Record, preset: str, bench: Nb201Accuracies) -> list
             if percentiles.min() > 50
             else "the picks fall on both sides of the median cell"
         )
-        words = (
-            f"RSWS ({setting} setting) picked cells of {amount(accuracy, ' %')} on average, at percentiles "
+        where = "percentile" if len(percentiles) == 1 else "percentiles"
+        sentences.append(
+            f"RSWS ({setting} setting) picked cells of {amount(accuracy, ' %')} on average, at {where} "
             f"{', '.join(f'{p:.0f}' for p in percentiles)} of all 15,625 cells: {side} ({median:.2f} %)."
         )
-        if percentiles.max() < 50:
-            words += (
-                f" NAS-Bench-201's own RSPS lands below the median too ({rsps.valid} ± {rsps.valid_std} %, "
-                f"percentile {bench.percentile(rsps.valid):.0f}, 3 searches at full scale), so a pick below the "
-                "median is not only a sign of this preset's small scale."
-            )
-        sentences.append(words)
+        below = below or percentiles.max() < 50
+    if below:
+        sentences.append(
+            f"NAS-Bench-201's own RSPS lands below the median too ({rsps.valid} ± {rsps.valid_std} %, percentile "
+            f"{bench.percentile(rsps.valid):.0f}, 3 searches at full scale), so a pick below the median is not only a "
+            "sign of this preset's small scale."
+        )
     ranking = nb201.independent(nb201.ranking_rows(record, preset))
     ranking = ranking[ranking["mode"] == "single"] if not ranking.empty else ranking
     for setting, group in ranking.groupby("setting") if not ranking.empty else ():

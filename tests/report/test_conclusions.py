@@ -24,14 +24,15 @@ def test_picks_below_the_median_are_said_so_beside_nas_bench_201s_own_rsps():
     built = RecordBuilder()
     built.nb201_search(cells([0.1, 0.1, 0.1, 0.9, 0.1, 0.1], truth), seed=0)  # picks 60: below every other
     built.nb201_search(cells([0.1, 0.1, 0.9, 0.1, 0.1, 0.1], truth), seed=1)  # picks 70
-    (picks, tau) = conclusions.nb201_sentences(built.record(), "cpu", bench_of(truth))
+    (picks, rsps, tau) = conclusions.nb201_sentences(built.record(), "cpu", bench_of(truth))
     assert "every pick sits below the median cell" in picks and "(n=2, too few for an interval)" in picks
-    assert "NAS-Bench-201's own RSPS lands below the median too (84.16 ± 1.69 %" in picks
+    assert rsps.startswith("NAS-Bench-201's own RSPS lands below the median too (84.16 ± 1.69 %")
     assert "project setting" in picks and "Kendall tau" in tau and "(n=2" in tau
     high = RecordBuilder()
     high.nb201_search(cells([0.1, 0.1, 0.1, 0.1, 0.1, 0.9], truth), seed=0)
-    words = conclusions.nb201_sentences(high.record(), "cpu", bench_of(truth))[0]
-    assert "every pick sits above the median cell" in words and "RSPS" not in words
+    words = conclusions.nb201_sentences(high.record(), "cpu", bench_of(truth))
+    assert "every pick sits above the median cell" in words[0] and "at percentile 100 of" in words[0]
+    assert not any("RSPS" in sentence for sentence in words)
 
 
 def test_darts_collapse_is_counted_and_near_uniform_weights_called_arbitrary():
