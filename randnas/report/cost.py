@@ -264,6 +264,7 @@ def _flops_bound(flops: float, results: dict) -> JobCost:
 def nb201_search_cost(parameters: dict, results: dict) -> JobCost:
     """RSWS on NAS-Bench-201: its training and scoring multiply-accumulates (a uniformly random cell per minibatch:
     the mean over ops per edge) at the measured fp32 matmul rate, 3 passes' worth per training image."""
+    from randnas.report.nb201 import scored_images
     from randnas.search.nb201 import nb201_config
     from randnas.spaces.nb201 import NB201_EDGES
 
@@ -272,8 +273,8 @@ def nb201_search_cost(parameters: dict, results: dict) -> JobCost:
     macs = shared + len(NB201_EDGES) * sum(per_op.values()) / len(per_op)
     steps = math.ceil(CIFAR10_SEARCH_HALF / config.batch_size)
     trained = config.epochs * (min(steps, config.max_steps_per_epoch) if config.max_steps_per_epoch else steps)
-    scored_each = config.score_batch or CIFAR10_SEARCH_HALF
-    scored = len(config.score_epochs or (config.epochs,)) * config.scored_cells * scored_each
+    # the same count as the chapter's compute column; a search scores after its last epoch too
+    scored = scored_images(config, len(config.scoring_epochs))
     return _flops_bound(2 * macs * (3 * trained * config.batch_size + scored), results)
 
 

@@ -238,17 +238,24 @@ def search_images(dataset: str) -> int:
     return load_image_data(dataset).search_split
 
 
+def scored_images(search: Any, scorings: int) -> int:
+    """The images a NAS-Bench-201 search scores with the shared weights over `scorings` scoring epochs: its cells
+    each on one batch of their own (NAS-Bench-201's RSPS) or on the same validation minibatches (all by default).
+    `search`: a search's row or its config (both carry the score settings and batch size)."""
+    if search.score_batch:
+        per_cell = search.score_batch
+    else:
+        per_cell = (search.score_minibatches or math.ceil(TRAINING_IMAGES / search.batch_size)) * search.batch_size
+    return scorings * search.scored_cells * per_cell
+
+
 def search_compute(run: Nb201SearchRow) -> float:
     """The search's training compute in full NAS-Bench-201 trainings (200 epochs of one cell on 25k images): its
     training images, plus its scoring forward passes at a third of a training step's cost."""
     batch, epochs = run.batch_size, run.epochs or 50
     steps = math.ceil(search_images(run.dataset.split("+")[0]) / batch)  # "cifar10+nb201"
     trained = epochs * (min(steps, run.steps_cap) if run.steps_cap else steps) * batch
-    if run.score_batch:  # NAS-Bench-201's RSPS: each cell scored on one batch of its own
-        per_cell = run.score_batch
-    else:
-        per_cell = (run.score_minibatches or math.ceil(TRAINING_IMAGES / batch)) * batch
-    scoring = len(run.score_epochs) * run.scored_cells * per_cell
+    scoring = scored_images(run, len(run.score_epochs))
     return (trained + scoring / 3) / (BENCHMARK_EPOCHS * TRAINING_IMAGES)
 
 
