@@ -572,6 +572,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from randnas.configs import SettingError
     from randnas.data import DataError
     from randnas.plans import PlanError
+    from randnas.record.locks import CheckpointsUnwritable
     from randnas.record.store import RecordUnreadable, StoreUnreachable
     from randnas.spaces import GenotypeError
     from randnas.surrogate.nb301 import SurrogateError
@@ -587,6 +588,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         SettingError,
         StoreUnreachable,
         RecordUnreadable,
+        CheckpointsUnwritable,
     ) as error:
         # what a person asked for cannot be done: one line; anything else is a bug and keeps its traceback
         print(f"randnas: error: {error}", file=sys.stderr)

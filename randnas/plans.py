@@ -28,6 +28,7 @@ import functools
 import hashlib
 import itertools
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -49,8 +50,48 @@ ENTRY_KEY = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]*")
 PRESET_KEYS = {"params", "grid", "extra"}
 
 
+# A plan is a short, flat file: these bounds stop a hostile or mistaken one (an alias bomb, a 3000 x 3000 grid)
+# with one line before it costs minutes or gigabytes.
+MAX_PLAN_BYTES = 1_000_000
+MAX_NESTING = 32  # mappings and lists inside one another
+MAX_JOBS = 2_000  # per plan and preset; the paper preset has 315
+
+
 class PlanError(ValueError):
     """A plan, preset or override is malformed; the message names the problem."""
+
+
+class _Unbounded(Exception):
+    """YAML the plan reader refuses (an alias, too deep a nesting); the caller names the file."""
+
+
+class _PlanYamlLoader(yaml.SafeLoader):
+    """YAML without aliases and with bounded nesting: a 1 KB alias bomb expands to gigabytes, and deep nesting
+    overflows the composer's recursion; a plan needs neither."""
+
+    depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            anchor = self.peek_event().anchor
+            raise _Unbounded(f"uses a YAML alias (*{anchor}); write the values out, aliases are not allowed in plans")
+        self.depth += 1
+        try:
+            if self.depth > MAX_NESTING:
+                raise _Unbounded(f"nests more than {MAX_NESTING} levels deep; a plan is a few levels of mappings")
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+def read_yaml(text: str, what: str) -> Any:
+    """`text` as plan YAML (no aliases, bounded nesting); `what` names the text in the one-line error."""
+    try:
+        return yaml.load(text, Loader=_PlanYamlLoader)  # a SafeLoader subclass: no Python objects
+    except _Unbounded as error:
+        raise PlanError(f"{what} {error}") from None
+    except yaml.YAMLError as error:
+        raise PlanError(f"{what} is not valid YAML: {error}".splitlines()[0]) from None
 
 
 @dataclass(frozen=True)
@@ -137,16 +178,21 @@ def load_plan(path: str | Path, root: Path | None = None) -> Plan:
     root = root or Path.cwd()
     if not path.is_file():
         raise PlanError(f"plan {path} not found")
+    if path.stat().st_size > MAX_PLAN_BYTES:
+        raise PlanError(f"plan {path} is over {MAX_PLAN_BYTES // 1_000_000} MB; a plan is a short YAML file")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as error:
-        raise PlanError(f"plan {path} is not valid YAML: {error}".splitlines()[0]) from None
-    raw = _mapping(raw, f"plan {path}")
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise PlanError(f"plan {path} is not UTF-8 text; give the plan's YAML file") from None
+    raw = _mapping(read_yaml(text, f"plan {path}"), f"plan {path}")
     unknown = set(raw) - {"name", "description", "entries"}
     if unknown:
         raise PlanError(f"plan {path}: unknown key(s) {sorted(unknown)}; allowed: name, description, entries")
     if not raw.get("name") or not isinstance(raw["name"], str):
         raise PlanError(f"plan {path}: needs a `name` string")
+    # the name leads every plan key, which MLflow filters quote: a plain name, like an entry key
+    if not ENTRY_KEY.fullmatch(raw["name"]):
+        raise PlanError(f"plan {path}: a plan name is letters, digits, '.', '_' and '-' only, got {raw['name']!r}")
     entries_raw = _mapping(raw.get("entries"), f"plan {path}: entries")
     if not entries_raw:
         raise PlanError(f"plan {path}: needs at least one entry under `entries`")
@@ -167,6 +213,8 @@ def _entry(key: str, spec: Any, where: str, root: Path, earlier: Sequence[str]) 
     # an entry's key names folders under book/runs: a plain name, so no job writes outside the project
     if not ENTRY_KEY.fullmatch(key):
         raise PlanError(f"{where}: an entry key is letters, digits, '.', '_' and '-' only (not a path)")
+    if not isinstance(spec["notebook"], str) or not spec["notebook"].endswith(".ipynb"):
+        raise PlanError(f"{where}: notebook {spec['notebook']!r} is not a Jupyter notebook (a .ipynb path)")
     notebook = root / spec["notebook"]
     if not notebook.resolve().is_relative_to(root.resolve()):
         raise PlanError(f"{where}: notebook {spec['notebook']} lies outside the project {root}")
@@ -221,10 +269,9 @@ def parse_overrides(pairs: Sequence[str]) -> dict[str, Any]:
         if not sep or not key:
             raise PlanError(f"override {pair!r} is not KEY=VALUE")
         try:
-            overrides[key.strip()] = yaml.safe_load(value)
-        except yaml.YAMLError as error:
-            problem = str(error).splitlines()[0]
-            raise PlanError(f"override {pair!r}: the value is not valid YAML ({problem}); e.g. seed=[3,4]") from None
+            overrides[key.strip()] = read_yaml(value, f"override {pair[:60]!r}: the value")
+        except PlanError as error:
+            raise PlanError(f"{error}; e.g. seed=[3,4]") from None
     return overrides
 
 
@@ -294,6 +341,11 @@ def expand(
                     axes=tuple((key, value) for key, value in [*point.items(), *fixed.items()]),
                 )
             )
+        if len(jobs) > MAX_JOBS:
+            raise PlanError(
+                f"plan {plan.name!r} makes over {MAX_JOBS:,} jobs under preset {preset!r} (at entry {entry.key!r}); "
+                "split it into smaller plans"
+            )
     return jobs
 
 
@@ -324,6 +376,13 @@ def _points(
         if key not in declared:
             raise PlanError(f"entry {entry.key!r}: {key!r} is not a parameter of {entry.notebook.name}")
     axes = list(grid)
+    count = math.prod(len(grid[axis]) for axis in axes) + len(extra)
+    if count > MAX_JOBS:  # said before the product is built: a 3000 x 3000 grid would take gigabytes
+        sizes = " x ".join(f"{axis} ({len(grid[axis])})" for axis in axes)
+        raise PlanError(
+            f"entry {entry.key!r}: its grid {sizes} makes {count:,} jobs, over the {MAX_JOBS:,} a plan may have; "
+            "split it into smaller plans or fewer values"
+        )
     points = [dict(zip(axes, values, strict=True)) for values in itertools.product(*(grid[axis] for axis in axes))]
     for point in extra:
         if all(point[axis] in grid[axis] for axis in replaced_axes if axis in point):
@@ -333,9 +392,18 @@ def _points(
 
 def declared_parameters(notebook: Path) -> set[str]:
     """Names assigned in the notebook's cell tagged `parameters` (papermill's convention)."""
+    return set(_inspect(notebook))
+
+
+def _inspect(notebook: Path) -> dict[str, Any]:
+    """papermill's reading of the `parameters` cell; a file that is not a notebook is one line naming it."""
     import papermill
 
-    return set(papermill.inspect_notebook(str(notebook)))
+    try:
+        return papermill.inspect_notebook(str(notebook))
+    except Exception as error:  # noqa: BLE001 - nbformat and json raise many kinds for a file that is no notebook
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:120]
+        raise PlanError(f"notebook {notebook} cannot be read as a Jupyter notebook ({reason})") from None
 
 
 @functools.lru_cache(maxsize=64)
@@ -343,10 +411,8 @@ def parameter_defaults(notebook: Path) -> dict[str, Any]:
     """The default value of each parameter, read from the `parameters` cell (literals only; others: None)."""
     import ast
 
-    import papermill
-
     defaults = {}
-    for name, spec in papermill.inspect_notebook(str(notebook)).items():
+    for name, spec in _inspect(notebook).items():
         try:
             defaults[name] = ast.literal_eval(spec["default"])
         except (ValueError, SyntaxError):

@@ -232,3 +232,14 @@ def test_export_from_the_store_it_writes_is_refused(store):
     store.mkdir(parents=True)
     done = run_cli("record", "export", "--from", str(store), "--store", str(store))
     assert done.returncode == 2 and "--from names the store being exported" in done.stderr
+
+
+def test_an_unwritable_checkpoint_folder_is_one_line_and_starts_nothing(store, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")  # a folder under a file cannot be made, even by root
+    monkeypatch.setenv("RANDNAS_CHECKPOINTS", str(blocker / "checkpoints"))
+    done = run_cli("run", "plans/default.yaml", "--preset", "smoke", "--only", "datasets")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    [line] = error_lines(done)
+    assert f"cannot write checkpoints to {blocker / 'checkpoints' / '.locks'}" in line and "RANDNAS_CHECKPOINTS" in line
+    assert not store.exists() or not list(store.rglob("meta.yaml"))

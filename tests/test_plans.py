@@ -194,6 +194,75 @@ def test_malformed_plan_is_one_clear_line(project, text, message):
     assert "\n" not in str(error.value)
 
 
+ALIAS_BOMB = """name: bomb
+entries:
+  a:
+    notebook: notebooks/toy.ipynb
+    params:
+      l0: &a0 [x, x, x, x, x, x, x, x, x, x]
+      l1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]
+      l2: &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1]
+      l3: &a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2]
+      l4: &a4 [*a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3]
+      l5: &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]
+      l6: &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]
+      l7: &a7 [*a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6]
+      l8: &a8 [*a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7, *a7]
+"""
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (ALIAS_BOMB.encode(), r"uses a YAML alias \(\*a0\); write the values out"),
+        (
+            b"name: x\nentries: {a: {notebook: notebooks/toy.ipynb, params: {p: "
+            + b"[" * 20_000
+            + b"]" * 20_000
+            + b"}}}\n",
+            "nests more than 32 levels deep",
+        ),
+        (bytes(range(256)) * 4, "is not UTF-8 text"),
+        (b'name: "it\'s \\"x\\""\nentries: {a: {notebook: notebooks/toy.ipynb}}\n', "a plan name is letters"),
+        (b"name: x\nentries: {a: {notebook: README.md}}\n", r"notebook 'README.md' is not a Jupyter notebook"),
+    ],
+)
+def test_a_hostile_or_mistaken_plan_is_refused_in_one_line_at_once(project, content, message):
+    path = project / "plans" / "bad.yaml"
+    path.write_bytes(content)
+    with pytest.raises(plans.PlanError, match=message) as error:
+        plans.load_plan(path, root=project)
+    assert "\n" not in str(error.value)
+
+
+def test_a_file_named_ipynb_that_is_not_a_notebook_is_one_line(project):
+    (project / "notebooks" / "fake.ipynb").write_text("# not json")
+    (project / "plans" / "bad.yaml").write_text(
+        "name: x\nentries: {a: {notebook: notebooks/fake.ipynb, presets: {smoke: {}}}}\n"
+    )
+    plan = plans.load_plan(project / "plans" / "bad.yaml", root=project)
+    with pytest.raises(plans.PlanError, match="notebooks/fake.ipynb cannot be read as a Jupyter notebook"):
+        plans.expand(plan, "smoke")
+
+
+def test_a_grid_over_the_job_cap_is_refused_before_it_is_built(project):
+    values = ", ".join(str(i) for i in range(3000))
+    (project / "plans" / "big.yaml").write_text(
+        f"name: big\nentries:\n  toy:\n    notebook: notebooks/toy.ipynb\n"
+        f"    grid: {{seed: [{values}], value: [{values}]}}\n    presets: {{smoke: {{}}}}\n"
+    )
+    plan = plans.load_plan(project / "plans" / "big.yaml", root=project)
+    with pytest.raises(
+        plans.PlanError, match=r"grid seed \(3000\) x value \(3000\) makes 9,000,000 jobs, over the 2,000"
+    ):
+        plans.expand(plan, "smoke", notebook_parameters=fixed_parameters)
+
+
+def test_an_alias_in_an_override_is_refused():
+    with pytest.raises(plans.PlanError, match="uses a YAML alias"):
+        plans.parse_overrides(["seed=[&a [1, 2], *a]"])
+
+
 def test_notebook_without_injected_parameters_is_refused(project):
     write_notebook(project / "notebooks" / "toy.ipynb", parameters="seed = 0\nvalue = 1.0")
     plan = plans.load_plan(project / "plans" / "toy.yaml", root=project)

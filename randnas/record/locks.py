@@ -23,6 +23,21 @@ class RunBusy(RuntimeError):
     """Another live process is running this plan job; nothing was started or changed."""
 
 
+class CheckpointsUnwritable(RuntimeError):
+    """The checkpoint folder cannot be created or written; nothing was started."""
+
+
+def _writable_folder(path: Path) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CheckpointsUnwritable(
+            f"cannot write checkpoints to {path} ({error.strerror or error}); set {CHECKPOINT_ENV} to a writable "
+            "folder or fix its permissions"
+        ) from None
+    return path
+
+
 def checkpoint_root(store: Store) -> Path:
     """$RANDNAS_CHECKPOINTS, else `checkpoints/` of the project that holds the store."""
     if os.environ.get(CHECKPOINT_ENV):
@@ -32,15 +47,11 @@ def checkpoint_root(store: Store) -> Path:
 
 def checkpoint_dir(store: Store, run_id: str) -> Path:
     """Checkpoints live outside the record, keyed by run id."""
-    path = checkpoint_root(store) / run_id
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _writable_folder(checkpoint_root(store) / run_id)
 
 
 def _lock_file(store: Store, name: str) -> Path:
-    folder = checkpoint_root(store) / ".locks"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder / name
+    return _writable_folder(checkpoint_root(store) / ".locks") / name
 
 
 @contextmanager
@@ -53,7 +64,13 @@ def job_lock(store: Store, plan_key: str, held: str = "") -> Iterator[None]:
         yield
         return
     path = _lock_file(store, hashlib.sha256(plan_key.encode()).hexdigest()[:24] + ".lock")
-    handle = open(path, "a+")  # noqa: SIM115 - held open for the whole block
+    try:
+        handle = open(path, "a+")  # noqa: SIM115 - held open for the whole block
+    except OSError as error:
+        raise CheckpointsUnwritable(
+            f"cannot write the job lock {path} ({error.strerror or error}); fix its folder's "
+            f"permissions or set {CHECKPOINT_ENV} to a writable folder"
+        ) from None
     try:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

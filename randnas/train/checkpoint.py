@@ -87,6 +87,10 @@ def read_checkpoint(path: Path, map_location: str | torch.device = "cpu") -> dic
         EOFError,
         ValueError,
         KeyError,
+        IndexError,  # a text file: the unpickler pops an empty stack
+        TypeError,
+        AttributeError,
+        OverflowError,
     ) as error:  # all mean: not ours, or damaged
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointDamaged(f"checkpoint {path} cannot be read as a randnas checkpoint ({reason[:200]})") from None

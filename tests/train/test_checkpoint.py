@@ -52,6 +52,17 @@ def test_two_checkpoints_are_kept_and_a_truncated_last_one_falls_back_to_the_pre
     assert (tmp_path / (CHECKPOINT_NAME + DAMAGED_SUFFIX)).is_file()
 
 
+@pytest.mark.parametrize("content", [b"abc\n", b"hello world " * 50, b"", b"PK\x03\x04abc"])
+def test_a_last_checkpoint_holding_text_or_junk_is_set_aside_like_a_damaged_one(tmp_path, content):
+    save_checkpoint(tmp_path, epoch=1, modules={"model": weights_at(1)})
+    save_checkpoint(tmp_path, epoch=2, modules={"model": weights_at(2)})
+    (tmp_path / CHECKPOINT_NAME).write_bytes(content)
+    with pytest.warns(UserWarning, match="cannot be read as a randnas checkpoint"):
+        epoch, _ = load_checkpoint(tmp_path, modules={"model": nn.Linear(3, 2)})
+    assert epoch == 1
+    assert (tmp_path / (CHECKPOINT_NAME + DAMAGED_SUFFIX)).read_bytes() == content
+
+
 def test_a_kill_between_the_two_renames_resumes_from_the_previous_checkpoint(tmp_path):
     save_checkpoint(tmp_path, epoch=1, modules={"model": weights_at(1)})
     save_checkpoint(tmp_path, epoch=2, modules={"model": weights_at(2)})
