@@ -314,25 +314,19 @@ def _cmd_record_adopt(args: argparse.Namespace) -> int:
 def _cmd_record_upgrade(args: argparse.Namespace) -> int:
     from randnas import plans, runner
     from randnas.record import store as record
-    from randnas.record.artifacts import artifact_exists
-    from randnas.record.vocabulary import (
-        FINISHED,
-        MANIFEST_ARTIFACT,
-        NOTE_TAG,
-        PARENT_TAG,
-        TAG_BOOK_PAGE,
-        TAG_PLAN_KEY,
-    )
-    from randnas.record.writer import write_manifest
+    from randnas.record.integrity import upgrade_manifest
+    from randnas.record.vocabulary import FINISHED, NOTE_TAG, PARENT_TAG, TAG_BOOK_PAGE, TAG_PLAN_KEY
 
     store = record.open_store(args.store)
-    manifests = pages = 0
+    manifests, refused = 0, []
+    pages = 0
     for run in record.find_runs(store, status=FINISHED):
         if PARENT_TAG in run.data.tags:
             continue
-        if not artifact_exists(store, run.info.run_id, MANIFEST_ARTIFACT):
-            write_manifest(store, run.info.run_id)
-            manifests += 1
+        outcome = upgrade_manifest(store, run)
+        manifests += outcome == "written"
+        if outcome not in ("written", "current"):
+            refused.append(f"run {run.info.run_id}: {outcome}")
         plan_key = run.data.tags.get(TAG_PLAN_KEY, "")
         page = plans.book_output(plan_key)
         if page and TAG_BOOK_PAGE not in run.data.tags:
@@ -351,6 +345,15 @@ def _cmd_record_upgrade(args: argparse.Namespace) -> int:
         f"experiments declared machine-learning ones: {kinds}; "
         f"executed copies retitled: {titles}"
     )
+    for line in refused:
+        print(f"  not upgraded, damaged: {line}")
+    if refused:
+        print(
+            f"randnas: {len(refused)} run(s) no longer match what they logged and were left as they are: restore "
+            "each file from git (git checkout -- FILE) or rerun its plan entry",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 
@@ -573,6 +576,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from randnas.data import DataError
     from randnas.plans import PlanError
     from randnas.record.locks import CheckpointsUnwritable
+    from randnas.record.portable import RecordUnwritable
     from randnas.record.store import RecordUnreadable, StoreUnreachable
     from randnas.spaces import GenotypeError
     from randnas.surrogate.nb301 import SurrogateError
@@ -589,6 +593,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         StoreUnreachable,
         RecordUnreadable,
         CheckpointsUnwritable,
+        RecordUnwritable,
     ) as error:
         # what a person asked for cannot be done: one line; anything else is a bug and keeps its traceback
         print(f"randnas: error: {error}", file=sys.stderr)

@@ -120,6 +120,7 @@ def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Call
         SOURCE_TAG,
         TAG_BOOK_PAGE,
     )
+    from randnas.record.writer import write_manifest
 
     output = root / job.output
     finished = record.find_runs(store, plan_key=job.plan_key, status=FINISHED)
@@ -174,6 +175,7 @@ def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Call
         scrub_notebook(partial, root, output=job.output.as_posix())  # no paths of this machine in the record
         run_id = runs[0].info.run_id
         log_artifact(store, run_id, partial, artifact_path=NOTEBOOK_ARTIFACTS)
+        write_manifest(store, run_id)  # the manifest's digests cover the executed notebook too
         page = book_output(job.plan_key) or job.output.with_suffix(".html").as_posix()
         # the run names its notebook, and its description in the MLflow UI says where the book renders it
         source = job.notebook.resolve().relative_to(root.resolve()).as_posix()

@@ -303,6 +303,16 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
         run.data.tags["mlflow.note.content"].startswith("Rendered in the book at book/runs/smoke/toy/") for run in runs
     )
     assert next(f.path for f in client.list_artifacts(runs[0].info.run_id, "notebook")).startswith("notebook/seed-")
+    # and the manifest's digests cover that notebook: a truncated copy in the record is named
+    from randnas.record.integrity import run_problems
+
+    folder = next(store.glob(f"*/{runs[0].info.run_id}"))
+    assert run_problems(folder) == []
+    [notebook] = folder.glob("artifacts/notebook/*.ipynb")
+    whole = notebook.read_bytes()
+    notebook.write_bytes(whole[:50])
+    assert run_problems(folder) == [f"{notebook}: its content differs from what the run logged (truncated or edited)"]
+    notebook.write_bytes(whole)
     # a lost executed copy comes back from the record instead of a rerun
     (project / "book/runs/smoke/toy/seed-2.ipynb").unlink()
     assert statuses(runner.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "restored"]

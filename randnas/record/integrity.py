@@ -6,8 +6,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
 
-from randnas.record.vocabulary import MANIFEST_ARTIFACT
+from randnas.record.manifest import digest_problems
+from randnas.record.vocabulary import MANIFEST_ARTIFACT, PARENT_TAG
+
+FINISHED_CODE = 3  # RunStatus.FINISHED as the file store writes it in meta.yaml
 
 EXPERIMENT_KEYS = ("experiment_id", "name")
 RUN_KEYS = ("run_id", "experiment_id", "status")
@@ -45,27 +50,72 @@ def _metric_problem(path: Path) -> str | None:
 
 
 def run_problems(run: Path) -> list[str]:
-    """What is damaged in one run folder of a file store: its meta.yaml, a malformed metric file, or (for a
-    run that wrote a manifest) a metric file or param the manifest lists that is missing or shorter."""
+    """What is damaged in one run folder of a file store: its meta.yaml (and where it puts the artifacts), a
+    malformed metric file or a param or tag file that is not text, a file left half-written, and whatever differs
+    from the run's manifest: a metric, param, tag or artifact missing, shorter or changed; a finished run that is
+    not a child run and has no manifest."""
     problems = []
-    if (problem := _meta_problem(run / "meta.yaml", RUN_KEYS)) is not None:
+    meta_problem = _meta_problem(run / "meta.yaml", RUN_KEYS)
+    if (problem := meta_problem or _artifact_location_problem(run)) is not None:
         problems.append(problem)
-    metrics = run / "metrics"
-    for path in sorted(metrics.rglob("*")) if metrics.is_dir() else ():
-        if path.is_file() and (problem := _metric_problem(path)) is not None:
-            problems.append(problem)
-    return [*problems, *_manifest_problems(run)]
+    metric_problems = [problem for path in _files(run / "metrics") if (problem := _metric_problem(path)) is not None]
+    text_problems = [
+        f"{path}: not UTF-8 text; restore it from git (git checkout -- FILE)"
+        for folder in ("params", "tags")
+        for path in _files(run / folder)
+        if not _is_text(path)
+    ]
+    partial = [
+        f"{path}: left by an interrupted write; delete it (the file beside it is the whole one)"
+        for path in sorted(run.rglob("*.partial"))
+    ]
+    problems += [*metric_problems, *text_problems, *partial]
+    # a malformed file is named above; its digest would only say it again
+    return [*problems, *_manifest_problems(run, digests=not (metric_problems or text_problems))]
 
 
-def _manifest_problems(run: Path) -> list[str]:
-    """What a run's manifest lists (each metric with its number of values, each param) and the folder lacks."""
-    manifest = run / "artifacts" / MANIFEST_ARTIFACT
-    if not manifest.is_file():
-        return []
+def _files(folder: Path) -> list[Path]:
+    return [path for path in sorted(folder.rglob("*")) if path.is_file()] if folder.is_dir() else []
+
+
+def _is_text(path: Path) -> bool:
     try:
-        listed = json.loads(manifest.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return [f"{manifest}: not readable as JSON"]
+        path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _artifact_location_problem(run: Path) -> str | None:
+    """A run's artifacts must lie in its own folder: a meta.yaml pointing elsewhere (`../../etc`) would make the
+    UI and every reader take files from outside the record."""
+    import yaml
+
+    data = yaml.safe_load((run / "meta.yaml").read_text(encoding="utf-8"))
+    uri = str(data.get("artifact_uri", ""))
+    if not uri:
+        return f"{run / 'meta.yaml'}: lacks artifact_uri"
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return None  # remote artifacts: not this check's to follow
+    location = Path(unquote(parsed.path))
+    store = run.parent.parent
+    if not location.is_absolute():
+        location = store.parent / location  # the committed record's paths are relative to the repo
+    if not location.resolve().is_relative_to(run.resolve()):
+        return (
+            f"{run / 'meta.yaml'}: artifact_uri {uri} lies outside the run's folder; restore the file from git "
+            f"(git checkout -- FILE) or set it to {store.name}/{run.parent.name}/{run.name}/artifacts"
+        )
+    return None
+
+
+def _manifest_problems(run: Path, digests: bool = True) -> list[str]:
+    """What a run's manifest lists (each metric with its number of values, each param; with version 2, each tag
+    and a digest of every param, tag, metric series and artifact) and the folder lacks or has changed."""
+    listed, problem = _read_manifest(run)
+    if listed is None:
+        return [problem] if problem else []
     problems = []
     for key, steps in sorted(listed.get("metrics", {}).items()):
         path = run / "metrics" / key
@@ -73,10 +123,50 @@ def _manifest_problems(run: Path) -> list[str]:
             problems.append(f"{path}: missing (the run logged metric {key!r})")
         elif len(path.read_bytes().splitlines()) < steps:
             problems.append(f"{path}: fewer values than the {steps} the run logged")
-    for name in listed.get("params", []):
-        if not (run / "params" / name).is_file():
-            problems.append(f"{run / 'params' / name}: missing (the run logged param {name!r})")
+    for kind in ("params", "tags"):
+        problems += [
+            f"{run / kind / name}: missing (the run logged {kind[:-1]} {name!r})"
+            for name in listed.get(kind, [])
+            if not (run / kind / name).is_file()
+        ]
+    if digests:  # a file named above (missing, shorter) is not named again for its digest
+        named = [problem.split(": ", 1)[0] for problem in problems]
+        problems += [
+            problem
+            for problem in digest_problems(run, listed)
+            if not any(path == (where := problem.split(": ", 1)[0]) or path.startswith(where + "/") for path in named)
+        ]
     return problems
+
+
+def _read_manifest(run: Path) -> tuple[dict | None, str]:
+    """(the run's manifest, "") or (None, why it cannot be used; "" for a run that need not have one)."""
+    manifest = run / "artifacts" / MANIFEST_ARTIFACT
+    if not manifest.is_file():
+        if _finished_parent(run):
+            return None, (
+                f"{manifest}: missing, so nothing the run logged can be verified; restore it from git or rerun "
+                "the run's plan entry"
+            )
+        return None, ""
+    try:
+        listed = json.loads(manifest.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None, f"{manifest}: not readable as JSON"
+    if not isinstance(listed, dict):
+        return None, f"{manifest}: not a manifest (a JSON object)"
+    return listed, ""
+
+
+def _finished_parent(run: Path) -> bool:
+    """A FINISHED run that is no child run: one that wrote a manifest as its last act."""
+    import yaml
+
+    try:
+        data = yaml.safe_load((run / "meta.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return isinstance(data, dict) and data.get("status") == FINISHED_CODE and not (run / "tags" / PARENT_TAG).is_file()
 
 
 class RecordDamaged(RuntimeError):
@@ -120,4 +210,33 @@ def check_store(store: Path) -> tuple[int, list[str]]:
                 continue
             runs += 1
             problems.extend(run_problems(run))
+    named = {problem.split(": ", 1)[0] for problem in problems}
+    problems += [
+        f"{path}: left by an interrupted write; delete it (the file beside it is the whole one)"
+        for path in sorted(store.rglob("*.partial"))
+        if str(path) not in named
+    ]
     return runs, problems
+
+
+def upgrade_manifest(store: Any, run: Any) -> str:
+    """Bring a FINISHED run's manifest to the current version: "written", "current" (nothing to do), or why it is
+    refused. A manifest is only rewritten when what the old one lists still checks out: blessing a damaged run
+    would make its damage the new truth."""
+    from randnas.record.manifest import MANIFEST_VERSION
+    from randnas.record.store import run_folder
+    from randnas.record.writer import write_manifest
+
+    folder = run_folder(store, run.info.experiment_id, run.info.run_id)
+    if folder is None:
+        return "current"  # a tracking server's run: nothing here can verify it, so nothing is rewritten
+    listed, problem = _read_manifest(folder)
+    if listed is None:
+        return problem or "current"
+    if listed.get("version") == MANIFEST_VERSION:
+        return "current"
+    problems = run_problems(folder)
+    if problems:
+        return problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+    write_manifest(store, run.info.run_id)
+    return "written"

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from randnas.record.artifacts import artifact_folder
-from randnas.record.store import check_reachable, ensure_store_layout, mlflow_module, open_store
+from randnas.record.store import check_reachable, ensure_store_layout, is_file_store, mlflow_module, open_store
 from randnas.record.vocabulary import (
     ANONYMOUS_USER,
     EXPERIMENT_KIND,
@@ -40,11 +40,32 @@ _ABSOLUTE_LOCATION = re.compile(r"^(artifact_location|artifact_uri): (?:file://)
 RUNNING_STATUS_LINE = re.compile(r"^status: 1$", re.MULTILINE)  # RunStatus.RUNNING as the file store writes it
 
 
+class RecordUnwritable(RuntimeError):
+    """A file of the record could not be rewritten (a full disk, say); the old file is left as it was."""
+
+
 def replace_text(path: Path, text: str) -> None:
-    """Rewrite a file of the record so readers see the old file or the new one, never half of it."""
+    """Rewrite a file of the record so readers see the old file or the new one, never half of it; a failed write
+    (a full disk) leaves the old file and no partial one."""
     partial = path.with_name(path.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    os.replace(partial, path)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise RecordUnwritable(
+            f"cannot rewrite {path} ({error.strerror or error}); it is unchanged: free space or fix permissions, "
+            "then rerun"
+        ) from None
+
+
+def readable_text(path: Path) -> str | None:
+    """A record file's text, or None when it is not UTF-8 or cannot be read: a file no command may rewrite, since
+    rewriting it would erase the evidence (`record check` names it)."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 def make_portable(store: Path) -> int:
@@ -56,9 +77,8 @@ def make_portable(store: Path) -> int:
     anchor = store.parent
     changed = 0
     for meta in store.rglob("meta.yaml"):
-        try:
-            text = meta.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+        text = readable_text(meta)
+        if text is None:
             continue  # a damaged file is named by every reader (damaged_meta_files), not rewritten here
 
         def relative(match: re.Match) -> str:
@@ -191,8 +211,13 @@ def notebook_replacements(notebook: dict, repo_root: str | Path | None = None) -
 
 def scrub_notebook(path: Path, repo_root: str | Path | None = None, output: str | None = None) -> bool:
     """Rewrite one executed notebook without the recording machine's paths; True when it changed."""
-    text = path.read_text()
-    notebook = json.loads(text)
+    text = readable_text(path)
+    try:
+        notebook = json.loads(text) if text is not None else None
+    except json.JSONDecodeError:
+        notebook = None
+    if not isinstance(notebook, dict):
+        return False  # damaged: left as it is for `record check` to name, never rewritten
     replacements = notebook_replacements(notebook, repo_root)
     papermill = notebook.get("metadata", {}).get("papermill", {})
     if output and papermill.get("output_path"):
@@ -208,16 +233,19 @@ def scrub_notebook(path: Path, repo_root: str | Path | None = None, output: str 
 def _scrub_data_root_param(run: Path) -> bool:
     changed = False
     param = run / "params" / "data_root"
-    if param.is_file() and param.read_text().startswith("/"):
-        param.write_text(DATA_ROOT_WORDS)
+    if param.is_file() and (readable_text(param) or "").startswith("/"):
+        replace_text(param, DATA_ROOT_WORDS)
         changed = True
     config = run / "artifacts" / "config.json"
-    if config.is_file():
-        data = json.loads(config.read_text())
-        if isinstance(data, dict) and str(data.get("data_root", "")).startswith("/"):
-            data["data_root"] = DATA_ROOT_WORDS
-            config.write_text(json.dumps(data))
-            changed = True
+    text = readable_text(config) if config.is_file() else None
+    try:
+        data = json.loads(text) if text is not None else None
+    except json.JSONDecodeError:
+        data = None  # damaged: `record check` names it; never rewritten
+    if isinstance(data, dict) and str(data.get("data_root", "")).startswith("/"):
+        data["data_root"] = DATA_ROOT_WORDS
+        replace_text(config, json.dumps(data))
+        changed = True
     return changed
 
 
@@ -229,16 +257,16 @@ def _scrub_user(run: Path) -> int:
     A live run's meta.yaml is left to its writer (the next scrub takes it)."""
     changed = 0
     meta = run / "meta.yaml"
-    text = meta.read_text(encoding="utf-8", errors="replace")
-    if RUNNING_STATUS_LINE.search(text):
-        return 0
+    text = readable_text(meta)
+    if text is None or RUNNING_STATUS_LINE.search(text):
+        return 0  # damaged (named by `record check`, never rewritten) or live (its writer still owns it)
     new_text = _USER_LINE.sub(f"user_id: {ANONYMOUS_USER}", text)
     if new_text != text:
         replace_text(meta, new_text)
         changed += 1
     tag = run / "tags" / USER_TAG
-    if tag.is_file() and tag.read_text(encoding="utf-8", errors="replace") != ANONYMOUS_USER:
-        tag.write_text(ANONYMOUS_USER, encoding="utf-8")
+    if tag.is_file() and readable_text(tag) not in (None, ANONYMOUS_USER):
+        replace_text(tag, ANONYMOUS_USER)
         changed += 1
     return changed
 
@@ -246,15 +274,21 @@ def _scrub_user(run: Path) -> int:
 def scrub_record(repo_root: Path, store: Path) -> int:
     """Scrub every executed notebook under `book/runs` and the store's artifacts, and data-root params; returns the
     number of files changed."""
+    from randnas.record.integrity import run_problems
+    from randnas.record.manifest import refresh_manifest
+
     changed = 0
     for notebook in sorted((repo_root / "book" / "runs").rglob("*.ipynb")):
         changed += scrub_notebook(notebook, repo_root, output=notebook.relative_to(repo_root).as_posix())
-    for notebook in sorted(store.glob("*/*/artifacts/notebook/*.ipynb")):
-        changed += scrub_notebook(notebook, repo_root)
-    for run in store.glob("*/*/"):
-        if (run / "meta.yaml").is_file():
-            changed += _scrub_data_root_param(run)
-            changed += _scrub_user(run)
+    for run in sorted(store.glob("*/*/")):
+        if not (run / "meta.yaml").is_file():
+            continue
+        whole = not run_problems(run)  # before the scrub: a damaged run's manifest is never refreshed
+        content = sum(scrub_notebook(path, repo_root) for path in sorted(run.glob("artifacts/notebook/*.ipynb")))
+        content += _scrub_data_root_param(run)
+        if content and whole:
+            refresh_manifest(run)  # the scrub changed what the run logged on purpose; its digests follow
+        changed += content + _scrub_user(run)
     return changed
 
 
@@ -264,6 +298,12 @@ def export_record(repo_root: Path, store: Path, source_uri: str | None = None) -
     recording machine's paths. Returns (runs copied, meta.yaml files made portable, files scrubbed).
 
     One step after the runs, not a rewrite after each: a live run's meta.yaml is left to the next export."""
+    if store.exists() and any(store.iterdir()) and not is_file_store(store):
+        # export rewrites files: never in a folder that is not a store (a mistyped --store, say)
+        raise RecordUnwritable(
+            f"{store} is not an MLflow file store (no experiment folder with a meta.yaml); "
+            "give --store the record's folder, e.g. mlruns"
+        )
     copied = copy_runs(source_uri, store) if source_uri else 0
     if not store.is_dir():
         raise FileNotFoundError(f"no file store at {store}; give --store, or --from a tracking server to copy from")

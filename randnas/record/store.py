@@ -155,6 +155,12 @@ def _run_dirs(experiment: Path) -> Iterator[Path]:
             yield child
 
 
+def is_file_store(folder: Path) -> bool:
+    """Whether `folder` holds an MLflow file store (an experiment folder with its meta.yaml, or MLflow's .trash):
+    the test before any command rewrites files in a folder it was pointed at."""
+    return folder.is_dir() and ((folder / ".trash").is_dir() or next(_experiment_dirs(folder), None) is not None)
+
+
 def ensure_store_layout(store: Path) -> None:
     """Recreate the empty folders MLflow's file store expects and git does not keep."""
     (store / ".trash").mkdir(exist_ok=True)
@@ -216,7 +222,7 @@ def _damage(store: Store) -> dict[Path, str]:
 
 
 class RecordUnreadable(RuntimeError):
-    """A damaged experiment meta.yaml keeps MLflow from creating a new experiment."""
+    """A damaged file of the record (an experiment meta.yaml, a param or tag file) keeps MLflow from using it."""
 
 
 # ---- experiments -----------------------------------------------------------------------------------
@@ -357,14 +363,20 @@ def find_runs(
         clauses.append(f"tags.`{TAG_PLAN_KEY}` = {filter_literal(plan_key)}")
     if status is not None:
         clauses.append(f"attributes.status = {filter_literal(status)}")
-    return list(
-        client.search_runs(
-            experiment_ids,
-            filter_string=" and ".join(clauses),
-            order_by=["attributes.start_time DESC"],
-            max_results=50_000,
+    try:
+        return list(
+            client.search_runs(
+                experiment_ids,
+                filter_string=" and ".join(clauses),
+                order_by=["attributes.start_time DESC"],
+                max_results=50_000,
+            )
         )
-    )
+    except UnicodeDecodeError:  # MLflow's file store reads each param and tag file as text
+        raise RecordUnreadable(
+            f"a param, tag or metric file of {store.uri} is not UTF-8 text; `randnas record check` names it: "
+            "restore it from git (git checkout -- FILE)"
+        ) from None
 
 
 @dataclass(frozen=True)

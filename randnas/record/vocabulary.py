@@ -28,6 +28,8 @@ TAG_HAND_RUN = "randnas.hand_run"
 TAG_ADOPTED = "randnas.adopted"
 TAG_EXPORTED_FROM = "randnas.exported_from"  # the run id in the store `randnas record export` copied it from
 TAG_BOOK_PAGE = "randnas.book_page"  # where the book renders a plan job's executed notebook
+# set on a run that `randnas run --force` replaced: kept in the record, left out of every table
+TAG_SUPERSEDED_BY = "randnas.superseded_by"
 
 # MLflow's own tags that randnas writes or reads
 SOURCE_TAG = "mlflow.source.name"

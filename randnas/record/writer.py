@@ -206,12 +206,12 @@ class RunLog:
 
 
 def write_manifest(store: Store, run_id: str) -> None:
-    """Log what the run holds (each metric with its number of values, each param) as its last artifact, so a
-    later deleted or truncated file is found (`randnas record check`, the plan runner, the book)."""
-    client = store.client()
-    data = client.get_run(run_id).data
-    metrics = {key: len(client.get_metric_history(run_id, key)) for key in sorted(data.metrics)}
-    log_json(store, run_id, {"metrics": metrics, "params": sorted(data.params)}, MANIFEST_ARTIFACT)
+    """Log what the run holds, with a digest of every param, tag, metric series and artifact, as its last
+    artifact, so a later deleted, edited or truncated file is found (`randnas record check`, the plan runner, the
+    book); see `randnas.record.manifest`."""
+    from randnas.record.manifest import content_from_client, manifest_of
+
+    log_json(store, run_id, manifest_of(content_from_client(store, run_id)), MANIFEST_ARTIFACT)
 
 
 @contextmanager

@@ -113,6 +113,54 @@ def test_runs_name_no_user_and_export_scrubs_an_older_record(store):
     assert find_runs(open_store(), "toy/user")[0].info.status == v.FINISHED
 
 
+def test_export_never_rewrites_a_file_it_cannot_read(store):
+    with tracked_run("toy/undecodable", "a", tags={v.TAG_PLAN_KEY: "p/undecodable"}) as run:
+        run.metrics({"loss": 1.0}, step=1)
+    folder = next(store.glob(f"*/{run.run_id}"))
+    damaged = (folder / "meta.yaml").read_bytes().replace(b"user_id: unknown", b"user_id: \xff\xfealice")
+    (folder / "meta.yaml").write_bytes(damaged)
+    (folder / "tags" / "mlflow.user").write_bytes(b"\xffbob")
+    (folder / "artifacts").mkdir(exist_ok=True)
+    (folder / "artifacts" / "config.json").write_text('{"data_root": "/home/x/da')  # truncated
+    export_record(store.parent, store)
+    assert (folder / "meta.yaml").read_bytes() == damaged  # the evidence kept for `record check` to name
+    assert (folder / "tags" / "mlflow.user").read_bytes() == b"\xffbob"
+    assert (folder / "artifacts" / "config.json").read_text() == '{"data_root": "/home/x/da'
+
+
+def test_export_refuses_a_folder_that_is_not_a_store(tmp_path):
+    from randnas.cli import main
+
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "meta.yaml").write_text("user_id: alice\n")  # a file export would rewrite, were it a store
+    assert main(["record", "export", "--store", str(folder)]) == 2
+    assert (folder / "meta.yaml").read_text() == "user_id: alice\n"
+
+
+def test_a_full_disk_during_export_leaves_the_old_file_and_no_partial_one(store, monkeypatch):
+    import pathlib
+
+    from randnas.cli import main
+
+    with tracked_run("toy/full", "a", tags={v.TAG_PLAN_KEY: "p/full"}) as run:
+        run.metrics({"loss": 1.0}, step=1)
+    folder = next(store.glob(f"*/{run.run_id}"))
+    (folder / "tags" / "mlflow.user").write_text("alice")
+    real_write = pathlib.Path.write_text
+
+    def full_disk(self, *args, **kwargs):
+        if self.name.endswith(".partial"):
+            real_write(self, "al")
+            raise OSError(28, "No space left on device")
+        return real_write(self, *args, **kwargs)
+
+    monkeypatch.setattr(pathlib.Path, "write_text", full_disk)
+    assert main(["record", "export", "--store", str(store)]) == 2
+    assert (folder / "tags" / "mlflow.user").read_text() == "alice"
+    assert not list(store.rglob("*.partial"))
+
+
 def test_the_committed_record_reads_back_whole():
     runs, problems = check_store(REPO / "mlruns")
     assert runs > 0 and problems == []
