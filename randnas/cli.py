@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -111,6 +112,8 @@ def _free_port(port: int) -> bool:
     import socket
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # as a server binds: connections of a UI just stopped, left in TIME_WAIT, do not make the port busy
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -119,49 +122,46 @@ def _free_port(port: int) -> bool:
 
 
 def _cmd_ui(args: argparse.Namespace) -> int:
+    import threading
+
     from randnas.backends import watch_group
-    from randnas.record.store import open_store
+    from randnas.record.store import find_project_root, open_store
+    from randnas.record.viewer import ReadOnlyProxy, snapshot_store
 
     if not _free_port(args.port):
         print(f"randnas: error: port {args.port} on 127.0.0.1 is in use; choose another with --port", file=sys.stderr)
         return 2
     store = open_store(args.store)
-    uri = store.uri
-    command = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        uri,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(args.port),
-    ]
+    uri, cwd, snapshot = store.uri, None, None
+    if store.folder is not None:
+        # a snapshot, so that no request can change the record; under _build/ (ignored), replaced at each start
+        snapshot = snapshot_store(store.folder, find_project_root() / "_build" / "mlflow-ui" / str(args.port))
+        uri, cwd = str(snapshot), snapshot.parent  # the committed artifact paths resolve in the snapshot's folder
+    upstream = _any_free_port()  # MLflow's own port, private: every request reaches it through the proxy
+    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri]
+    command += ["--host", "127.0.0.1", "--port", str(upstream)]
     # the model-training mode: MLflow 3's default (GenAI) opens every experiment on an empty Traces page
     print(
-        f"MLflow UI for {uri} on http://127.0.0.1:{args.port}/#/?workflowType=machine_learning "
-        "(Ctrl-C or kill stops it)"
+        f"MLflow UI for {store.uri} on http://127.0.0.1:{args.port}/#/?workflowType=machine_learning "
+        + ("(read-only: a snapshot, changes made in the UI are dropped when it stops; " if snapshot else "(")
+        + "Ctrl-C or kill stops it)"
     )
     # the server runs in its own process group (MLflow starts workers of its own), and that whole group
     # is stopped with this command: Ctrl-C or `kill` of `randnas ui` never leaves a server serving
-    # the committed record's artifact paths are relative to the folder that holds the store: the server resolves
-    # them there
-    folder = store.folder
     server = subprocess.Popen(
-        command,
-        env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"},
-        start_new_session=True,
-        cwd=folder.parent if folder is not None else None,
+        command, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}, start_new_session=True, cwd=cwd
     )
     watcher = watch_group(server.pid)  # stops the server even when `randnas ui` itself is SIGKILLed
+    proxy = ReadOnlyProxy(args.port, upstream)
+    threading.Thread(target=lambda: (server.wait(), proxy.shutdown()), daemon=True).start()
     try:
         with _sigterm_as_interrupt():
+            proxy.serve_forever()
             return server.wait()
     except KeyboardInterrupt:
         return 130
     finally:
+        proxy.server_close()
         watcher.kill()
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -169,6 +169,16 @@ def _cmd_ui(args: argparse.Namespace) -> int:
                 server.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
+        if snapshot is not None:
+            shutil.rmtree(snapshot.parent, ignore_errors=True)
+
+
+def _any_free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def _cmd_data_check(args: argparse.Namespace) -> int:

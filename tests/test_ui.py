@@ -116,6 +116,8 @@ def wait_until_free(port: int, seconds: float, message: str) -> None:
     deadline = time.monotonic() + seconds
     while True:  # the port is free again: nothing serves it any more
         with socket.socket() as probe:
+            # as a server binds: connections left in TIME_WAIT are no server
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
                 probe.bind(("127.0.0.1", port))
                 return
@@ -146,3 +148,61 @@ def test_sigkill_of_randnas_ui_leaves_no_server_serving(store):
     finally:
         if ui.poll() is None:
             ui.kill()
+
+
+def _request(url: str, body: dict, origin: str | None) -> int:
+    headers = {"Content-Type": "application/json", **({"Origin": origin} if origin else {})}
+    request = urllib.request.Request(url, json.dumps(body).encode(), headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=20) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_no_request_to_the_ui_changes_the_record(store):
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+    with tracked_run(
+        "toy/read-only", "toy", tags=run_tags(seed=0, preset="smoke", benchmark="toy", datasets=[toy])
+    ) as run:
+        run.metrics({"valid/acc": 0.5}, step=1)
+    before = {path: path.read_bytes() for path in sorted(store.rglob("*")) if path.is_file()}
+    ui, port = start_ui(store)
+    base = f"http://127.0.0.1:{port}/ajax-api/2.0/mlflow"
+    try:
+        # a page on another localhost port, as a browser sends it: refused
+        other = "http://localhost:9999"
+        assert _request(f"{base}/runs/delete", {"run_id": run.run_id}, other) == 403
+        assert _request(f"{base}/runs/set-tag", {"run_id": run.run_id, "key": "x", "value": "y"}, other) == 403
+        # the UI's own origin may write, and changes only the snapshot it serves
+        own = f"http://127.0.0.1:{port}"
+        assert _request(f"{base}/runs/set-tag", {"run_id": run.run_id, "key": "x", "value": "y"}, own) == 200
+        assert _request(f"{base}/runs/delete", {"run_id": run.run_id}, own) == 200
+    finally:
+        ui.send_signal(signal.SIGTERM)
+        ui.wait(timeout=60)
+    after = {path: path.read_bytes() for path in sorted(store.rglob("*")) if path.is_file()}
+    assert after == before
+    assert not (REPO / "_build" / "mlflow-ui" / str(port)).exists()  # the snapshot goes with the UI
+
+
+def test_the_ui_refuses_a_record_whose_artifacts_point_outside_it(store):
+    with tracked_run("toy/escape", "toy", tags={"randnas.plan_key": "p/e/smoke/x@0"}) as run:
+        run.metrics({"loss": 1.0}, step=1)
+    meta = next(store.glob(f"*/{run.run_id}/meta.yaml"))
+    meta.write_text(
+        "".join(
+            "artifact_uri: ../../../../etc\n" if line.startswith("artifact_uri:") else line
+            for line in meta.read_text().splitlines(keepends=True)
+        )
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "randnas.cli", "ui", "--store", str(store), "--port", str(free_loopback_port())],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2 and "point their artifacts outside the store" in done.stderr
+    assert done.stderr.count("\n") == 1

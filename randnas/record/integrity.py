@@ -56,7 +56,7 @@ def run_problems(run: Path) -> list[str]:
     not a child run and has no manifest."""
     problems = []
     meta_problem = _meta_problem(run / "meta.yaml", RUN_KEYS)
-    if (problem := meta_problem or _artifact_location_problem(run)) is not None:
+    if (problem := meta_problem or artifact_location_problem(run)) is not None:
         problems.append(problem)
     metric_problems = [problem for path in _files(run / "metrics") if (problem := _metric_problem(path)) is not None]
     text_problems = [
@@ -86,12 +86,17 @@ def _is_text(path: Path) -> bool:
     return True
 
 
-def _artifact_location_problem(run: Path) -> str | None:
+def artifact_location_problem(run: Path) -> str | None:
     """A run's artifacts must lie in its own folder: a meta.yaml pointing elsewhere (`../../etc`) would make the
     UI and every reader take files from outside the record."""
     import yaml
 
-    data = yaml.safe_load((run / "meta.yaml").read_text(encoding="utf-8"))
+    try:
+        data = yaml.safe_load((run / "meta.yaml").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None  # named as damaged by `_meta_problem`
+    if not isinstance(data, dict):
+        return None
     uri = str(data.get("artifact_uri", ""))
     if not uri:
         return f"{run / 'meta.yaml'}: lacks artifact_uri"
