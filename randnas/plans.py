@@ -317,6 +317,8 @@ def expand(
         if missing:
             raise PlanError(f"{entry.notebook.name}: its parameters cell must declare {missing}")
         base, points, fixed = _points(entry, entry.presets[preset], overrides, declared)
+        grid_axes = {*entry.grid, *entry.presets[preset].get("grid", {})}
+        fixed = _changing(fixed, base, read_defaults(entry.notebook), keep=grid_axes)
         names = set()
         for point in points:
             parameters = {**base, **point, **fixed}
@@ -347,6 +349,25 @@ def expand(
                 "split it into smaller plans"
             )
     return jobs
+
+
+def _changing(
+    fixed: Mapping[str, Any], base: Mapping[str, Any], defaults: Mapping[str, Any], keep: set[str]
+) -> dict[str, Any]:
+    """The overrides that change a parameter: `--set dataset=digits` where the job has digits anyway names no
+    new job (it would be a second run with the same parameters, counted twice by the tables). An override of a
+    grid axis (`keep`) always stays: it names the job as the grid does."""
+
+    def same(a: Any, b: Any) -> bool:
+        return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+    unset = object()
+    return {
+        key: value
+        for key, value in fixed.items()
+        if key in keep
+        or not same(value, base[key] if key in base else defaults.get(key, unset) if key in defaults else unset)
+    }
 
 
 def _points(

@@ -123,6 +123,8 @@ def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Call
     from randnas.record.writer import write_manifest
 
     output = root / job.output
+    if owner := _other_plans_notebook(output, job):
+        return JobResult(job, "failed", owner)
     finished = record.find_runs(store, plan_key=job.plan_key, status=FINISHED)
     if finished and not force and (damage := _damage(store, finished[0])):
         # a damaged run is not done: it is set aside (MLflow-deleted, its files kept) and the job trained again
@@ -174,6 +176,7 @@ def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Call
         label_executed_copy(partial, job)
         scrub_notebook(partial, root, output=job.output.as_posix())  # no paths of this machine in the record
         run_id = runs[0].info.run_id
+        _supersede(store, runs[1:], run_id)
         log_artifact(store, run_id, partial, artifact_path=NOTEBOOK_ARTIFACTS)
         write_manifest(store, run_id)  # the manifest's digests cover the executed notebook too
         page = book_output(job.plan_key) or job.output.with_suffix(".html").as_posix()
@@ -296,6 +299,38 @@ def stale_reason(root: Path, job: Job, run: Any) -> str:
     if tags.get(TAG_GIT_DIRTY) == "true":
         reasons.append("made from a work tree with uncommitted changes")
     return "; ".join(reasons)
+
+
+def _supersede(store: Any, older: Sequence[Any], run_id: str) -> None:
+    """--force: the FINISHED runs `run_id` replaces stay in the record, tagged with it, and out of every table."""
+    from randnas.record import store as record
+    from randnas.record.vocabulary import TAG_SUPERSEDED_BY
+
+    for run in older:
+        if TAG_SUPERSEDED_BY not in run.data.tags:
+            record.set_run_tags(store, run.info.run_id, {TAG_SUPERSEDED_BY: run_id})
+
+
+def _other_plans_notebook(output: Path, job: Job) -> str:
+    """Why `job` may not write `output` ("" when it may): the executed notebook there is another plan's job, which
+    this one would overwrite (the book would then show this plan's run on that plan's page)."""
+    import json
+
+    from randnas.record.vocabulary import plan_key_parts
+
+    if not output.is_file():
+        return ""
+    try:
+        theirs = json.loads(output.read_text(encoding="utf-8"))["metadata"]["papermill"]["parameters"]["plan_key"]
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, TypeError):
+        return ""  # not a plan job's executed copy: the runner's own rules apply
+    ours, their_parts = plan_key_parts(job.plan_key), plan_key_parts(str(theirs))
+    if ours is None or their_parts is None or ours[0] == their_parts[0]:
+        return ""
+    return (
+        f"{job.output} holds plan {their_parts[0]!r}'s job {theirs}; plan {ours[0]!r} would overwrite it: give "
+        f"its entry {job.entry!r} another key"
+    )
 
 
 def _damage(store: Any, run: Any) -> str:

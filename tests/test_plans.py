@@ -108,6 +108,22 @@ entries:
 """
 
 
+def test_an_override_that_changes_nothing_names_no_new_job(project):
+    plan = plans.load_plan(project / "plans" / "toy.yaml", root=project)
+    plain = plans.expand(plan, "smoke", notebook_parameters=fixed_parameters)
+    same = plans.expand(plan, "smoke", {"value": 2.0}, notebook_parameters=fixed_parameters)  # the entry's own value
+    assert [job.plan_key for job in same] == [job.plan_key for job in plain]
+    changed = plans.expand(plan, "smoke", {"value": 5.0}, notebook_parameters=fixed_parameters)
+    assert [job.name for job in changed] == ["seed-1_value-5.0", "seed-2_value-5.0"]
+
+
+def test_the_default_plans_no_op_override_is_the_same_job():
+    plan = plans.load_plan(REPO / "plans" / "default.yaml", root=REPO)
+    [plain] = plans.expand(plan, "smoke", only=["datasets"])
+    [same] = plans.expand(plan, "smoke", {"image_sets": ["digits"]}, only=["datasets"])
+    assert same.plan_key == plain.plan_key
+
+
 def test_extra_points_run_beside_the_grid(project):
     path = project / "plans" / "repeat.yaml"
     path.write_text(REPEAT_PLAN)
@@ -322,6 +338,29 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     assert statuses(runner.run_plan(plan_path, "smoke", {"seed": [3]}, root=project, store=store, force=True)) == [
         "ran"
     ]
+    # the forced run supersedes the old one: both kept, only the new one counted by the tables
+    forced = find_runs(
+        open_store(),
+        "toy/plans",
+        plan_key=plans.expand(plans.load_plan(plan_path, root=project), "smoke", {"seed": [3]})[0].plan_key,
+        status=v.FINISHED,
+    )
+    assert len(forced) == 2 and forced[1].data.tags[v.TAG_SUPERSEDED_BY] == forced[0].info.run_id
+    assert [v.counted(run.data.tags) for run in forced] == [True, False]
+
+
+def test_a_second_plan_never_overwrites_another_plans_executed_notebook(project, store):
+    results = runner.run_plan(project / "plans" / "toy.yaml", "smoke", {"seed": [1]}, root=project, store=store)
+    assert statuses(results) == ["ran"]
+    page = project / "book/runs/smoke/toy/seed-1.ipynb"
+    before = page.read_bytes()
+    (project / "plans" / "other.yaml").write_text(PLAN.replace("name: toy", "name: other"))
+    results = runner.run_plan(project / "plans" / "other.yaml", "smoke", {"seed": [1]}, root=project, store=store)
+    [result] = results
+    assert result.status == "failed" and "holds plan 'toy''s job" in result.detail
+    assert "give its entry 'toy' another key" in result.detail
+    assert page.read_bytes() == before
+    assert len(find_runs(open_store(), "toy/plans")) == 1  # nothing ran
 
 
 def test_failed_job_ends_failed_and_leaves_the_book_untouched(project, store):

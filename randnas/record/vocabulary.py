@@ -75,5 +75,8 @@ def plan_run_name(tags: Mapping[str, str], fallback: str) -> str:
 
 
 def counted(tags: Mapping[str, str]) -> bool:
-    """Whether the book counts a run: every plan run, a hand run only once adopted (`randnas record adopt`)."""
+    """Whether the book counts a run: every plan run that `randnas run --force` has not superseded, a hand run
+    only once adopted (`randnas record adopt`)."""
+    if TAG_SUPERSEDED_BY in tags:
+        return False
     return tags.get(TAG_HAND_RUN) != "true" or tags.get(TAG_ADOPTED) == "true"
