@@ -160,7 +160,7 @@ def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Call
             )
         except BaseException as error:  # an interrupt too: the run must not be left RUNNING
             stopped = not isinstance(error, Exception)  # KeyboardInterrupt, SystemExit: stopped, not broken
-            ended = record.mark_unfinished(store, job.plan_key, KILLED if stopped else FAILED)
+            ended = _end_unfinished(store, job.plan_key, KILLED if stopped else FAILED)
             failed_copy = root / "_build" / "failed-runs" / job.output.relative_to(job.output.parts[0])
             if partial.is_file():
                 failed_copy.parent.mkdir(parents=True, exist_ok=True)
@@ -299,6 +299,18 @@ def stale_reason(root: Path, job: Job, run: Any) -> str:
     if tags.get(TAG_GIT_DIRTY) == "true":
         reasons.append("made from a work tree with uncommitted changes")
     return "; ".join(reasons)
+
+
+def _end_unfinished(store: Any, plan_key: str, status: str) -> list[str]:
+    """End the job's RUNNING runs as `status`; a tracking server that stopped answering is said, not waited on:
+    its run stays RUNNING, and the rerun resumes it from its checkpoint all the same."""
+    from randnas.record import store as record
+
+    try:
+        record.check_reachable(store.uri)
+    except record.StoreUnreachable as gone:
+        return [f"none ({gone}; the rerun resumes the run from its checkpoint)"]
+    return record.mark_unfinished(store, plan_key, status)
 
 
 def _supersede(store: Any, older: Sequence[Any], run_id: str) -> None:

@@ -4,6 +4,7 @@ the book uses into the portable committed file store."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -41,6 +42,13 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+_SERVER_PIDS: dict[str, int] = {}
+
+
+def server_pid(uri: str) -> int:
+    return _SERVER_PIDS[uri]
+
+
 @pytest.fixture
 def server(tmp_path: Path):
     """`mlflow server` on a sqlite database, serving artifacts from a folder, on 127.0.0.1."""
@@ -68,6 +76,7 @@ def server(tmp_path: Path):
         start_new_session=True,
     )
     uri = f"http://127.0.0.1:{port}"
+    _SERVER_PIDS[uri] = process.pid
     deadline = time.monotonic() + 180
     try:
         while True:
@@ -192,3 +201,100 @@ def test_export_from_a_server_that_does_not_answer_is_one_line(tmp_path):
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0 and "cannot reach the tracking server" in done.stderr
     assert not (tmp_path / "mlruns").exists()
+
+
+EPOCHS_BODY = """import time
+from types import SimpleNamespace
+import torch
+from randnas.record.writer import run_tags, tracked_run
+from randnas.train.loop import EpochTrainer
+
+
+class Toy(EpochTrainer):
+    def __init__(self):
+        self.model = torch.nn.Linear(1, 1, bias=False)
+        torch.nn.init.zeros_(self.model.weight)
+
+    def train_one_epoch(self, epoch):
+        with torch.no_grad():
+            self.model.weight.add_(epoch)
+        time.sleep(sleep)
+        return {"valid/value": float(self.model.weight.sum()) * value}
+
+    def checkpointed(self):
+        return {"model": self.model}, {}
+
+
+toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+tags = run_tags(seed=seed, preset=preset, benchmark="toy", datasets=[toy], plan_key=plan_key)
+with tracked_run("toy/faults", f"toy-{seed}", tags=tags, store=store or None, held_lock=held_lock) as run:
+    Toy().train_epochs(4, run.checkpoint_dir(), lambda epoch, metrics: run.metrics(metrics, step=epoch))
+"""
+
+
+def test_a_server_that_hangs_mid_job_stops_it_within_a_minute_and_the_rerun_has_every_epoch(
+    server, project, tmp_path, monkeypatch
+):
+    """SIGSTOP of the server's processes mid-job (it accepts connections and never answers): the job fails with
+    one line in under a minute, its checkpoint kept; once the server is back, the rerun resumes the run, and its
+    per-epoch metrics are an uninterrupted run's, step for step (epoch 1+2, 1+2+3, ... times the value 2)."""
+    import os
+    import signal
+    import threading
+
+    write_notebook(project / "notebooks" / "toy.ipynb", parameters=PARAMETERS, body=EPOCHS_BODY)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    monkeypatch.setenv("RANDNAS_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    plan, overrides = project / "plans" / "toy.yaml", {"seed": [1], "sleep": 2.0}
+    outcome: dict = {}
+
+    def run_plan() -> None:
+        outcome["results"] = runner.run_plan(plan, "smoke", overrides, root=project, store=server)
+        outcome["ended"] = time.monotonic()
+
+    worker = threading.Thread(target=run_plan)
+    worker.start()
+    remote = open_store(server)
+    deadline = time.monotonic() + 240
+    while not any(
+        metric_history(remote, run.info.run_id, "valid/value") for run in find_runs(remote, "toy/faults")
+    ):  # the first epoch is reported: the server goes silent mid-job
+        assert worker.is_alive() and time.monotonic() < deadline, outcome
+        time.sleep(0.5)
+    group = os.getpgid(server_pid(server))
+    os.killpg(group, signal.SIGSTOP)
+    stopped = time.monotonic()
+    try:
+        worker.join(timeout=240)
+    finally:
+        os.killpg(group, signal.SIGCONT)
+    [result] = outcome["results"]
+    assert result.status == "failed" and "\n" not in result.detail
+    assert outcome["ended"] - stopped < 60, "the job waited on a silent server for over a minute"
+    assert list((tmp_path / "checkpoints").glob("*/last.pt"))  # kept for the resume
+
+    [rerun] = runner.run_plan(plan, "smoke", overrides, root=project, store=server)
+    assert rerun.status == "ran", rerun.detail
+    [run] = find_runs(remote, "toy/faults")
+    assert run.info.status == v.FINISHED
+    assert metric_history(remote, run.info.run_id, "valid/value") == [(1, 2.0), (2, 6.0), (3, 12.0), (4, 20.0)]
+
+
+def test_a_server_that_accepts_and_never_answers_is_one_line_at_once(tmp_path):
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        done = subprocess.run(
+            [sys.executable, "-m", "randnas.cli", "run", "plans/default.yaml", "--preset", "smoke", "--dry-run"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=Path(__file__).resolve().parents[1],
+            env={**os.environ, "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}"},
+            check=False,
+        )
+    assert done.returncode == 2 and time.monotonic() - started < 60
+    assert done.stderr.strip().count("\n") == 0
+    assert f"cannot reach the tracking server http://127.0.0.1:{port} (no answer within 5 s)" in done.stderr

@@ -106,9 +106,10 @@ class DartsLog:
         looked up in it too."""
 
         def log_epoch(epoch: int, metrics: dict) -> None:
-            genotype = search.genotypes[-1]
+            # by the epoch's own index: a resumed search reports its checkpointed epochs again (the loop's rule)
+            genotype, alphas = search.genotypes[epoch - 1], search.alphas[epoch - 1]
             self.run.metrics({**metrics, **(true_accuracy(bench, genotype) if bench else {})}, step=epoch)
-            self.run.json({"epoch": epoch, "genotype": genotype, **search.alphas[-1]}, EPOCH_ARTIFACT.format(epoch))
+            self.run.json({"epoch": epoch, "genotype": genotype, **alphas}, EPOCH_ARTIFACT.format(epoch))
 
         return log_epoch
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import logging
 import os
-import socket
 import sys
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -38,6 +37,15 @@ STORE_ENV = "MLFLOW_TRACKING_URI"  # MLflow's own setting: the store used when n
 RUN_FOLDERS = ("metrics", "params", "artifacts", "tags")
 EXPERIMENT_FOLDERS = ("tags",)
 REACH_TIMEOUT_S = 5.0
+# every call to a tracking server: at most 10 s, tried twice, so a server that dies or hangs mid-job stops the job
+# within a minute (MLflow's defaults, 120 s and 7 retries with doubling back-off, wait many minutes); a team's
+# slower server sets these variables itself
+SERVER_CALL_LIMITS = {
+    "MLFLOW_HTTP_REQUEST_TIMEOUT": "10",
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": "1",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER": "0",
+}
 
 
 def mlflow_module():
@@ -45,6 +53,8 @@ def mlflow_module():
     os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow >= 3.13 refuses ./mlruns without it
     # keep notebook outputs readable: no download progress bars, no "creating experiment" notices
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    for name, value in SERVER_CALL_LIMITS.items():  # inherited by the notebook kernels a plan starts
+        os.environ.setdefault(name, value)
     warnings.filterwarnings("ignore", message="IProgress not found")
     import mlflow
 
@@ -103,15 +113,23 @@ class StoreUnreachable(RuntimeError):
 
 
 def check_reachable(uri: str) -> None:
-    """Raise StoreUnreachable unless an http(s) tracking server accepts a connection within a few seconds."""
+    """Raise StoreUnreachable unless an http(s) tracking server answers an HTTP request within a few seconds (a
+    server that accepts connections and never answers is as gone as one that refuses them)."""
+    import urllib.error
+    import urllib.request
+
     parsed = urlparse(uri)
     if parsed.scheme not in ("http", "https") or not parsed.hostname:
         return  # a database URI is opened by MLflow itself
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
     try:
-        socket.create_connection((parsed.hostname, port), timeout=REACH_TIMEOUT_S).close()
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
+        with urllib.request.urlopen(f"{uri.rstrip('/')}/health", timeout=REACH_TIMEOUT_S):
+            pass
+    except urllib.error.HTTPError:
+        return  # it answered (a proxy in front may not serve /health): it is there
+    except (OSError, ValueError) as error:
+        reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or type(error).__name__
+        if isinstance(error, TimeoutError) or "timed out" in str(reason):
+            reason = f"no answer within {REACH_TIMEOUT_S:g} s"
         raise StoreUnreachable(
             f"cannot reach the tracking server {uri} ({reason}); start it (`make ui`, or "
             f"`mlflow server` on that address) or unset {STORE_ENV} to use ./mlruns"

@@ -3,8 +3,9 @@ epoch by epoch, checkpoint after each epoch, then report it.
 
 The order is fixed so that a run killed at any point and resumed continues exactly as if it had not
 stopped: an epoch's checkpoint is written before its metrics are reported, so a resumed run never
-trains an epoch it has reported (and the tracking side skips a step it already holds, for the rare
-resume from the checkpoint before the last one). A subclass supplies one epoch of training and says
+trains an epoch it has reported; a resume reports every checkpointed epoch again, and the tracking side
+skips a step it already holds, so an epoch whose report was lost (a tracking server gone between the
+checkpoint and the report) is reported once, on resume. A subclass supplies one epoch of training and says
 what its checkpoint must hold.
 """
 
@@ -56,6 +57,12 @@ class EpochTrainer(ABC):
             modules, generators = self.checkpointed()
             start, extra = restore_checkpoint(payload, modules=modules, generators=generators)
             history = list(extra["history"])
+            # the checkpointed epochs are reported again: a report lost with its tracking server (the epoch was
+            # checkpointed, its metrics never arrived) comes back, and the tracking side skips a step it holds,
+            # so a resumed run's metrics equal an uninterrupted run's, step for step
+            for epoch, metrics in enumerate(history, 1):
+                if on_epoch is not None:
+                    on_epoch(epoch, metrics)
         for epoch in range(start + 1, target + 1):
             metrics = self.train_one_epoch(epoch)
             history.append(metrics)

@@ -142,8 +142,9 @@ def test_record_check_names_content_damage(store, damage, capsys):
 def test_an_orphaned_partial_file_outside_any_run_is_named(store):
     run = one_run(store)
     (run.parent / "meta.yaml.partial").write_text("")
+    partial = run.parent / "meta.yaml.partial"
     assert problems_of(store) == [
-        f"{run.parent / 'meta.yaml.partial'}: left by an interrupted write; delete it (the file beside it is the whole one)"
+        f"{partial}: left by an interrupted write; delete it (the file beside it is the whole one)"
     ]
 
 

@@ -122,7 +122,49 @@ def test_a_run_killed_after_its_first_epoch_resumes_to_the_uninterrupted_runs_en
     torch.manual_seed(12345)
     history, rates, digest, state = run(kind, 3, tmp_path)
     assert history == straight_history and state == straight_state
-    assert rates == straight_rates[1:]  # the epochs after the resume, at the learning rates of the straight run
+    # the resume reports the checkpointed epoch again (at the state it restored), then the epochs it trains, at the
+    # learning rates of the straight run
+    assert rates == straight_rates
     assert digest == straight_digest
     if kind in ANNEALED:  # the schedule moves every epoch, so a restarted one could not go unseen
         assert len(set(straight_rates)) == EPOCHS
+
+
+class ServerGone(Exception):
+    """The tracking server dying between an epoch's checkpoint and its report."""
+
+
+def test_an_epoch_whose_report_was_lost_with_its_server_is_reported_on_resume(store):
+    """The epoch is checkpointed, its metrics never arrive, the job fails; the rerun resumes the run, trains
+    only the epochs after it, and ends with every epoch's metrics equal to an uninterrupted run's, step for step."""
+    from types import SimpleNamespace
+
+    from randnas.record.store import metric_history, open_store
+    from randnas.record.writer import run_tags, tracked_run
+
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+
+    def attempt(plan_key: str, lose_report_of: int | None = None) -> str:
+        seed_everything(3)
+        trainer = BUILD["train cnn"](3)
+        tags = run_tags(seed=3, preset="smoke", benchmark="toy", datasets=[toy], plan_key=plan_key)
+        with tracked_run("toy/lost-report", "toy", tags=tags) as run:
+
+            def report(epoch: int, metrics: dict) -> None:
+                if epoch == lose_report_of:
+                    raise ServerGone
+                run.metrics(metrics, step=epoch)
+
+            trainer.train_epochs(EPOCHS, run.checkpoint_dir(), report)
+        return run.run_id
+
+    straight = attempt("p/straight")
+    with pytest.raises(ServerGone):
+        attempt("p/interrupted", lose_report_of=2)
+    resumed = attempt("p/interrupted")
+    opened = open_store()
+    keys = sorted(opened.client().get_run(straight).data.metrics)
+    assert keys == sorted(opened.client().get_run(resumed).data.metrics)
+    for key in keys:
+        assert [step for step, _ in metric_history(opened, resumed, key)] == list(range(1, EPOCHS + 1)), key
+        assert metric_history(opened, resumed, key) == metric_history(opened, straight, key), key
