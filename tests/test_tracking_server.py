@@ -298,3 +298,71 @@ def test_a_server_that_accepts_and_never_answers_is_one_line_at_once(tmp_path):
     assert done.returncode == 2 and time.monotonic() - started < 60
     assert done.stderr.strip().count("\n") == 0
     assert f"cannot reach the tracking server http://127.0.0.1:{port} (no answer within 5 s)" in done.stderr
+
+
+def test_two_clones_on_one_server_never_share_a_run(server, project, tmp_path, monkeypatch):
+    """Two clones (their own checkpoints, so their file locks never meet) run the same job against one server at
+    once: one trains it, the other skips it naming the owner; the run holds one value per step."""
+    import shutil
+    import threading
+
+    from randnas.record.claims import CLAIM_PREFIX
+
+    write_notebook(project / "notebooks" / "toy.ipynb", parameters=PARAMETERS, body=EPOCHS_BODY)
+    other = tmp_path / "other-clone"
+    shutil.copytree(project, other)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    overrides = {"seed": [1], "sleep": 2.0}
+    first: dict = {}
+
+    def clone_one() -> None:
+        first["results"] = runner.run_plan(
+            project / "plans" / "toy.yaml", "smoke", overrides, root=project, store=server
+        )
+
+    monkeypatch.setenv("RANDNAS_CHECKPOINTS", str(tmp_path / "checkpoints-1"))
+    worker = threading.Thread(target=clone_one)
+    worker.start()
+    remote = open_store(server)
+    deadline = time.monotonic() + 240
+    while not find_runs(remote, "toy/faults"):  # the first clone is training
+        assert worker.is_alive() and time.monotonic() < deadline
+        time.sleep(0.5)
+    monkeypatch.setenv("RANDNAS_CHECKPOINTS", str(tmp_path / "checkpoints-2"))
+    [second] = runner.run_plan(other / "plans" / "toy.yaml", "smoke", overrides, root=other, store=server)
+    worker.join(timeout=240)
+    assert second.status == "skipped" and "is being run by" in second.detail and "process" in second.detail
+    assert statuses(first["results"]) == ["ran"]
+    [run] = find_runs(remote, "toy/faults")
+    assert metric_history(remote, run.info.run_id, "valid/value") == [(1, 2.0), (2, 6.0), (3, 12.0), (4, 20.0)]
+    # released: no live claim left in the experiment list
+    assert not [name for name in experiment_names(remote).values() if name.startswith(CLAIM_PREFIX)]
+
+
+def test_a_claim_whose_owner_died_is_taken_over_and_a_live_one_is_not(server, project, tmp_path, monkeypatch):
+    import hashlib
+
+    from randnas import plans
+    from randnas.record.claims import CLAIM_PREFIX, HEARTBEAT_TAG, OWNER_TAG
+
+    write_notebook(project / "notebooks" / "toy.ipynb", parameters=PARAMETERS, body=EPOCHS_BODY)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    monkeypatch.setenv("RANDNAS_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    plan, overrides = project / "plans" / "toy.yaml", {"seed": [1], "sleep": 0.0}
+    [job] = plans.expand(plans.load_plan(plan, root=project), "smoke", overrides)
+    client = open_store(server).client()
+    prefix = f"{CLAIM_PREFIX}{hashlib.sha256(job.plan_key.encode()).hexdigest()[:24]}"
+    # a live claim from another machine: the job is left to it
+    live = client.create_experiment(
+        f"{prefix}/1", tags={OWNER_TAG: "gpu-7 process 41", HEARTBEAT_TAG: str(time.time())}
+    )
+    [result] = runner.run_plan(plan, "smoke", overrides, root=project, store=server)
+    assert result.status == "skipped" and "is being run by gpu-7 process 41" in result.detail
+    # that machine died: its heartbeat is an hour old, and the claim is taken over (the next generation)
+    client.set_experiment_tag(live, HEARTBEAT_TAG, str(time.time() - 3600))
+    [result] = runner.run_plan(plan, "smoke", overrides, root=project, store=server)
+    assert result.status == "ran", result.detail
+    from mlflow.entities import ViewType
+
+    names = {e.name for e in client.search_experiments(view_type=ViewType.ALL) if e.name.startswith(prefix)}
+    assert names == {f"{prefix}/1", f"{prefix}/2"}

@@ -56,7 +56,8 @@ def _lock_file(store: Store, name: str) -> Path:
 
 @contextmanager
 def job_lock(store: Store, plan_key: str, held: str = "") -> Iterator[None]:
-    """Hold the plan job's lock for the block: one writer per job, across processes and runners.
+    """Hold the plan job's lock for the block: one writer per job, across processes and runners (and, on a
+    tracking server, across clones and machines: `randnas.record.claims`).
 
     A busy lock raises `RunBusy` at once. An empty key (a run outside a plan) takes no lock, and neither does
     `held == plan_key`: the plan runner that started this notebook holds it and passed its key down."""
@@ -84,7 +85,13 @@ def job_lock(store: Store, plan_key: str, held: str = "") -> Iterator[None]:
         handle.truncate()
         handle.write(f"process {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
         handle.flush()
-        yield
+        if store.folder is None:  # a tracking server other clones and machines share: a claim through it too
+            from randnas.record.claims import server_claim
+
+            with server_claim(store.client(), plan_key):
+                yield
+        else:
+            yield
     finally:
         handle.close()  # closing the file releases the lock
 
