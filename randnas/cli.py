@@ -21,6 +21,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from randnas import plans, runner
     from randnas.record.store import find_project_root, find_runs, open_store
     from randnas.record.vocabulary import FINISHED
+    from randnas.staleness import stale_reason
 
     root = find_project_root()
     overrides = plans.parse_overrides(args.set or [])
@@ -33,7 +34,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for job in plans.expand(plan, args.preset, overrides, data_root=args.data_root, only=args.only or ()):
             done = find_runs(store, plan_key=job.plan_key, status=FINISHED)
             missing = "" if done else "".join(f"  (needs <data root>/{folder})" for folder in job.missing_data())
-            stale = runner.stale_reason(root, job, done[0]) if done else ""
+            stale = stale_reason(root, job.notebook, done[0].data.tags) if done else ""
             print(
                 f"{'done' if done else 'todo'}  {job.plan_key}  -> {job.output}{missing}"
                 + (f"  (stale: {stale})" if stale else "")

@@ -257,50 +257,6 @@ def label_executed_copy(path: Path, job: Job) -> None:
     nbformat.write(notebook, path)
 
 
-def _rev_parse(root: str, name: str) -> str | None:
-    import subprocess
-
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", name], cwd=root, capture_output=True, text=True, timeout=20, check=False
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-@functools.lru_cache(maxsize=512)
-def _git_object(root: str, commit: str, path: str) -> str | None:
-    """The id of `path` (a tree or a file) at `commit` (a commit id: cached, HEAD would go stale) in the
-    repository at `root`; None if git cannot say."""
-    return _rev_parse(root, f"{commit}:{path}")
-
-
-def stale_reason(root: Path, job: Job, run: Any) -> str:
-    """Why a FINISHED run of `job` may not be what the code would compute now ("" if it is current): the
-    package (`randnas/`) or the job's notebook differs between the run's commit and the checkout's HEAD,
-    or the run came from a work tree with uncommitted changes."""
-    from randnas.record.vocabulary import TAG_GIT_COMMIT, TAG_GIT_DIRTY
-
-    tags = run.data.tags
-    commit = tags.get(TAG_GIT_COMMIT, "unknown")
-    notebook = job.notebook.resolve().relative_to(root.resolve()).as_posix()
-    if commit == "unknown":
-        return "made outside a git checkout"
-    if _git_object(str(root), commit, "randnas") is None:
-        return f"its commit {commit[:8]} is not in this checkout's history"
-    head = _rev_parse(str(root), "HEAD") or "HEAD"
-    changed = [
-        path
-        for path in ("randnas", notebook)
-        if _git_object(str(root), commit, path) != _git_object(str(root), head, path)
-    ]
-    reasons = [f"{' and '.join(changed)} changed since its commit {commit[:8]}"] if changed else []
-    if tags.get(TAG_GIT_DIRTY) == "true":
-        reasons.append("made from a work tree with uncommitted changes")
-    return "; ".join(reasons)
-
-
 def _end_unfinished(store: Any, plan_key: str, status: str) -> list[str]:
     """End the job's RUNNING runs as `status`; a tracking server that stopped answering is said, not waited on:
     its run stays RUNNING, and the rerun resumes it from its checkpoint all the same."""

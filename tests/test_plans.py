@@ -636,32 +636,59 @@ def test_a_job_whose_run_lost_a_metric_file_is_not_done_it_is_set_aside_and_trai
     assert metric.parent.parent.parent.is_dir()
 
 
-def test_dry_run_says_which_finished_runs_the_code_has_moved_past(tmp_path):
-    from types import SimpleNamespace
+def test_a_run_is_stale_when_code_its_notebook_loads_changed_not_any_code(tmp_path):
+    from randnas.staleness import notebook_dependencies, stale_reason
 
     repo = tmp_path / "repo"
-    (repo / "randnas").mkdir(parents=True)
-    (repo / "randnas" / "a.py").write_text("x = 1\n")
-    notebook = write_notebook(repo / "notebooks" / "toy.ipynb")
+    (repo / "randnas" / "search").mkdir(parents=True)
+    (repo / "randnas" / "__init__.py").write_text("")
+    (repo / "randnas" / "search" / "__init__.py").write_text("")
+    (repo / "randnas" / "search" / "a.py").write_text("def f():\n    from randnas import b\n    return b.x\n")
+    (repo / "randnas" / "b.py").write_text("x = 1\n")
+    (repo / "randnas" / "report.py").write_text("y = 1\n")  # nothing the notebook loads
+    body = "from randnas.search.a import f\nprint(f())\n"
+    notebook = write_notebook(repo / "notebooks" / "toy.ipynb", body=body)
     git = lambda *args: subprocess.run(
         ["git", *args], cwd=repo, check=True, capture_output=True, text=True
     ).stdout.strip()
+    commit = lambda message: git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", message)
     git("init", "-q")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "one", "--allow-empty")
     git("add", "-A")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "two")
+    commit("one")
     first = git("rev-parse", "HEAD")
-    job = plans.Job("p/toy", "toy", "seed-1", notebook, {}, Path("book/runs/x.ipynb"))
-    run = lambda commit, dirty="false": SimpleNamespace(
-        data=SimpleNamespace(tags={v.TAG_GIT_COMMIT: commit, v.TAG_GIT_DIRTY: dirty})
+    assert notebook_dependencies(repo, notebook) == (
+        "randnas/__init__.py",
+        "randnas/b.py",  # through a lazy import inside a function of a.py
+        "randnas/search/__init__.py",
+        "randnas/search/a.py",
     )
-    assert runner.stale_reason(repo, job, run(first)) == ""
-    assert runner.stale_reason(repo, job, run(first, "true")) == "made from a work tree with uncommitted changes"
-    (repo / "randnas" / "a.py").write_text("x = 2\n")
-    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qam", "three")
-    assert runner.stale_reason(repo, job, run(first)) == f"randnas changed since its commit {first[:8]}"
-    assert runner.stale_reason(repo, job, run("f" * 40)) == "its commit ffffffff is not in this checkout's history"
-    assert runner.stale_reason(repo, job, run("unknown")) == "made outside a git checkout"
+    tags = lambda commit, dirty="false": {v.TAG_GIT_COMMIT: commit, v.TAG_GIT_DIRTY: dirty}
+    assert stale_reason(repo, notebook, tags(first)) == ""
+    assert stale_reason(repo, notebook, tags(first, "true")) == "made from a work tree with uncommitted changes"
+    (repo / "randnas" / "report.py").write_text("y = 2\n")
+    commit("the book's code changed")
+    assert stale_reason(repo, notebook, tags(first)) == ""
+    (repo / "randnas" / "b.py").write_text("x = 2\n")
+    commit("a dependency changed")
+    assert stale_reason(repo, notebook, tags(first)) == f"randnas/b.py changed since its commit {first[:8]}"
+    assert stale_reason(repo, notebook, tags("f" * 40)) == "its commit ffffffff is not in this checkout's history"
+    assert stale_reason(repo, notebook, tags("unknown")) == "made outside a git checkout"
+
+
+# notebooks that draw their own figures and tables with the book's report helpers: those are their code too
+REPORTING = {"datasets.ipynb", "surrogate_asha.ipynb"}
+
+
+def test_every_notebook_of_the_default_plan_depends_on_the_record_writer_and_not_on_the_report():
+    from randnas.staleness import notebook_dependencies
+
+    for notebook in sorted((REPO / "notebooks").glob("*.ipynb")):
+        files = notebook_dependencies(REPO, notebook)
+        assert "randnas/record/writer.py" in files, notebook.name
+        assert not [path for path in files if path.startswith("randnas/report/")] or notebook.name in REPORTING, (
+            notebook.name,
+            [path for path in files if path.startswith("randnas/report/")],
+        )
 
 
 def test_an_executed_copy_is_titled_by_what_it_is_not_by_its_plan_key():
