@@ -45,6 +45,19 @@ def _free_port() -> int:
 _SERVER_PIDS: dict[str, int] = {}
 
 
+def run_cli_in(project: Path, *args: str) -> subprocess.CompletedProcess:
+    """`randnas` as a person runs it in the project `project` (another process; the environment's store)."""
+    return subprocess.run(
+        [sys.executable, "-m", "randnas.cli", *args],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+        check=False,
+    )
+
+
 def server_pid(uri: str) -> int:
     return _SERVER_PIDS[uri]
 
@@ -235,46 +248,46 @@ with tracked_run("toy/faults", f"toy-{seed}", tags=tags, store=store or None, he
 def test_a_server_that_hangs_mid_job_stops_it_within_a_minute_and_the_rerun_has_every_epoch(
     server, project, tmp_path, monkeypatch
 ):
-    """SIGSTOP of the server's processes mid-job (it accepts connections and never answers): the job fails with
-    one line in under a minute, its checkpoint kept; once the server is back, the rerun resumes the run, and its
-    per-epoch metrics are an uninterrupted run's, step for step (epoch 1+2, 1+2+3, ... times the value 2)."""
-    import os
+    """SIGSTOP of the server's processes mid-job (it accepts connections and never answers): `randnas run` fails
+    the job with one line in under a minute, its checkpoint kept; once the server is back, the rerun resumes the
+    run, and its per-epoch metrics are an uninterrupted run's, step for step (1, 1+2, ... times the value 2)."""
     import signal
-    import threading
 
     write_notebook(project / "notebooks" / "toy.ipynb", parameters=PARAMETERS, body=EPOCHS_BODY)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
     monkeypatch.setenv("RANDNAS_CHECKPOINTS", str(tmp_path / "checkpoints"))
-    plan, overrides = project / "plans" / "toy.yaml", {"seed": [1], "sleep": 2.0}
-    outcome: dict = {}
-
-    def run_plan() -> None:
-        outcome["results"] = runner.run_plan(plan, "smoke", overrides, root=project, store=server)
-        outcome["ended"] = time.monotonic()
-
-    worker = threading.Thread(target=run_plan)
-    worker.start()
+    command = [sys.executable, "-m", "randnas.cli", "run", "plans/toy.yaml", "--preset", "smoke"]
+    command += ["--set", "seed=[1]", "--set", "sleep=2.0"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    first = subprocess.Popen(command, cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     remote = open_store(server)
     deadline = time.monotonic() + 240
-    while not any(
-        metric_history(remote, run.info.run_id, "valid/value") for run in find_runs(remote, "toy/faults")
-    ):  # the first epoch is reported: the server goes silent mid-job
-        assert worker.is_alive() and time.monotonic() < deadline, outcome
-        time.sleep(0.5)
-    group = os.getpgid(server_pid(server))
-    os.killpg(group, signal.SIGSTOP)
-    stopped = time.monotonic()
     try:
-        worker.join(timeout=240)
+        while not any(
+            metric_history(remote, run.info.run_id, "valid/value") for run in find_runs(remote, "toy/faults")
+        ):  # the first epoch is reported: the server goes silent mid-job
+            assert first.poll() is None and time.monotonic() < deadline, first.communicate()
+            time.sleep(0.5)
+        group = os.getpgid(server_pid(server))
+        os.killpg(group, signal.SIGSTOP)
+        stopped = time.monotonic()
+        try:
+            out, err = first.communicate(timeout=240)
+            waited = time.monotonic() - stopped
+        finally:
+            os.killpg(group, signal.SIGCONT)
     finally:
-        os.killpg(group, signal.SIGCONT)
-    [result] = outcome["results"]
-    assert result.status == "failed" and "\n" not in result.detail
-    assert outcome["ended"] - stopped < 60, "the job waited on a silent server for over a minute"
+        if first.poll() is None:
+            first.kill()
+    assert first.returncode == 1 and out.splitlines()[0].startswith("running "), out + err
+    [failure] = out.splitlines()[1:]  # one line for the job, saying what happened and what is left
+    assert failure.startswith("failed ") and "Read timed out" in failure and "resumes the run" in failure
+    assert waited < 60, f"the job waited on a silent server for {waited:.0f} s, over a minute"
     assert list((tmp_path / "checkpoints").glob("*/last.pt"))  # kept for the resume
 
-    [rerun] = runner.run_plan(plan, "smoke", overrides, root=project, store=server)
-    assert rerun.status == "ran", rerun.detail
+    # the rerun, as a person types it: the claim the lost server kept is its dead owner's, taken over at once
+    rerun = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert rerun.returncode == 0 and rerun.stdout.splitlines()[-1].startswith("ran "), rerun.stdout + rerun.stderr
     [run] = find_runs(remote, "toy/faults")
     assert run.info.status == v.FINISHED
     assert metric_history(remote, run.info.run_id, "valid/value") == [(1, 2.0), (2, 6.0), (3, 12.0), (4, 20.0)]
@@ -329,9 +342,10 @@ def test_two_clones_on_one_server_never_share_a_run(server, project, tmp_path, m
         assert worker.is_alive() and time.monotonic() < deadline
         time.sleep(0.5)
     monkeypatch.setenv("RANDNAS_CHECKPOINTS", str(tmp_path / "checkpoints-2"))
-    [second] = runner.run_plan(other / "plans" / "toy.yaml", "smoke", overrides, root=other, store=server)
+    second = run_cli_in(other, "run", "plans/toy.yaml", "--preset", "smoke", "--set", "seed=[1]", "--set", "sleep=2.0")
     worker.join(timeout=240)
-    assert second.status == "skipped" and "is being run by" in second.detail and "process" in second.detail
+    assert second.returncode == 0 and second.stdout.startswith("skipped "), second.stdout + second.stderr
+    assert "is being run by" in second.stdout and f"process {os.getpid()}" in second.stdout
     assert statuses(first["results"]) == ["ran"]
     [run] = find_runs(remote, "toy/faults")
     assert metric_history(remote, run.info.run_id, "valid/value") == [(1, 2.0), (2, 6.0), (3, 12.0), (4, 20.0)]

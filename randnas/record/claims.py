@@ -5,7 +5,8 @@ one tracking server share no file, and both trained into one run (59 values over
 experiment named `randnas-claims/<job hash>/<generation>`: the server creates a name once (its database's unique
 constraint), so of two runners creating the same generation exactly one succeeds. The owner keeps a heartbeat tag
 fresh while it runs and marks the claim released when it ends; a claim whose heartbeat is older than
-`CLAIM_EXPIRY_S` (its machine died) is taken over by creating the next generation, again atomically. Released and
+`CLAIM_EXPIRY_S` (its machine died), or one made on this machine by a process that is gone (a server lost
+mid-job left it unreleased), is taken over by creating the next generation, again atomically. Released and
 expired claims are MLflow-deleted, so the UI's experiment list shows only live ones.
 """
 
@@ -22,6 +23,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from randnas.record.locks import RunBusy
+from randnas.record.store import check_reachable
 
 CLAIM_PREFIX = "randnas-claims/"
 CLAIM_EXPIRY_S = 180.0  # a heartbeat older than this: the owner is gone
@@ -32,6 +34,7 @@ OWNER_TAG, HEARTBEAT_TAG, RELEASED_TAG, JOB_TAG = (
     "randnas.claim.released",
     "randnas.claim.job",
 )
+HOST_TAG, PID_TAG = "randnas.claim.host", "randnas.claim.pid"
 
 
 class ClaimBusy(RunBusy):
@@ -48,10 +51,26 @@ def _claims(client: Any, plan_key: str) -> list[tuple[int, Any]]:
     return sorted(claims, key=lambda claim: claim[0], reverse=True)
 
 
+def _gone_from_this_host(tags: dict) -> bool:
+    """A claim made on this machine by a process that is no longer running, seen at once rather than after the
+    heartbeat expires: after a lost server left the claim unreleased, the rerun need not wait."""
+    if tags.get(HOST_TAG) != socket.gethostname() or not str(tags.get(PID_TAG, "")).isdigit():
+        return False
+    pid = int(tags[PID_TAG])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # alive, another user's
+    return False
+
+
 def _live_holder(experiment: Any, now: float) -> str:
-    """Who holds this claim, or "" when it is released or its heartbeat has expired."""
+    """Who holds this claim, or "" when it is released, its heartbeat has expired, or its owner on this machine
+    is gone."""
     tags = experiment.tags
-    if tags.get(RELEASED_TAG) == "true":
+    if tags.get(RELEASED_TAG) == "true" or _gone_from_this_host(tags):
         return ""
     beat = float(tags.get(HEARTBEAT_TAG, "0") or 0)
     return tags.get(OWNER_TAG, "another runner") if now - beat < CLAIM_EXPIRY_S else ""
@@ -67,7 +86,13 @@ def take_claim(client: Any, plan_key: str, owner: str) -> str:
         raise ClaimBusy(f"plan job {plan_key} is being run by {holder}; wait for it to finish (or stop it), then rerun")
     generation = claims[0][0] + 1 if claims else 1
     name = f"{CLAIM_PREFIX}{hashlib.sha256(plan_key.encode()).hexdigest()[:24]}/{generation}"
-    tags = {OWNER_TAG: owner, HEARTBEAT_TAG: f"{time.time():.3f}", JOB_TAG: plan_key}
+    tags = {
+        OWNER_TAG: owner,
+        HEARTBEAT_TAG: f"{time.time():.3f}",
+        JOB_TAG: plan_key,
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+    }
     try:
         experiment_id = client.create_experiment(name, tags=tags)
     except MlflowException as error:
@@ -110,5 +135,6 @@ def server_claim(client: Any, plan_key: str) -> Iterator[None]:
         yield
     finally:
         done.set()
-        with contextlib.suppress(Exception):  # a server gone: the claim expires on its own
+        with contextlib.suppress(Exception):  # a server gone (not waited on): the claim expires on its own
+            check_reachable(client.tracking_uri)
             release_claim(client, experiment_id)

@@ -287,4 +287,17 @@ def _tracked_run(
         status = KILLED
         raise
     finally:
-        client.set_terminated(run_id, status=status)
+        _end_run(store, run_id, status)
+
+
+def _end_run(store: Store, run_id: str, status: str) -> None:
+    """Close the run as `status`; after a failure on a tracking server that no longer answers, leave it RUNNING
+    rather than wait on the server again (the rerun resumes a RUNNING run all the same)."""
+    from randnas.record.store import StoreUnreachable, check_reachable
+
+    if status != FINISHED and store.folder is None:
+        try:
+            check_reachable(store.uri)
+        except StoreUnreachable:
+            return
+    store.client().set_terminated(run_id, status=status)
