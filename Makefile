@@ -23,7 +23,7 @@ setup: $(STAMP)
 book: $(STAMP)
 	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/randnas run plans/default.yaml --preset $(PRESET)
 	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/randnas record export
-	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/jupyter-book build . -W --keep-going --quiet
+	MLFLOW_ALLOW_FILE_STORE=true $(BIN)/jupyter-book build . --all -W --keep-going --quiet
 	@echo "book: $(CURDIR)/_build/html/index.html"
 
 # Lint and layout (the repo's ruff settings in pyproject.toml), then unit tests and nbval over the notebooks'
