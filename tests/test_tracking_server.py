@@ -62,11 +62,10 @@ def server_pid(uri: str) -> int:
     return _SERVER_PIDS[uri]
 
 
-@pytest.fixture
-def server(tmp_path: Path):
-    """`mlflow server` on a sqlite database, serving artifacts from a folder, on 127.0.0.1."""
-    port = _free_port()
-    log = (tmp_path / "server.log").open("w")
+def start_server(folder: Path, port: int) -> subprocess.Popen:
+    """`mlflow server` on the sqlite database and artifact folder in `folder`, on 127.0.0.1:`port`, once it
+    answers; started again on the same folder and port, it serves the same record."""
+    log = (folder / "server.log").open("a")
     process = subprocess.Popen(
         [
             sys.executable,
@@ -74,9 +73,9 @@ def server(tmp_path: Path):
             "mlflow",
             "server",
             "--backend-store-uri",
-            f"sqlite:///{tmp_path / 'runs.db'}",
+            f"sqlite:///{folder / 'runs.db'}",
             "--artifacts-destination",
-            str(tmp_path / "artifacts"),
+            str(folder / "artifacts"),
             "--host",
             "127.0.0.1",
             "--port",
@@ -88,28 +87,38 @@ def server(tmp_path: Path):
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    log.close()
     uri = f"http://127.0.0.1:{port}"
     _SERVER_PIDS[uri] = process.pid
     deadline = time.monotonic() + 180
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"the MLflow server did not start: {(tmp_path / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield uri
-    finally:
-        process.terminate()
+    while True:
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
+            with urllib.request.urlopen(f"{uri}/health", timeout=2) as answer:
+                if answer.status == 200:
+                    return process
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
-        log.close()
+            pytest.fail(f"the MLflow server did not start: {(folder / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    """`mlflow server` on a sqlite database, serving artifacts from a folder, on 127.0.0.1."""
+    port = _free_port()
+    uri = f"http://127.0.0.1:{port}"
+    start_server(tmp_path, port)
+    try:
+        yield uri
+    finally:  # the server the test left running (a test may have killed and restarted it)
+        import signal
+
+        try:
+            os.killpg(_SERVER_PIDS[uri], signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 @pytest.fixture
@@ -287,6 +296,44 @@ def test_a_server_that_hangs_mid_job_stops_it_within_a_minute_and_the_rerun_has_
 
     # the rerun, as a person types it: the claim the lost server kept is its dead owner's, taken over at once
     rerun = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert rerun.returncode == 0 and rerun.stdout.splitlines()[-1].startswith("ran "), rerun.stdout + rerun.stderr
+    [run] = find_runs(remote, "toy/faults")
+    assert run.info.status == v.FINISHED
+    assert metric_history(remote, run.info.run_id, "valid/value") == [(1, 2.0), (2, 6.0), (3, 12.0), (4, 20.0)]
+
+
+def test_a_server_killed_mid_job_fails_it_at_once_and_after_a_restart_the_rerun_has_every_epoch(
+    server, project, tmp_path, monkeypatch
+):
+    """SIGKILL of the server mid-job: the job fails with one line (connections refused: no minute of waiting),
+    its checkpoint kept; the server restarted on its database, the rerun resumes the run, every epoch in place."""
+    import signal
+
+    write_notebook(project / "notebooks" / "toy.ipynb", parameters=PARAMETERS, body=EPOCHS_BODY)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", server)
+    monkeypatch.setenv("RANDNAS_CHECKPOINTS", str(tmp_path / "checkpoints"))
+    args = ("run", "plans/toy.yaml", "--preset", "smoke", "--set", "seed=[1]", "--set", "sleep=2.0")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    first = subprocess.Popen(
+        [sys.executable, "-m", "randnas.cli", *args], cwd=project, env=env, stdout=subprocess.PIPE, text=True
+    )
+    remote = open_store(server)
+    deadline = time.monotonic() + 240
+    try:
+        while not any(metric_history(remote, r.info.run_id, "valid/value") for r in find_runs(remote, "toy/faults")):
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.5)
+        os.killpg(server_pid(server), signal.SIGKILL)
+        out, _ = first.communicate(timeout=240)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    [failure] = [line for line in out.splitlines() if line.startswith("failed ")]
+    assert first.returncode == 1 and "resumes the run" in failure
+    assert list((tmp_path / "checkpoints").glob("*/last.pt"))
+
+    start_server(tmp_path, int(server.rsplit(":", 1)[1]))  # the same database and artifacts, the same address
+    rerun = run_cli_in(project, *args)
     assert rerun.returncode == 0 and rerun.stdout.splitlines()[-1].startswith("ran "), rerun.stdout + rerun.stderr
     [run] = find_runs(remote, "toy/faults")
     assert run.info.status == v.FINISHED

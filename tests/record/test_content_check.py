@@ -207,3 +207,14 @@ def test_export_does_not_refresh_the_manifest_of_a_damaged_run(store):
     (run / "params" / "epochs").write_text("600")
     export_record(store.parent, store)
     assert any("params: differs" in problem for problem in run_problems(run))
+
+
+def test_the_book_names_a_truncated_artifact_instead_of_a_json_traceback(store):
+    from randnas.experiments.catalog import load_record
+    from randnas.record.integrity import RecordDamaged
+
+    run = one_run(store)
+    genotype = run / "artifacts" / "genotype.json"
+    genotype.write_text(genotype.read_text()[:7])
+    with pytest.raises(RecordDamaged, match=f"{genotype}: its content differs from what the run logged"):
+        load_record(store)
