@@ -33,7 +33,7 @@ LAYERS = (
     ),
     ("record", ("record",)),
     ("experiments", ("experiments",)),
-    ("plans", ("plans", "runner")),
+    ("plans", ("plans", "runner", "staleness")),
     ("report", ("report",)),
     ("cli", ("cli",)),
 )
