@@ -127,7 +127,8 @@ def check_reachable(uri: str) -> None:
     except urllib.error.HTTPError:
         return  # it answered (a proxy in front may not serve /health): it is there
     except (OSError, ValueError) as error:
-        reason = getattr(error, "reason", None) or getattr(error, "strerror", None) or type(error).__name__
+        cause = getattr(error, "reason", error)  # urllib wraps the socket's error
+        reason = getattr(cause, "strerror", None) or str(cause) or type(error).__name__
         if isinstance(error, TimeoutError) or "timed out" in str(reason):
             reason = f"no answer within {REACH_TIMEOUT_S:g} s"
         raise StoreUnreachable(

@@ -246,19 +246,23 @@ def test_make_portable_rewrites_only_paths_inside_the_store(tmp_path):
 
 
 def test_tracking_server_uri_is_used_as_is(tmp_path, monkeypatch):
-    import socket
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
     previous = mlflow.get_tracking_uri()
     monkeypatch.chdir(tmp_path)
-    listener = socket.create_server(("127.0.0.1", 0))  # something that accepts connections, as a server would
-    uri = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    # something that answers HTTP, as a tracking server would (a bare listener that never answers is unreachable)
+    listener = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    threading.Thread(target=listener.serve_forever, daemon=True).start()
+    uri = f"http://127.0.0.1:{listener.server_address[1]}"
     try:
         opened = open_store(uri)
         assert opened.uri == uri and opened.folder is None
         assert mlflow.get_tracking_uri() == previous  # nothing process-wide changed: the store is passed
         assert Path.cwd() == tmp_path and list(tmp_path.iterdir()) == []  # no folder made, no directory change
     finally:
-        listener.close()
+        listener.shutdown()
+        listener.server_close()
     assert file_store_path("http://127.0.0.1:5999") is None
     assert file_store_path("file:///a/b") == Path("/a/b")
 
