@@ -254,6 +254,7 @@ with tracked_run("toy/faults", f"toy-{seed}", tags=tags, store=store or None, he
 """
 
 
+@pytest.mark.slow  # a real server killed, silenced or shared, and waited on: make test-slow
 def test_a_server_that_hangs_mid_job_stops_it_within_a_minute_and_the_rerun_has_every_epoch(
     server, project, tmp_path, monkeypatch
 ):
@@ -302,6 +303,7 @@ def test_a_server_that_hangs_mid_job_stops_it_within_a_minute_and_the_rerun_has_
     assert metric_history(remote, run.info.run_id, "valid/value") == [(1, 2.0), (2, 6.0), (3, 12.0), (4, 20.0)]
 
 
+@pytest.mark.slow  # a real server killed, silenced or shared, and waited on: make test-slow
 def test_a_server_killed_mid_job_fails_it_at_once_and_after_a_restart_the_rerun_has_every_epoch(
     server, project, tmp_path, monkeypatch
 ):
@@ -360,6 +362,7 @@ def test_a_server_that_accepts_and_never_answers_is_one_line_at_once(tmp_path):
     assert f"cannot reach the tracking server http://127.0.0.1:{port} (no answer within 5 s)" in done.stderr
 
 
+@pytest.mark.slow  # a real server killed, silenced or shared, and waited on: make test-slow
 def test_two_clones_on_one_server_never_share_a_run(server, project, tmp_path, monkeypatch):
     """Two clones (their own checkpoints, so their file locks never meet) run the same job against one server at
     once: one trains it, the other skips it naming the owner; the run holds one value per step."""
