@@ -182,14 +182,19 @@ def test_an_undecodable_tag_file_is_one_line_for_every_command(store, capsys):
     assert capsys.readouterr().err.count("\n") == 1
 
 
-def test_export_scrubs_a_machine_path_and_the_run_still_checks_out(store):
-    from randnas.record.portable import DATA_ROOT_WORDS, export_record
-
+def machine_run(store: Path) -> Path:
+    """A finished run that logged this machine's data root (param and config), as runs do before an export."""
     toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
     tags = run_tags(seed=1, preset="cpu", benchmark="toy", datasets=[toy], plan_key="p/e/cpu/seed-1@0")
     with tracked_run("toy/scrub", "a", tags=tags, config=MachineConfig()) as opened:
         opened.metrics({"loss": 1.0}, step=1)
-    run = next(store.glob(f"*/{opened.run_id}"))
+    return next(store.glob(f"*/{opened.run_id}"))
+
+
+def test_export_scrubs_a_machine_path_and_the_run_still_checks_out(store):
+    from randnas.record.portable import DATA_ROOT_WORDS, export_record
+
+    run = machine_run(store)
     export_record(store.parent, store)
     assert (run / "params" / "data_root").read_text() == DATA_ROOT_WORDS
     assert json.loads((run / "artifacts" / "config.json").read_text())["data_root"] == DATA_ROOT_WORDS
@@ -199,11 +204,7 @@ def test_export_scrubs_a_machine_path_and_the_run_still_checks_out(store):
 def test_export_does_not_refresh_the_manifest_of_a_damaged_run(store):
     from randnas.record.portable import export_record
 
-    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
-    tags = run_tags(seed=1, preset="cpu", benchmark="toy", datasets=[toy], plan_key="p/e/cpu/seed-1@0")
-    with tracked_run("toy/scrub", "a", tags=tags, config=MachineConfig()) as opened:
-        opened.metrics({"loss": 1.0}, step=1)
-    run = next(store.glob(f"*/{opened.run_id}"))
+    run = machine_run(store)
     (run / "params" / "epochs").write_text("600")
     export_record(store.parent, store)
     assert any("params: differs" in problem for problem in run_problems(run))
