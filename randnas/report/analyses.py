@@ -4,8 +4,6 @@ shared-weight ranking against stand-alone training, NAS-Bench-201's best of N, a
 
 from __future__ import annotations
 
-import hashlib
-
 import pandas as pd
 
 from randnas.experiments import asha as asha_kind
@@ -19,6 +17,7 @@ from randnas.experiments.rsws import SearchRow
 from randnas.experiments.train import TrainRow, curve
 from randnas.report.common import Table, describe_scale, frame_of, ids
 from randnas.report.comparison import asha_protocol
+from randnas.spaces.common import cell_hash
 
 # the quantity the tables report: CIFAR-10 test error (%), PTB validation perplexity
 CURVE_LABEL = {"cnn": "test error (%)", "ptb": "validation perplexity"}
@@ -122,13 +121,6 @@ def best_of_n(record: Record, preset: str) -> Table:
         f"Over {newest.repeats} independent draws per N. A paper that reports one run's best reports one draw "
         "from these distributions; compare a method's gain with their spread.",
     )
-
-
-def cell_hash(text: object) -> str:
-    """A cell's short name in a table: the first 8 hex digits of the sha256 of its DARTS text ("" if none)."""
-    if not isinstance(text, str) or not text:
-        return ""
-    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 def single_vs_dense_runs(record: Record, preset: str) -> list[SearchRow]:

@@ -1,13 +1,22 @@
-"""What both spaces share: the error type and a safe reader of DARTS' `Genotype(...)` text."""
+"""What the spaces share: the error type, a safe reader of DARTS' `Genotype(...)` text and a cell's short name."""
 
 from __future__ import annotations
 
 import ast
+import hashlib
 from typing import Any
 
 
 class GenotypeError(ValueError):
     """A genotype is malformed; the message names the one problem found."""
+
+
+def cell_hash(text: object) -> str:
+    """A cell's short name (tables, run pages): the first 8 hex digits of the sha256 of its DARTS text, the form
+    its runs are tagged with (`genotype.to_darts()`); "" for no text. The full text stays in the run's record."""
+    if not isinstance(text, str) or not text:
+        return ""
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
 # Bounds checked before anything is expanded: a DARTS genotype string is a few hundred characters and

@@ -65,7 +65,7 @@ def test_search_cost_sums_hours_per_experiment_and_device():
 def test_a_cell_is_named_by_a_short_hash_in_tables():
     import hashlib
 
-    from randnas.report.analyses import cell_hash
+    from randnas.spaces.common import cell_hash
     from randnas.spaces.named import get_genotype
 
     text = get_genotype("cnn", "DARTS_V2").to_darts()
