@@ -401,6 +401,7 @@ class TrainingPick:
     run_name: str
     summary: str  # one line for the notebook's output
     objective: str = "test"  # CIFAR-10: what the training trains on and scores by (`CNN_OBJECTIVES`)
+    label: str = ""  # the cell's name in a figure title: the spec, or its hash when the spec is a genotype's text
 
 
 def training_pick(
@@ -463,9 +464,17 @@ def training_pick(
             run_name = f"{prefix}asha-s{search_seed}-seed{seed}"
         else:
             run_name = f"{prefix}{spec if len(spec) <= 40 else 'genotype'}-seed{seed}"
-        summary = f"stage {stage}: {spec}" + (f" (from run {parent})" if parent else "")
+        summary = f"stage {stage}: {_label(spec, genotype)}" + (f" (from run {parent})" if parent else "")
     tags.update({TAG_GENOTYPE: genotype.to_darts(), TAG_PARENT: parent})
-    return TrainingPick(genotype, parent, tags, run_name, summary, objective)
+    return TrainingPick(genotype, parent, tags, run_name, summary, objective, _label(spec, genotype))
+
+
+def _label(spec: str, genotype: Any) -> str:
+    """What a cell is called on its run page: its spec (`DARTS_V2`, `rsws`, `run:<id>`), or, when the spec is the
+    cell's whole DARTS text, "given cell" and its hash (the text itself is the run's genotype tag)."""
+    from randnas.spaces.common import cell_hash
+
+    return spec if len(spec) <= 40 else f"given cell {cell_hash(genotype.to_darts())}"
 
 
 def _stage3_pick(
