@@ -107,6 +107,7 @@ def store_parameter(store: Any, root: Path) -> str:
 def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Callable[[str], None] | None) -> JobResult:
     import papermill
 
+    from randnas.experiments.catalog import experiment_description
     from randnas.kernels import EncryptedKernelManager
     from randnas.record import store as record
     from randnas.record.artifacts import log_artifact
@@ -182,8 +183,12 @@ def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Call
         page = book_output(job.plan_key) or job.output.with_suffix(".html").as_posix()
         # the run names its notebook, and its description in the MLflow UI says where the book renders it
         source = job.notebook.resolve().relative_to(root.resolve()).as_posix()
-        note = f"Rendered in the book at {page} (plan job {job.plan_key})."
+        # a link into the book `randnas ui` serves beside the record (its /book/ path), the page's path in words too
+        note = f"Rendered in the book at [{page}](/book/{page}) (plan job {job.plan_key})."
         record.set_run_tags(store, run_id, {TAG_BOOK_PAGE: page, NOTE_TAG: note, SOURCE_TAG: source})
+        experiment_id = runs[0].info.experiment_id
+        name = store.client().get_experiment(experiment_id).name
+        record.describe_experiment(store, experiment_id, experiment_description(name))
         shutil.move(str(partial), output)
         return JobResult(job, "ran", run_id)
 
@@ -254,7 +259,19 @@ def label_executed_copy(path: Path, job: Job) -> None:
             first, _, rest = cell.source.partition("\n")
             cell.source = f"# {job_title(job)}\n\n*{first.removeprefix('# ')}*" + (f"\n{rest}" if rest else "")
             break
+    hide_default_parameters(notebook)
     nbformat.write(notebook, path)
+
+
+def hide_default_parameters(notebook: Any) -> None:
+    """The book shows one Parameters cell, the values the job ran with (papermill's `injected-parameters`): the
+    notebook's own defaults cell stays in the copy, for papermill to rerun it, and is left out of the page."""
+    tags_of = [cell.get("metadata", {}).get("tags", []) for cell in notebook.cells]
+    if not any("injected-parameters" in tags for tags in tags_of):
+        return
+    for cell, tags in zip(notebook.cells, tags_of, strict=True):
+        if "parameters" in tags and "remove-cell" not in tags:
+            cell.setdefault("metadata", {})["tags"] = [*tags, "remove-cell"]
 
 
 def _end_unfinished(store: Any, plan_key: str, status: str) -> list[str]:

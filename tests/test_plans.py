@@ -315,9 +315,18 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
         "book/runs/smoke/toy/seed-1.html",
         "book/runs/smoke/toy/seed-2.html",
     }
-    assert all(
-        run.data.tags["mlflow.note.content"].startswith("Rendered in the book at book/runs/smoke/toy/") for run in runs
-    )
+    # the description links the page where `randnas ui` serves the book
+    assert {run.data.tags["mlflow.note.content"].split(" (plan job")[0] for run in runs} == {
+        f"Rendered in the book at [book/runs/smoke/toy/seed-{n}.html](/book/book/runs/smoke/toy/seed-{n}.html)"
+        for n in (1, 2)
+    }
+    # the page shows one Parameters cell: the values the job ran with; the defaults stay for papermill, unshown
+    executed = nbformat.read(project / "book/runs/smoke/toy/seed-2.ipynb", as_version=4)
+    shown = [c for c in executed.cells if "remove-cell" not in c.metadata.get("tags", [])]
+    assert [c.metadata.get("tags") for c in executed.cells if "parameters" in c.metadata.get("tags", [])] == [
+        ["parameters", "remove-cell"]
+    ]
+    assert sum("parameters" in " ".join(c.metadata.get("tags", [])) for c in shown) == 1
     assert next(f.path for f in client.list_artifacts(runs[0].info.run_id, "notebook")).startswith("notebook/seed-")
     # and the manifest's digests cover that notebook: a truncated copy in the record is named
     from randnas.record.integrity import run_problems

@@ -25,6 +25,31 @@ KINDS: dict[str, Callable[[StoredRun], Run]] = {
 }
 
 
+# experiment name -> its description in the MLflow UI: what its runs are and where the book reads them
+DESCRIPTIONS: dict[str, str] = {
+    "cnn/train": "CIFAR-10 trainings from scratch (DARTS' evaluation protocol): stage 2 of every searcher's picks and "
+    "stage 3's final evaluations; the book's Tables 1, 3, 4 and 5. Run names: <preset>/<plan entry>/<job>.",
+    "rnn/train": "PTB trainings from scratch (DARTS' recurrent evaluation): stage 2 and stage 3; Tables 6 and 7.",
+    "cnn/rsws": "Random search with weight sharing on the DARTS CNN space (supernet, rounds of sampled cells).",
+    "rnn/rsws": "Random search with weight sharing on the DARTS recurrent space (PTB).",
+    "cnn/darts": "DARTS searches (first and second order) on the CNN space: alphas per epoch, the derived cell.",
+    "rnn/darts": "DARTS searches (first and second order) on the recurrent space (PTB).",
+    "nb201/darts": "DARTS on NAS-Bench-201's cell space, scored against the benchmark's accuracies.",
+    "cnn/asha": "ASHA over random CIFAR-10 cells (one parent run; a child run per trial).",
+    "rnn/asha": "ASHA over random PTB cells (one parent run; a child run per trial).",
+    "cnn/ranking": "Shared-weight ranking against stand-alone training (Kendall tau, the paper's Section 5).",
+    "nb201/rsws": "Random search with weight sharing on NAS-Bench-201, scored by the benchmark's accuracies.",
+    "nb201/best-of-n": "Best of N random NAS-Bench-201 cells by the benchmark's validation accuracy.",
+    "surrogate/nb301-asha": "ASHA against random search on the NAS-Bench-301 surrogate (YAHPO Gym nb301).",
+    "foundation/datasets": "The datasets every run reads: their label, size and digest.",
+}
+
+
+def experiment_description(name: str) -> str:
+    """The MLflow UI's description of experiment `name` ("" for one this project does not make)."""
+    return DESCRIPTIONS.get(name, "")
+
+
 def load_record(store: Store | str | Path | None = None, *, hand_runs: bool = False, check: bool = True) -> Record:
     """The record as rows: every FINISHED top-level run (ASHA's per-trial children are left out), hand runs (a
     notebook run outside a plan) only once adopted unless `hand_runs`. With `check`, a damaged run among them

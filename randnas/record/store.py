@@ -27,6 +27,7 @@ from randnas.record.vocabulary import (
     EXPERIMENT_KIND,
     EXPERIMENT_KIND_TAG,
     FINISHED,
+    NOTE_TAG,
     PARENT_TAG,
     RUNNING,
     TAG_ADOPTED,
@@ -461,6 +462,13 @@ def set_run_tags(store: Store, run_id: str, tags: Mapping[str, str]) -> None:
     client = store.client()
     for key, value in tags.items():
         client.set_tag(run_id, key, value)
+
+
+def describe_experiment(store: Store, experiment_id: str, description: str) -> None:
+    """Set the experiment's description in the MLflow UI (its `mlflow.note.content` tag) unless it already reads so."""
+    client = store.client()
+    if description and client.get_experiment(experiment_id).tags.get(NOTE_TAG) != description:
+        client.set_experiment_tag(experiment_id, NOTE_TAG, description)
 
 
 def delete_run(store: Store, run_id: str) -> None:
