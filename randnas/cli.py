@@ -147,13 +147,20 @@ def _cmd_ui(args: argparse.Namespace) -> int:
         + ("(read-only: a snapshot, changes made in the UI are dropped when it stops; " if snapshot else "(")
         + "Ctrl-C or kill stops it)"
     )
+    book = find_project_root() / "_build" / "html"
+    if (book / "index.html").is_file():
+        # the book served beside the UI: its run links open this UI, whatever the port
+        print(f"the book, its run links opening this UI: http://127.0.0.1:{args.port}/book/index.html")
+    else:
+        book = None
+        print("no built book to serve beside it (make book builds one)")
     # the server runs in its own process group (MLflow starts workers of its own), and that whole group
     # is stopped with this command: Ctrl-C or `kill` of `randnas ui` never leaves a server serving
     server = subprocess.Popen(
         command, env={**os.environ, "MLFLOW_ALLOW_FILE_STORE": "true"}, start_new_session=True, cwd=cwd
     )
     watcher = watch_group(server.pid)  # stops the server even when `randnas ui` itself is SIGKILLed
-    proxy = ReadOnlyProxy(args.port, upstream)
+    proxy = ReadOnlyProxy(args.port, upstream, book)
     threading.Thread(target=lambda: (server.wait(), proxy.shutdown()), daemon=True).start()
     try:
         with _sigterm_as_interrupt():

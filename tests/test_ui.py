@@ -206,3 +206,42 @@ def test_the_ui_refuses_a_record_whose_artifacts_point_outside_it(store):
     )
     assert done.returncode == 2 and "point their artifacts outside the store" in done.stderr
     assert done.stderr.count("\n") == 1
+
+
+def test_the_proxy_serves_the_built_book_read_only_and_nothing_outside_it(tmp_path):
+    """`randnas ui` serves `_build/html` under /book/ (a run's description links its page there): GET only, no
+    file outside the book, no hidden file."""
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from randnas.record.viewer import ReadOnlyProxy
+
+    book = tmp_path / "html"
+    (book / "book").mkdir(parents=True)
+    (book / "index.html").write_text("<p>front</p>")
+    (book / "book" / "intro.html").write_text("<p>intro</p>")
+    (book / ".secret").write_text("hidden")
+    (tmp_path / "outside.txt").write_text("outside")
+    proxy = ReadOnlyProxy(0, upstream=1, book=book)
+    port = proxy.server_port
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+
+    def status(path: str, method: str = "GET") -> tuple[int, bytes]:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method)
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, answer.read()
+        except urllib.error.HTTPError as refused:
+            return refused.code, b""
+
+    try:
+        assert status("/book/book/intro.html") == (200, b"<p>intro</p>")
+        assert status("/book/") == (200, b"<p>front</p>")
+        assert status("/book/../outside.txt")[0] == 404
+        assert status("/book/%2e%2e/outside.txt")[0] == 404
+        assert status("/book/.secret")[0] == 404
+        assert status("/book/book/intro.html", "POST")[0] == 405
+    finally:
+        proxy.shutdown()
+        proxy.server_close()

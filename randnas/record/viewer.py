@@ -7,11 +7,15 @@ state-changing request from another origin and to any Host but its own (DNS rebi
 snapshot of the file store, not the store itself, so even a write from the UI's own page changes only the
 snapshot, dropped when the UI stops; and a run whose meta.yaml points its artifacts outside its folder (which
 would let the server read files from anywhere) stops the UI from starting until `randnas record check` is clean.
+
+The proxy also serves the built book (`_build/html`) under `/book/`, read-only like the rest: a run's description
+in the UI links its book page there, and the book's run links follow the UI they are served beside.
 """
 
 from __future__ import annotations
 
 import http.client
+import mimetypes
 import shutil
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -68,9 +72,29 @@ class ReadOnlyProxy(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, port: int, upstream: int) -> None:
+    def __init__(self, port: int, upstream: int, book: Path | None = None) -> None:
         self.upstream = upstream
+        self.book = book.resolve() if book is not None else None
         super().__init__(("127.0.0.1", port), _ProxyHandler)
+
+
+BOOK_PREFIX = "/book/"
+
+
+def book_file(book: Path, path: str) -> Path | None:
+    """The file of the built book that the URL path `path` (under BOOK_PREFIX) names, or None: nothing outside the
+    book, no hidden file; a folder stands for its index.html."""
+    from urllib.parse import unquote, urlsplit
+
+    relative = unquote(urlsplit(path).path).removeprefix(BOOK_PREFIX)
+    if any(part.startswith(".") for part in Path(relative).parts):
+        return None
+    target = (book / relative).resolve()
+    if target.is_dir():
+        target = target / "index.html"
+    if not target.is_relative_to(book) or not target.is_file():
+        return None
+    return target
 
 
 class _ProxyHandler(BaseHTTPRequestHandler):
@@ -80,17 +104,35 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: the MLflow server logs requests itself."""
 
+    def _answer(self, status: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _book(self) -> None:
+        """A file of the built book, for GET and HEAD only."""
+        if self.command not in ("GET", "HEAD"):
+            self._answer(405, b"the book is read-only")
+            return
+        found = book_file(self.server.book, self.path) if self.server.book is not None else None
+        if found is None:
+            self._answer(404, b"no such page in the built book (make book builds it)")
+            return
+        kind = mimetypes.guess_type(found.name)[0] or "application/octet-stream"
+        self._answer(200, found.read_bytes(), kind + ("; charset=utf-8" if kind.startswith("text/") else ""))
+
     def _forward(self) -> None:
         why = refusal(
             self.command, self.headers.get("Host", ""), self.headers.get("Origin", ""), self.server.server_port
         )
         if why:
-            body = why.encode()
-            self.send_response(403)
-            self.send_header("Content-Type", "text/plain; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            self._answer(403, why.encode())
+            return
+        if self.path.startswith(BOOK_PREFIX):
+            self._book()
             return
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else None
