@@ -110,8 +110,14 @@ def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
     return sha.hexdigest()
 
 
+# what a plan run itself writes into the checkout (the record and its executed copies): not code, so a plan's
+# later jobs are not marked as made from a changed tree by the jobs before them
+RECORD_PATHS = ("mlruns", "book/runs")
+
+
 def git_state(repo: str | Path | None = None) -> dict[str, str]:
-    """The commit and whether the work tree differs from it; 'unknown' outside a git checkout."""
+    """The commit and whether the work tree's code differs from it (the record's own files, `RECORD_PATHS`, left
+    out); 'unknown' outside a git checkout."""
     cwd = Path(repo) if repo else Path(__file__).resolve().parent
 
     def git(*args: str) -> str | None:
@@ -124,7 +130,9 @@ def git_state(repo: str | Path | None = None) -> dict[str, str]:
     commit = git("rev-parse", "HEAD")
     if commit is None:
         return {"git_commit": "unknown", "git_dirty": "unknown"}
-    status = git("status", "--porcelain", "--untracked-files=no")
+    status = git(
+        "status", "--porcelain", "--untracked-files=no", "--", ":/", *(f":(top,exclude){p}" for p in RECORD_PATHS)
+    )
     return {"git_commit": commit, "git_dirty": "unknown" if status is None else str(bool(status)).lower()}
 
 

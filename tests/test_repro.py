@@ -105,3 +105,24 @@ def test_fingerprint_records_versions_devices_and_data():
 
 def test_git_state_outside_a_checkout_is_unknown(tmp_path):
     assert repro.git_state(tmp_path) == {"git_commit": "unknown", "git_dirty": "unknown"}
+
+
+def test_git_state_counts_code_changes_and_not_the_records_own_files(tmp_path):
+    """A plan run writes the record and its executed copies into the checkout: the jobs after the first are not
+    made from a changed tree because of that; a change to code (anywhere, the repro module's folder or not) is."""
+    import subprocess
+
+    def git(*args: str) -> None:
+        subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=tmp_path, check=True)
+
+    for path in ("randnas/code.py", "mlruns/1/run/tags/t", "book/runs/smoke/x.ipynb", "book/intro.md"):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("0")
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-qm", "start")
+    for path in ("mlruns/1/run/tags/t", "book/runs/smoke/x.ipynb"):
+        (tmp_path / path).write_text("1")
+    assert repro.git_state(tmp_path / "randnas")["git_dirty"] == "false"
+    (tmp_path / "book/intro.md").write_text("1")
+    assert repro.git_state(tmp_path / "randnas")["git_dirty"] == "true"
