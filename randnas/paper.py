@@ -2,12 +2,17 @@
 
 They are only ever shown beside ours, in their own columns, never mixed into our results. Errors are
 CIFAR-10 test error in percent, perplexities are PTB's; search costs are GPU days as the paper gives
-them (P100 days; V100 time converted by a factor 1.5). `None` = not reported ("N/A" or "-" in the paper).
+them (P100 days; V100 time converted by a factor 1.5). As the paper prints them (Tables 1 and 6): `None` is an
+unknown entry ("N/A"), `NOT_APPLICABLE` a field that does not apply ("-"), e.g. a manual design's search cost.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+NOT_APPLICABLE: Literal["-"] = "-"  # the paper's "-": the field does not apply (None is its "N/A": unknown)
+Value = float | Literal["-"] | None
 
 
 @dataclass(frozen=True)
@@ -16,17 +21,17 @@ class ComparisonRow:
 
     method: str
     source: str  # the paper's citation, or "Ours" for the authors' own runs
-    best: float | None  # CIFAR-10: best test error
-    average: float | None  # CIFAR-10: average test error
+    best: Value  # CIFAR-10: best test error
+    average: Value  # CIFAR-10: average test error
     std: float | None
-    params_m: float | None
-    cost_stage1: float | None  # GPU days
-    cost_stage2: float | None
-    cost_total: float | None
+    params_m: Value
+    cost_stage1: Value  # GPU days
+    cost_stage2: Value
+    cost_total: Value
     # which of this project's protocols computes the same quantity: rsws, asha, random (stage 3 of each),
     # darts_v2 (the published cell trained as stage 3), darts_search (this project's own DARTS runs), or ""
     ours: str = ""
-    valid: float | None = None  # PTB: validation perplexity
+    valid: Value = None  # PTB: validation perplexity
     test: float | None = None  # PTB: test perplexity
     footnote: str = ""
 
@@ -34,11 +39,31 @@ class ComparisonRow:
 # Table 1 in the paper's order: manual designs, published NAS methods, then the authors' runs
 TABLE1 = (
     ComparisonRow(
-        "Shake-Shake (manual)", "[9]", None, 2.56, None, 26.2, None, None, None, footnote="averaged over 5 seeds"
+        "Shake-Shake (manual)",
+        "[9]",
+        None,
+        2.56,
+        None,
+        26.2,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        footnote="averaged over 5 seeds",
     ),
-    ComparisonRow("PyramidNet (manual)", "[46]", 2.31, None, None, 26, None, None, None),
-    ComparisonRow("NASNet-A", "[50]", None, 2.65, None, 3.3, None, None, 2000, footnote="averaged over 5 seeds"),
-    ComparisonRow("AmoebaNet-B", "[41]", None, 2.55, 0.05, 2.8, None, None, 3150),
+    ComparisonRow("PyramidNet (manual)", "[46]", 2.31, None, None, 26, NOT_APPLICABLE, NOT_APPLICABLE, NOT_APPLICABLE),
+    ComparisonRow(
+        "NASNet-A",
+        "[50]",
+        None,
+        2.65,
+        None,
+        3.3,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        2000,
+        footnote="averaged over 5 seeds",
+    ),
+    ComparisonRow("AmoebaNet-B", "[41]", None, 2.55, 0.05, 2.8, NOT_APPLICABLE, NOT_APPLICABLE, 3150),
     ComparisonRow("ProxylessNAS", "[7]", 2.08, None, None, 5.7, 4, None, None, footnote="stage-1 cost of 1 trial"),
     ComparisonRow(
         "GHN",
@@ -57,7 +82,18 @@ TABLE1 = (
         "ENAS [Pham et al.]", "[39]", 2.89, None, None, 4.6, 0.5, None, None, footnote="stage-1 cost of 1 trial"
     ),
     ComparisonRow("ENAS, rerun by Liu et al.", "[32]", 2.91, None, None, 4.2, 4, 2, 6),
-    ComparisonRow("Random search baseline [Liu et al.]", "[32]", None, 3.29, 0.15, 3.2, None, None, 4, ours="random"),
+    ComparisonRow(
+        "Random search baseline [Liu et al.]",
+        "[32]",
+        None,
+        3.29,
+        0.15,
+        3.2,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        4,
+        ours="random",
+    ),
     ComparisonRow("DARTS (first order) [Liu et al.]", "[32]", None, 3.00, 0.14, 3.3, 1.5, 1, 2.5),
     ComparisonRow("DARTS (second order) [Liu et al.]", "[32]", None, 2.76, 0.09, 3.3, 4, 1, 5, ours="darts_v2"),
     ComparisonRow(
@@ -73,7 +109,7 @@ TABLE1 = (
         ours="darts_search",
         footnote="6 GPU days of stage 2 for the longer (600-epoch) evaluation",
     ),
-    ComparisonRow("ASHA baseline", "Ours", 2.85, 3.03, 0.13, 2.2, None, None, 9, ours="asha"),
+    ComparisonRow("ASHA baseline", "Ours", 2.85, 3.03, 0.13, 2.2, NOT_APPLICABLE, NOT_APPLICABLE, 9, ours="asha"),
     ComparisonRow(
         "Random search WS",
         "Ours",
@@ -91,7 +127,19 @@ TABLE1 = (
 
 # Table 6 (supplement): PTB valid / test perplexity after stage 3 (3600 epochs for the authors' rows)
 TABLE6 = (
-    ComparisonRow("LSTM + DropConnect (manual)", "[36]", None, None, None, 24, None, None, None, valid=60.0, test=57.3),
+    ComparisonRow(
+        "LSTM + DropConnect (manual)",
+        "[36]",
+        None,
+        None,
+        None,
+        24,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        valid=60.0,
+        test=57.3,
+    ),
     ComparisonRow(
         "ASHA + LSTM + DropConnect (HP-tuned)",
         "[28]",
@@ -99,14 +147,38 @@ TABLE6 = (
         None,
         None,
         24,
-        None,
-        None,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
         13,
         valid=58.1,
         test=56.3,
     ),
-    ComparisonRow("LSTM + MoS (manual)", "[47]", None, None, None, 22, None, None, None, valid=56.5, test=54.4),
-    ComparisonRow("NAS", "[49]", None, None, None, 25, None, None, 1e4, test=64.0, footnote="search cost in CPU days"),
+    ComparisonRow(
+        "LSTM + MoS (manual)",
+        "[47]",
+        None,
+        None,
+        None,
+        22,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        valid=56.5,
+        test=54.4,
+    ),
+    ComparisonRow(
+        "NAS",
+        "[49]",
+        None,
+        None,
+        None,
+        25,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        1e4,
+        test=64.0,
+        footnote="search cost in CPU days",
+    ),
     ComparisonRow(
         "ENAS [Pham et al.]",
         "[39]",
@@ -128,8 +200,8 @@ TABLE6 = (
         None,
         None,
         23,
-        None,
-        None,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
         2,
         ours="random",
         valid=61.8,
@@ -164,7 +236,20 @@ TABLE6 = (
         valid=58.2,
         test=55.9,
     ),
-    ComparisonRow("ASHA baseline", "Ours", None, None, None, 23, None, None, 2, ours="asha", valid=58.6, test=56.4),
+    ComparisonRow(
+        "ASHA baseline",
+        "Ours",
+        None,
+        None,
+        None,
+        23,
+        NOT_APPLICABLE,
+        NOT_APPLICABLE,
+        2,
+        ours="asha",
+        valid=58.6,
+        test=56.4,
+    ),
     ComparisonRow("Random search WS", "Ours", None, None, None, 23, 0.25, 1, 1.25, ours="rsws", valid=57.8, test=55.5),
 )
 

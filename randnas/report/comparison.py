@@ -30,6 +30,16 @@ from randnas.report.selectors import PAPER_DARTS_SETTING, SEARCH_SPACE, training
 from randnas.train.cnn import OBJECTIVE_WORDS
 
 
+def paper_value(value: paper.Value, digits: int | None = 2) -> str:
+    """A paper entry as the paper prints it: "N/A" where it is unknown, "-" where it does not apply, a number
+    with `digits` decimals (None: as printed, without trailing zeros)."""
+    if value is None:
+        return "N/A"
+    if value == paper.NOT_APPLICABLE:
+        return "-"
+    return fmt_any(value) if digits is None else fmt(float(value), digits)
+
+
 def _ours_columns(benchmark: str) -> tuple[str, str]:
     return ("ours: best", "ours: average") if benchmark == "cnn" else ("ours: valid", "ours: test")
 
@@ -41,15 +51,15 @@ def comparison_table(record: Record, benchmark: str, preset: str) -> Table:
     for row in paper.TABLE1 if cnn else paper.TABLE6:
         entry = {"method": row.method, "source": row.source}
         if cnn:
-            average = fmt(row.average) + (f" ± {row.std:.2f}" if row.std else "")
-            entry.update({"paper: best": fmt(row.best), "paper: average": average})
+            average = paper_value(row.average) + (f" ± {row.std:.2f}" if row.std else "")
+            entry.update({"paper: best": paper_value(row.best), "paper: average": average})
         else:
-            entry.update({"paper: valid": fmt(row.valid, 1), "paper: test": fmt(row.test, 1)})
+            entry.update({"paper: valid": paper_value(row.valid, 1), "paper: test": paper_value(row.test, 1)})
         costs = (row.cost_stage1, row.cost_stage2, row.cost_total)
         entry.update(
             {
                 "paper: params (M)": fmt_any(row.params_m),
-                "paper: cost 1 / 2 / total (GPU days)": " / ".join(fmt_any(c) or "-" for c in costs),
+                "paper: cost 1 / 2 / total (GPU days)": " / ".join(paper_value(c, None) for c in costs),
                 "paper: note": row.footnote,
             }
         )
@@ -92,7 +102,15 @@ def comparison_table(record: Record, benchmark: str, preset: str) -> Table:
     )
     measured = in_record_order(record, used)
     title = f"{'Table 1' if cnn else 'Table 6'}: comparison ({unit})"
-    return Table(title, frame, describe_scale(measured), used, note)
+    details = (  # "ours: other quantity" stays beside the paper's when short: what we have instead, labelled so
+        "ours: protocol",
+        "paper: params (M)",
+        "ours: params (M)",
+        "paper: cost 1 / 2 / total (GPU days)",
+        "ours: device-hours",
+        "paper: note",
+    )
+    return Table(title, frame, describe_scale(measured), used, note, details)
 
 
 def _blank(benchmark: str) -> dict:

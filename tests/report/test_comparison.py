@@ -66,7 +66,13 @@ def test_comparison_rows_follow_the_paper(built):
     rsws = table.loc["Random search WS"]
     assert rsws["paper: best"] == "2.71" and rsws["paper: average"] == "2.85 ± 0.08"
     assert rsws["paper: params (M)"] == "4.3"
-    assert table.loc["NASNet-A", "paper: best"] == "" and table.loc["NASNet-A", "paper: average"] == "2.65"
+    # as the paper prints them: "N/A" an unknown entry, "-" one that does not apply
+    assert table.loc["NASNet-A", "paper: best"] == "N/A" and table.loc["NASNet-A", "paper: average"] == "2.65"
+    assert table.loc["NASNet-A", "paper: cost 1 / 2 / total (GPU days)"] == "- / - / 2000"
+    assert table.loc["ProxylessNAS", "paper: cost 1 / 2 / total (GPU days)"] == "4 / N/A / N/A"
+    assert table.loc["PyramidNet (manual)", "paper: cost 1 / 2 / total (GPU days)"] == "- / - / -"
+    ptb = comparison.comparison_table(built.record(), "ptb", "smoke").frame.set_index("method")
+    assert ptb.loc["NAS", "paper: valid"] == "N/A" and ptb.loc["ENAS [Pham et al.]", "paper: test"] == "56.3"
     assert table.loc["NASNet-A", "ours: best"] == ""  # a method we did not run stays empty
     assert list(table.index) == [row.method for row in paper.TABLE1]
 
