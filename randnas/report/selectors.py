@@ -165,4 +165,4 @@ def table8_runs(stage3: Sequence[TrainRow], name: str) -> tuple[list[TrainRow], 
     search_run = 1 if name.endswith("Run 1") else 2
     picks = [r for r in stage3 if r.genotype_spec == "best-rsws" and r.search_run == search_run]
     final = final_setting(picks, "ptb")
-    return [r for r in picks if r.search_setting == final], "ours"
+    return [r for r in picks if r.search_setting == final], f"ours: {final}'s pick, search run {search_run}"

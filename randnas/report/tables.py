@@ -97,7 +97,8 @@ def stage2_table(record: Record, benchmark: str, preset: str) -> Table:
         + ". "
         + STD_NOTE
     )
-    return Table(title, frame, describe_scale(both), ids(both), note)
+    settings = tuple(c for c in frame if c not in numbers and c != "runs")  # folded beneath the comparison
+    return Table(title, frame, describe_scale(both), ids(both), note, settings)
 
 
 def _setting_values(searches: Sequence[Run], name: str) -> str:
@@ -223,52 +224,109 @@ def ranking_pairs(record: Record, benchmark: str, preset: str) -> tuple[str, pd.
     return kind, pd.DataFrame(rows, columns=columns)
 
 
+def _ranked(rows: list[dict], columns: Sequence[tuple[str, str]]) -> list[dict]:
+    """`rows` with a rank column per (value column, rank column), 1 = lowest; ranks are left blank for fewer than two
+    rows (nothing to rank), and each group of rows (the paper's, ours) is ranked on its own."""
+    if len(rows) < 2:
+        return [{**row, **{rank: "" for _, rank in columns}} for row in rows]
+    out = [dict(row) for row in rows]
+    for value, rank in columns:
+        ranks = pd.Series([row[value] for row in rows], dtype=float).rank(method="min")
+        for row, r in zip(out, ranks, strict=True):
+            row[rank] = "" if math.isnan(r) else int(r)
+    return out
+
+
 def ranking_table(record: Record, benchmark: str, preset: str) -> Table:
-    """CNN: Table 3 - the reproduced (second-order) DARTS trials' test error after 1/6 of the epochs (the paper's
-    100 of 600) and at the end, their ranks at both, and Kendall's tau between them; where a preset has fewer than
-    two DARTS trials, the same question asked of its RSWS trials, labelled so. PTB: Table 8."""
+    """CNN: Table 3 - the paper's 4 reproduced DARTS trials and ours (our second-order DARTS searches' picks), each
+    trial's test error after 1/6 of the epochs (the paper's 100 of 600) and at the end with its rank among its own
+    group at both, then each group's best trial over several seeds; Kendall's tau in the note. Where a preset has
+    fewer than two DARTS trials, the same question asked of its RSWS trials, labelled so. PTB: Table 8."""
     if benchmark == "ptb":
         return table8(record, preset)
     kind, frame = ranking_pairs(record, benchmark, preset)
     runs = in_record_order(record, frame["run_id"])
     short, long, (low, mean, std) = paper.TABLE3["short"], paper.TABLE3["long"], paper.TABLE3["ten_seeds"]
-    note = (
-        "The paper's Table 3 ranks its 4 reproduced DARTS trials: test error after 100 epochs "
-        f"{', '.join(f'{v:.2f}' for v in short)}; after 600 {', '.join(f'{v:.2f}' for v in long)}; the best trial "
-        f"over 10 seeds: min {low:.2f}, average {mean:.2f} ± {std:.2f}. "
+    ranks = (("short error", "rank short"), ("long error", "rank long"))
+    papers = _ranked(
+        [
+            {
+                "trial": f"trial {i}",
+                "source": "paper",
+                "short epochs": paper.TABLE3["short_epochs"],
+                "short error": s,
+                "long epochs": paper.TABLE3["long_epochs"],
+                "long error": lg,
+                "run_id": "",
+            }
+            for i, (s, lg) in enumerate(zip(short, long, strict=True), 1)
+        ],
+        ranks,
     )
-    note += (
-        "Ours: this project's second-order DARTS searches, each pick's stage 2."
+    ours = _ranked(
+        [
+            {
+                "trial": row["trial"],
+                "source": "ours",
+                "short epochs": row["short epochs"],
+                "short error": row["ours: short error"],
+                "long epochs": row["long epochs"],
+                "long error": row["ours: long error"],
+                "run_id": row["run_id"],
+            }
+            for row in frame.to_dict("records")
+        ],
+        ranks,
+    )
+    rows = [{**row, "short error": fmt(row["short error"]), "long error": fmt(row["long error"])} for row in papers]
+    rows.append(
+        {
+            "trial": "the best trial over 10 seeds",
+            "source": "paper",
+            "long error": f"min {low:.2f}, average {mean:.2f} ± {std:.2f}",
+        }
+    )
+    rows += [{**row, "short error": fmt(row["short error"]), "long error": fmt(row["long error"])} for row in ours]
+    stage3 = selectors.stage3(record, benchmark, preset, kind)
+    if stage3:
+        values = [run.test_error for run in stage3]
+        rows.append(
+            {
+                "trial": f"our best trial over {len(values)} seed(s) (stage 3)",
+                "source": "ours",
+                "long error": f"min {min(values):.2f}, average {mean_std(values)}",
+                "run_id": " ".join(run.run_id for run in stage3),
+            }
+        )
+    columns = ["trial", "source", "short epochs", "short error", "rank short", "long epochs", "long error"]
+    shown = pd.DataFrame(rows, columns=[*columns, "rank long", "run_id"]).fillna("")
+    for column in ("short epochs", "long epochs", "rank short", "rank long"):
+        shown[column] = shown[column].map(lambda v: "" if v == "" else str(int(v)))
+    note = "The paper's Table 3 ranks its 4 reproduced DARTS trials after 100 and after 600 stage-2 epochs. " + (
+        "Ours: this project's second-order DARTS searches, each pick's stage 2, at 1/6 of our epochs and at the end."
         if kind == "darts"
-        else "This preset has fewer than two of our own second-order DARTS trials through stage 2; these rows are "
+        else "This preset has fewer than two of our own second-order DARTS trials through stage 2; our rows are "
         "our RSWS trials instead."
     )
     if len(frame) >= 2:
-        frame["rank short"] = frame["ours: short error"].rank(method="min").astype(int)
-        frame["rank long"] = frame["ours: long error"].rank(method="min").astype(int)
         tau = kendall_interval(frame["ours: short error"], frame["ours: long error"])
         paper_tau = kendall_tau(pd.Series(short), pd.Series(long))
-        ours = (
+        words = (
             f"{tau.value:.2f}, {tau_grade(tau.value)} (n={tau.n}, p={tau.p_value:.2g})"
             if math.isfinite(tau.value)
             else f"undefined (n={tau.n}: a tie or fewer than 3 trials)"
         )
         note += (
-            f" Kendall tau between the short and long rankings: ours {ours}; the paper's {paper_tau:.2f}, "
+            f" Kendall tau between the short and long rankings: ours {words}; the paper's {paper_tau:.2f}, "
             f"{tau_grade(paper_tau)} (4 trials). {TAU_WORDS}"
-        )
-    stage3 = selectors.stage3(record, benchmark, preset, kind)
-    if stage3:
-        values = [run.test_error for run in stage3]
-        note += (
-            f" Our best trial over {len(values)} seed(s) (stage 3): min {min(values):.2f}, average {mean_std(values)}."
         )
     title = (
         "Table 3: our reproduced-DARTS trials ranked after short and long stage-2 training"
         if kind == "darts"
         else "Table 3's question on our RSWS trials: ranking after short and long stage-2 training"
     )
-    return Table(title, frame.round(2), describe_scale(runs), frame["run_id"].tolist(), note)
+    used = [*frame["run_id"], *(run.run_id for run in stage3)]
+    return Table(title, shown, describe_scale(runs), used, note)
 
 
 def kendall_tau(a: pd.Series, b: pd.Series) -> float:
@@ -308,30 +366,51 @@ def table8_rows(record: Record, preset: str) -> list[Table8Row]:
 
 def table8(record: Record, preset: str) -> Table:
     """Stage 3 on PTB: validation perplexity (best so far) at the paper's epochs scaled to our runs' length, then
-    test perplexity; a row per method with the paper's row beside it."""
-    ours = table8_rows(record, preset)
-    rows = []
-    for name, (ppl, test) in paper.TABLE8.items():
-        rows.append(
+    test perplexity, and each row's rank at the first column, the last and test among its own group (the paper's
+    rows, ours): the table is about whether the ranking holds as training goes on. A column whose scaled epoch is
+    the one before's again is left blank in our row (a short run has fewer epochs than the paper has columns)."""
+    first, last = f"@{paper.TABLE8_EPOCHS[0]}", f"@{paper.TABLE8_EPOCHS[-1]}"
+    ranks = ((first, f"rank {first}"), (last, f"rank {last}"), ("test", "rank test"))
+    papers = _ranked(
+        [
             {
                 "method": name,
                 "source": "paper",
-                **{f"@{e}": fmt(v, 1) for e, v in zip(paper.TABLE8_EPOCHS, ppl, strict=True)},
-                "test": fmt(test, 1),
+                **dict(zip((f"@{e}" for e in paper.TABLE8_EPOCHS), ppl, strict=True)),
+                "test": test,
                 "our epochs at the columns": "",
             }
-        )
-        for row in (row for row in ours if row.method == name):
-            rows.append(
-                {
-                    "method": name,
-                    "source": f"{row.label} ({row.run.run_id[:8]})",
-                    **{f"@{e}": fmt(v, 1) for e, v in zip(paper.TABLE8_EPOCHS, row.valid, strict=True)},
-                    "test": fmt(row.test, 1),
-                    "our epochs at the columns": ", ".join(map(str, row.checkpoints)) + f" of {row.run.epochs}",
-                }
-            )
-    runs = [row.run for row in ours]
+            for name, (ppl, test) in paper.TABLE8.items()
+        ],
+        ranks,
+    )
+    ours_rows = table8_rows(record, preset)
+    ours = _ranked(
+        [
+            {
+                "method": row.method,
+                "source": f"{row.label} ({row.run.run_id[:8]})",
+                **dict(zip((f"@{e}" for e in paper.TABLE8_EPOCHS), row.valid, strict=True)),
+                "test": row.test,
+                "our epochs at the columns": ", ".join(map(str, row.checkpoints)) + f" of {row.run.epochs}",
+                "_repeats": [i > 0 and c == row.checkpoints[i - 1] for i, c in enumerate(row.checkpoints)],
+            }
+            for row in ours_rows
+        ],
+        ranks,
+    )
+    rows = []
+    for paper_row in papers:
+        rows.append(paper_row)
+        rows += [row for row in ours if row["method"] == paper_row["method"]]
+    for row in rows:
+        repeats = row.pop("_repeats", [False] * len(paper.TABLE8_EPOCHS))
+        for e, repeated in zip(paper.TABLE8_EPOCHS, repeats, strict=True):
+            row[f"@{e}"] = "" if repeated else fmt(row[f"@{e}"], 1)
+        row["test"] = fmt(row["test"], 1)
+    runs = [row.run for row in ours_rows]
+    settings = sorted({row.run.search_setting for row in ours_rows if row.method.startswith("Random")})
+    other = [setting for setting in settings if setting != "random4"]
     return Table(
         "Table 8: stage-3 validation perplexity (best so far) at increasing epochs, then test",
         pd.DataFrame(rows),
@@ -340,5 +419,13 @@ def table8(record: Record, preset: str) -> Table:
         "The paper's DARTS row is its reproduced DARTS search's pick; ours is our own DARTS search's pick "
         "(ptb-darts-stage3, paper scale only) where the record has it, else Liu et al.'s published DARTS_V2 cell, "
         "labelled so: compare that one with the caveat. Our columns are the paper's epochs scaled to our run's "
-        "length; the paper continued a 300-epoch run to 1600 and 3600 epochs, ours train from scratch.",
+        "length (blank where that is the column before's epoch again); the paper continued a 300-epoch run to 1600 "
+        "and 3600 epochs, ours train from scratch. Ranks are among each group's rows, 1 = lowest perplexity."
+        + (
+            f" The paper's Random (4) rows are setting random4's two search runs; ours are the final setting of this "
+            f"preset ({', '.join(other)}), each search run's pick, labelled with it."
+            if other
+            else ""
+        ),
+        details=("our epochs at the columns",),
     )
