@@ -36,6 +36,33 @@ def learning_curves(record: Record, benchmark: str, preset: str) -> pd.DataFrame
     return pd.DataFrame(rows, columns=["run", "cell", "epoch", label, "run_id"])
 
 
+MAX_SERIES = 8  # a panel shows at most this many coloured series; more are faceted
+
+
+def plot_learning_curves(curves: pd.DataFrame, label: str, title: str):
+    """Every training run's curve, coloured by its cell's name (DARTS_V2, rsws, best-rsws, ...) with one line per
+    run, the legend beside the axes, not over the lines; more than MAX_SERIES cell names are split into panels
+    of at most that many each."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+    from matplotlib.ticker import MaxNLocator
+
+    names = sorted(curves["cell"].unique())
+    groups = [names[i : i + MAX_SERIES] for i in range(0, len(names), MAX_SERIES)]
+    figure, axes = plt.subplots(len(groups), 1, figsize=(7.7, 3.2 * len(groups)), squeeze=False)
+    palette = dict(zip(names, sns.color_palette("tab10", len(names)), strict=True)) if len(names) <= 10 else None
+    for ax, group in zip(axes[:, 0], groups, strict=True):
+        shown = curves[curves["cell"].isin(group)]
+        sns.lineplot(
+            data=shown, x="epoch", y=label, hue="cell", units="run", estimator=None, marker="o", ax=ax, palette=palette
+        )
+        ax.legend(title="cell (one line per run)", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0, 0].set_title(title)
+    figure.tight_layout()
+    return figure
+
+
 def asha_searches_of(record: Record, benchmark: str, preset: str) -> list[AshaRow]:
     return record.of(AshaRow, preset, lambda run: run.benchmark == benchmark)
 
@@ -47,7 +74,8 @@ def asha_events(record: Record, run: AshaRow) -> pd.DataFrame:
 
 def asha_searches(record: Record, benchmark: str, preset: str) -> Table:
     runs = asha_searches_of(record, benchmark, preset)
-    best = "best/valid_acc" if benchmark == "cnn" else "best/valid_ppl"
+    # the tables' units: accuracy in %, as the CIFAR-10 tables print errors in %
+    best = "best validation accuracy (%)" if benchmark == "cnn" else "best validation perplexity"
     frame = pd.DataFrame(
         [
             {
@@ -60,7 +88,7 @@ def asha_searches(record: Record, benchmark: str, preset: str) -> Table:
                 "asha/jobs": run.jobs,
                 "asha/promotions": run.promotions,
                 "asha/epochs": run.epochs_trained,
-                best: run.best,
+                best: 100 * run.best if benchmark == "cnn" else run.best,
                 "best_trial": run.best_trial,
                 "hours": run.hours,
                 "digest": run.digest,
@@ -77,6 +105,15 @@ def asha_searches(record: Record, benchmark: str, preset: str) -> Table:
         "jobs = rung trainings; a promotion resumes a trial from its checkpoint; digest = sha256 of the event log; "
         "simulated cost = how the simulated clock charged a job (flops: epochs x the cell's forward MACs relative "
         "to DARTS_V2's; epochs: every epoch alike).",
+        details=(
+            "trained on / scored by",
+            "simulated cost",
+            "asha/jobs",
+            "asha/promotions",
+            "asha/epochs",
+            "hours",
+            "digest",
+        ),
     )
 
 
@@ -103,6 +140,7 @@ def ranking_checks(record: Record, preset: str) -> tuple[Table, pd.DataFrame]:
         describe_scale(runs),
         ids(runs),
         "parent = the search whose scored architectures were retrained; epochs = stand-alone training length.",
+        details=("kendall_p", "spearman_p", "parent"),
     )
     return table, pd.concat(pairs) if pairs else pd.DataFrame()
 

@@ -229,12 +229,14 @@ def ledger(record: Record) -> Table:
     rows, used = [], []
     for claim in CLAIMS:
         finding = claim.finding(record)
+        ours = evidence_columns(finding, claim.rule, claim.kind)
         rows.append(
             {
                 "claim (the paper's words)": f"“{claim.quote}”",
+                "verdict": ours.pop("verdict"),  # beside the claim: what a reader looks for, on any screen
                 "where": claim.where,
                 "the paper's evidence": claim.paper,
-                **evidence_columns(finding, claim.rule, claim.kind),
+                **ours,
             }
         )
         used += list(finding.run_ids)

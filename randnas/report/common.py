@@ -28,6 +28,8 @@ class Table:
     scale: str
     run_ids: list[str] = field(default_factory=list)
     note: str = ""
+    # columns the page folds beneath the comparison (settings, costs, digests): the book's column holds the rest
+    details: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:

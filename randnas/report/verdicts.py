@@ -113,9 +113,9 @@ def count_line(verdicts: Iterable[str], order: tuple[str, ...]) -> str:
 def evidence_columns(finding: Finding, rule: str, kind: str) -> dict[str, str]:
     """A ledger row's evidence and verdict columns (the paper's ledger and the one beyond it share them)."""
     return {
+        "verdict": verdict(finding, kind),  # first of ours: a narrow screen shows it beside the claim
         "largest scale tested": finding.preset or "none",
         "our evidence": finding.evidence or "no run bears on it",
         "decided by": rule,
-        "verdict": verdict(finding, kind),
         "runs": " ".join(run_id[:8] for run_id in finding.run_ids),
     }

@@ -81,3 +81,107 @@ def mlflow_experiment_id(run_id):
     from randnas.record.store import open_store
 
     return open_store().client().get_run(run_id).info.experiment_id
+
+
+def test_one_number_format_per_column():
+    write = render.number_format(pd.Series([9.0, 3.0]))
+    assert write(9.0) == "9" and write(float("nan")) == ""
+    assert render.number_format(pd.Series([0.5948, 0.61]))(0.5948) == "0.5948"
+    assert render.number_format(pd.Series([5.94, 12.1]))(5.9) == "5.90"
+    assert render.number_format(pd.Series([1.0, 2.5]))(float("inf")) == "diverged"
+
+
+def test_long_values_are_shortened_with_the_whole_value_on_hover():
+    digest = "ab" * 32
+    genotype = "Genotype(normal=[('sep_conv_3x3', 0)], normal_concat=[2], reduce=[], reduce_concat=[2])"
+    nb201 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|skip_connect~1|+|none~0|avg_pool_3x3~1|nor_conv_1x1~2|"
+    run_id = "c" * 32
+    assert render.cell_html(f"weights {digest}") == f'weights <span title="{digest}"><code>{digest[:12]}…</code></span>'
+    from randnas.spaces.common import cell_hash
+
+    for text in (genotype, nb201):
+        shown = render.cell_html(text)
+        assert f"cell {cell_hash(text)}" in shown and "Genotype(" not in shown.split('title="')[0]
+    assert render.cell_html(f"from {run_id}") == f'from <span title="{run_id}"><code>cccccccc</code></span>'
+    assert render.cell_html("a<b") == "a&lt;b"
+
+
+def test_long_text_goes_to_the_folded_details_and_numbers_stay_in_the_comparison(shown):
+    frame = pd.DataFrame(
+        {
+            "method": ["Random (1)", "DARTS"],
+            "ours": ["5.94 ± 0.71 (n=3; 95 % interval of the mean [5.10, 6.70])", "9.05 (n=1)"],
+            "ours: protocol": ["600 epochs, batch 96, cutout 16, drop-path 0.2, cosine lr", "same"],
+            "verdict": ["undecided: the paper's n is 4 and ours is 3", "not run"],
+            "runs": ["", ""],
+        }
+    )
+    assert render.detail_columns(frame) == ["ours: protocol"]
+    page = render.table_html(Table("Table 2", frame, "preset cpu; data: CIFAR-10"))
+    comparison, details = page.split("<details><summary>Details: ours: protocol</summary>")
+    assert "cosine lr" not in comparison and "cosine lr" in details and "5.94 ± 0.71" in comparison
+    assert "Random (1)" in details  # the row's name in both views
+
+
+def test_a_long_scale_line_shows_its_first_clauses_and_folds_the_rest():
+    long = "; ".join(f"clause {i} " + "x" * 30 for i in range(12))
+    shown = render.scale_html(long)
+    summary = shown.split("<summary>")[1].split("</summary>")[0]
+    assert len(summary) < render.SCALE_LINE_CHARS + 20 and long in shown
+    assert "<details" not in render.scale_html("preset cpu; data: CIFAR-10")
+
+
+def test_each_table_offers_its_data_as_csv():
+    import base64
+    import io
+
+    table = Table("Table 1: CIFAR-10", pd.DataFrame({"method": ["a"], "ours": [2.5]}), "preset cpu; data: x")
+    link = render.csv_link(table)
+    assert 'download="table-1-cifar-10-cpu.csv"' in link
+    data = base64.b64decode(link.split("base64,")[1].split('"')[0]).decode()
+    assert pd.read_csv(io.StringIO(data)).equals(table.frame)
+
+
+def test_reproduce_line_names_the_plan_entries_and_what_their_runs_took(store):
+    from types import SimpleNamespace
+
+    from randnas.record.writer import run_tags, tracked_run
+
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+    made = []
+    for entry in ("cnn-rsws", "cnn-stage2"):
+        tags = run_tags(
+            seed=0, preset="cpu", benchmark="toy", datasets=[toy], plan_key=f"default/{entry}/cpu/seed-0@ab"
+        )
+        with tracked_run("toy/reproduce", entry, tags=tags) as run:
+            made.append(run.run_id)
+    render._plan_jobs_of_runs.cache_clear()
+    line = render.reproduce_line(Table("t", pd.DataFrame({"a": [1]}), "preset cpu", made))
+    assert "randnas run plans/default.yaml --preset cpu --only cnn-rsws --only cnn-stage2" in line
+    assert "its 2 run(s) took 0.00 device-hours" in line
+    assert render.reproduce_line(Table("t", pd.DataFrame({"a": [1]}), "preset cpu", ["d" * 32])) == ""
+
+
+def test_a_preset_section_folds_the_toy_presets_words_tables_and_figures(shown):
+    import matplotlib.pyplot as plt
+
+    presets = ["cpu", "smoke"]
+    for preset in presets:
+        with render.PresetSection(preset, presets) as section:
+            section.words(f"**{preset}** words")
+            section.table(build(preset))
+            plt.plot([1, 2], [3, 4])
+            section.figure()
+    texts = [getattr(item, "data", "") for item in shown]
+    assert texts[0] == "### Preset `cpu`" and "**cpu** words" in texts[1]
+    folded = texts[-1]
+    assert len([t for t in texts if "smoke" in t]) == 1, "the toy preset shows as one fold"
+    assert folded.startswith("<details><summary>Preset <code>smoke</code>: toy data")
+    assert "<strong>smoke</strong> words" in folded and 'src="data:image/png;base64,' in folded
+    assert "2.71" not in folded  # the fold drops the paper's columns, as show_by_preset does
+
+
+def test_a_toy_preset_alone_is_not_folded(shown):
+    with render.PresetSection("smoke", ["smoke"]) as section:
+        section.words("alone")
+    assert [item.data for item in shown] == ["### Preset `smoke` (machinery only: toy data)", "alone"]
