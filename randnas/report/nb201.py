@@ -329,6 +329,44 @@ def final_scatter(record: Record, preset: str) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def plot_final_scatter(points: pd.DataFrame, bench: Nb201Accuracies, title: str):
+    """Each search's scored cells after its last epoch, shared-weight score against benchmark accuracy, with the
+    search's pick (its best score) starred and the benchmark's median and best cell as lines: how far the pick
+    sits from what random cells and the optimum reach."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    accuracy = "NAS-Bench-201 accuracy (%)"
+    median, best = float(np.median(bench.accuracy)), float(np.max(bench.accuracy))
+    grid = sns.relplot(
+        data=points,
+        x="shared-weight score",
+        y=accuracy,
+        col="search",
+        col_wrap=min(3, points["search"].nunique()),
+        height=2.5,
+        aspect=1.0,
+        s=14,
+        alpha=0.6,
+        facet_kws={"sharex": False},
+    )
+    for search, ax in grid.axes_dict.items():
+        cells = points[points["search"] == search]
+        pick = cells.loc[cells["shared-weight score"].idxmax()]
+        ax.scatter([pick["shared-weight score"]], [pick[accuracy]], marker="*", s=160, color="crimson", zorder=5)
+        ax.axhline(median, color="0.4", ls="--", lw=0.9)
+        ax.axhline(best, color="green", ls=":", lw=1.1)
+        ax.set_title(str(search), fontsize=9)
+    handles = [
+        plt.Line2D([], [], marker="*", color="crimson", ls="", markersize=11, label="the search's pick"),
+        plt.Line2D([], [], color="0.4", ls="--", label=f"median of all cells ({median:.2f} %)"),
+        plt.Line2D([], [], color="green", ls=":", label=f"best cell ({best:.2f} %)"),
+    ]
+    grid.figure.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3, frameon=False)
+    grid.figure.suptitle(title, y=1.02)
+    return grid
+
+
 def darts_searches(record: Record, preset: str) -> list[DartsRow]:
     runs = record.of(DartsRow, preset, lambda run: run.space == "nb201")
     return sorted(runs, key=lambda run: (run.setting, run.seed or 0, run.repeat))

@@ -62,20 +62,22 @@ def anytime_bands(record: Record, preset: str) -> pd.DataFrame:
 
 
 def plot_anytime(bands: pd.DataFrame, title: str):
-    """One panel per (workers, budget): each method's mean incumbent accuracy over GPU-hours with its band."""
+    """One panel per (budget, workers), a budget per row and a worker count per column, at the book column's
+    width (7.7 in) so the text is shown at the size it is set: each method's mean incumbent accuracy over
+    GPU-hours with its band; the legend beneath the panels, not over a band."""
     import matplotlib.pyplot as plt
 
     workers, budgets = sorted(bands["workers"].unique()), sorted(bands["budget_hours"].unique())
     figure, axes = plt.subplots(
-        len(workers),
         len(budgets),
-        figsize=(4.2 * len(budgets), 3.0 * len(workers)),
+        len(workers),
+        figsize=(7.7, 2.6 * len(budgets) + 0.8),
         squeeze=False,
         sharey="row",
         layout="constrained",
     )
-    for i, count in enumerate(workers):
-        for j, budget in enumerate(budgets):
+    for i, budget in enumerate(budgets):
+        for j, count in enumerate(workers):
             axis = axes[i][j]
             panel = bands[(bands["workers"] == count) & (bands["budget_hours"] == budget)]
             for label, line in panel.groupby("label", sort=False):
@@ -83,11 +85,12 @@ def plot_anytime(bands: pd.DataFrame, title: str):
                 axis.fill_between(
                     line["gpu_hours"], 100 * line["low"], 100 * line["high"], color=drawn.get_color(), alpha=0.2
                 )
-            axis.set_title(f"{count} worker(s), budget {budget:.1f} GPU-hours", fontsize=9)
-            axis.set_xlabel("simulated GPU-hours spent")
+            axis.set_title(f"budget {budget:.1f} GPU-hours, {count} worker(s)", fontsize=9)
+            axis.set_xlabel("simulated GPU-hours spent" if i == len(budgets) - 1 else "")
             if j == 0:
-                axis.set_ylabel("incumbent's predicted\naccuracy at 98 epochs (%)")
-    axes[0][0].legend(fontsize=7, loc="lower right")
+                axis.set_ylabel("predicted accuracy\nat 98 epochs (%)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="outside lower center", ncol=2, frameon=False, fontsize=9)
     figure.suptitle(title, fontsize=10)
     return figure
 
@@ -112,10 +115,9 @@ def plot_finals(finals: pd.DataFrame, title: str):
 
     finals = finals.assign(method=finals["label"].map(short_method))
     budgets = sorted(finals["gpu_hours"].unique())
-    figure, axes = plt.subplots(
-        1, len(budgets), figsize=(max(6.0, 4.2 * len(budgets)), 2.8), squeeze=False, layout="constrained"
-    )
-    for axis, budget in zip(axes[0], budgets, strict=True):
+    # one budget per row at the column's width: three side by side shrank the text to about 6 px
+    figure, axes = plt.subplots(len(budgets), 1, figsize=(7.7, 2.3 * len(budgets)), squeeze=False, layout="constrained")
+    for axis, budget in zip(axes[:, 0], budgets, strict=True):
         sns.boxplot(
             data=finals[finals["gpu_hours"] == budget],
             x="predicted accuracy (%)",
@@ -126,6 +128,7 @@ def plot_finals(finals: pd.DataFrame, title: str):
         )
         axis.set_title(f"budget {budget:.1f} GPU-hours", fontsize=9)
         axis.set_ylabel("")
+        axis.legend(title="workers", loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8)
     figure.suptitle(title, fontsize=10)
     return figure
 
