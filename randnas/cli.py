@@ -16,6 +16,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
+RUN_NAME_TAG = "mlflow.runName"  # MLflow keeps a run's name in this tag and in its meta.yaml alike
+
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from randnas import plans, runner
@@ -331,9 +333,10 @@ def _cmd_record_adopt(args: argparse.Namespace) -> int:
 
 def _cmd_record_upgrade(args: argparse.Namespace) -> int:
     from randnas import plans, runner
+    from randnas.experiments.catalog import experiment_description
     from randnas.record import store as record
     from randnas.record.integrity import upgrade_manifest
-    from randnas.record.vocabulary import FINISHED, NOTE_TAG, PARENT_TAG, TAG_BOOK_PAGE, TAG_PLAN_KEY
+    from randnas.record.vocabulary import FINISHED, NOTE_TAG, PARENT_TAG, TAG_BOOK_PAGE, TAG_PLAN_KEY, plan_run_name
 
     store = record.open_store(args.store)
     manifests, refused = 0, []
@@ -347,11 +350,24 @@ def _cmd_record_upgrade(args: argparse.Namespace) -> int:
             refused.append(f"run {run.info.run_id}: {outcome}")
         plan_key = run.data.tags.get(TAG_PLAN_KEY, "")
         page = plans.book_output(plan_key)
-        if page and TAG_BOOK_PAGE not in run.data.tags:
-            note = f"Rendered in the book at {page} (plan job {plan_key})."
-            record.set_run_tags(store, run.info.run_id, {TAG_BOOK_PAGE: page, NOTE_TAG: note})
-            pages += 1
+        if page:
+            # today's names and descriptions: the run named <preset>/<entry>/<job>, its description linking its
+            # book page (MLflow's own tags: the manifest's digests cover the randnas ones, which stay as they are)
+            wanted = {
+                TAG_BOOK_PAGE: page,
+                NOTE_TAG: runner.run_description(page, plan_key),
+                RUN_NAME_TAG: plan_run_name(run.data.tags, run.info.run_name),
+            }
+            changed = {key: value for key, value in wanted.items() if run.data.tags.get(key) != value}
+            if changed:
+                record.set_run_tags(store, run.info.run_id, changed)
+                pages += 1
     kinds = record.declare_experiment_kinds(store)
+    described = 0
+    for experiment_id, name in record.experiment_names(store).items():
+        if experiment_description(name):
+            record.describe_experiment(store, experiment_id, experiment_description(name))
+            described += 1
     root = record.find_project_root()
     titles = (
         runner.relabel_executed_copies(root / "plans" / "default.yaml", root)
@@ -359,8 +375,8 @@ def _cmd_record_upgrade(args: argparse.Namespace) -> int:
         else 0
     )
     print(
-        f"manifests written: {manifests}; book pages named: {pages}; "
-        f"experiments declared machine-learning ones: {kinds}; "
+        f"manifests written: {manifests}; runs renamed or described anew: {pages}; "
+        f"experiments declared machine-learning ones: {kinds}; experiments described: {described}; "
         f"executed copies retitled: {titles}"
     )
     for line in refused:
@@ -561,8 +577,8 @@ def build_parser() -> argparse.ArgumentParser:
     check_record.set_defaults(handler=_cmd_record_check)
     upgrade = record_commands.add_parser(
         "upgrade",
-        help="bring a record made by an older randnas up to date (run manifests, "
-        "book-page descriptions, experiment kinds)",
+        help="bring a record made by an older randnas up to date (run manifests, run names and "
+        "book-page descriptions, experiment kinds and descriptions)",
     )
     upgrade.add_argument("--store", default=None, help="the tracking store (default: ./mlruns)")
     upgrade.set_defaults(handler=_cmd_record_upgrade)

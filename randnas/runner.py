@@ -183,14 +183,19 @@ def _execute_job_locked(job: Job, root: Path, store: Any, force: bool, log: Call
         page = book_output(job.plan_key) or job.output.with_suffix(".html").as_posix()
         # the run names its notebook, and its description in the MLflow UI says where the book renders it
         source = job.notebook.resolve().relative_to(root.resolve()).as_posix()
-        # a link into the book `randnas ui` serves beside the record (its /book/ path), the page's path in words too
-        note = f"Rendered in the book at [{page}](/book/{page}) (plan job {job.plan_key})."
+        note = run_description(page, job.plan_key)
         record.set_run_tags(store, run_id, {TAG_BOOK_PAGE: page, NOTE_TAG: note, SOURCE_TAG: source})
         experiment_id = runs[0].info.experiment_id
         name = store.client().get_experiment(experiment_id).name
         record.describe_experiment(store, experiment_id, experiment_description(name))
         shutil.move(str(partial), output)
         return JobResult(job, "ran", run_id)
+
+
+def run_description(page: str, plan_key: str) -> str:
+    """A plan run's description in the MLflow UI: a link into the book `randnas ui` serves beside the record (its
+    /book/ path) to the page that renders the run, the page's path in words too, and the plan job."""
+    return f"Rendered in the book at [{page}](/book/{page}) (plan job {plan_key})."
 
 
 # what each notebook is, in a word or three: the sidebar names an executed copy by it, its job and its preset

@@ -7,6 +7,9 @@
 - a cell's whole DARTS text, which pages made by older code printed (a line of up to 3,700 characters), is shown
   as the cell's short name, `cell <hash>` (the tables' name for it); the executed notebook in the record keeps
   the text, and so does the run's `randnas.genotype` tag. Only the page's display changes.
+- one Parameters cell per page, the values the job ran with (papermill's injected cell): the notebook's own
+  defaults cell, which papermill needs to rerun the copy, is left out of the page (`randnas run` tags it so in
+  new copies; copies made before are shown the same way here).
 """
 
 from __future__ import annotations
@@ -36,6 +39,11 @@ def mark_orphan_and_name_cells(app, doctree) -> None:
     if not docname.startswith(RUN_PAGES):
         return
     app.env.metadata[docname]["orphan"] = True
+    cells = list(doctree.findall(lambda n: isinstance(n, nodes.container) and "cell" in n.get("classes", [])))
+    if any("tag_injected-parameters" in cell["classes"] for cell in cells):
+        for cell in cells:
+            if "tag_parameters" in cell["classes"]:
+                cell.parent.remove(cell)
     for node in list(doctree.findall(lambda n: isinstance(n, (nodes.literal_block, nodes.raw)))):
         text = node.astext()
         if not GENOTYPE_TEXT.search(text):

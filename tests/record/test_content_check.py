@@ -219,3 +219,25 @@ def test_the_book_names_a_truncated_artifact_instead_of_a_json_traceback(store):
     genotype.write_text(genotype.read_text()[:7])
     with pytest.raises(RecordDamaged, match=f"{genotype}: its content differs from what the run logged"):
         load_record(store)
+
+
+def test_upgrade_names_old_plan_runs_by_preset_and_links_their_book_pages(store):
+    """A run an older randnas made keeps its first name ("DARTS_V2-seed0" in every preset) and a plain-text
+    description: upgrade names it <preset>/<entry>/<job>, links its page, describes its experiment, and leaves
+    its manifest whole (MLflow's own tags are not the record's content)."""
+    toy = SimpleNamespace(name="toy", label="toy", checksum="0" * 64)
+    plan_key = "default/cnn-reference/cpu/genotype-DARTS-V2_seed-0@ab"
+    tags = run_tags(seed=0, preset="cpu", benchmark="cnn", datasets=[toy], plan_key=plan_key)
+    with tracked_run("cnn/train", "DARTS_V2-seed0", tags=tags) as run:
+        pass
+    client = open_store(store).client()
+    client.set_tag(run.run_id, "mlflow.runName", "DARTS_V2-seed0")
+    client.set_tag(run.run_id, v.NOTE_TAG, "Rendered in the book at book/runs/cpu/x.html (plan job p).")
+    assert main(["record", "upgrade", "--store", str(store)]) == 0
+    upgraded = client.get_run(run.run_id)
+    assert upgraded.info.run_name == "cpu/cnn-reference/genotype-DARTS-V2_seed-0"
+    page = "book/runs/cpu/cnn-reference/genotype-DARTS-V2_seed-0.html"
+    assert upgraded.data.tags[v.NOTE_TAG].startswith(f"Rendered in the book at [{page}](/book/{page})")
+    experiment = client.get_experiment(upgraded.info.experiment_id)
+    assert experiment.tags[v.NOTE_TAG].startswith("CIFAR-10 trainings from scratch")
+    assert problems_of(store) == []
