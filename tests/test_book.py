@@ -324,3 +324,190 @@ def test_every_chapter_page_reads_cleanly(built_book, page):
         [*common, "--dump-dom", path.as_uri()], capture_output=True, text=True, timeout=120, check=False
     ).stdout
     assert "<h1" in dom, f"{page}: Chromium rendered no heading"
+
+
+# Injected into a copy of a page: after it loads, measure what a reader sees and leave it on <body> for
+# --dump-dom. A table or figure wider than the content column must sit in a box of its own that scrolls.
+LAYOUT_PROBE = """<script>
+window.addEventListener("load", function () {
+  var column = document.querySelector("article.bd-article") || document.querySelector("main");
+  var width = column.getBoundingClientRect().width, wide = [], scrolled = [];
+  column.querySelectorAll("table, img, svg").forEach(function (el) {
+    if (el.closest("details:not([open])")) { return; }
+    var w = el.getBoundingClientRect().width;
+    if (w <= width + 2) { return; }
+    var title = el.closest(".cell_output") && el.closest(".cell_output").querySelector(".randnas-table-title");
+    scrolled.push(Math.round(w) + " px: " + (title ? title.textContent.slice(0, 60) : el.tagName));
+    for (var box = el.parentElement; box && box !== column; box = box.parentElement) {
+      var overflow = getComputedStyle(box).overflowX;
+      if ((overflow === "auto" || overflow === "scroll") && box.getBoundingClientRect().width <= width + 2) { return; }
+    }
+    wide.push(el.tagName + " " + Math.round(w) + " px (" + (el.getAttribute("alt") || el.className || "") + ")");
+  });
+  var scales = [];
+  document.querySelectorAll("p.randnas-scale, details.randnas-scale > summary").forEach(function (el) {
+    var text = el.textContent.trim();
+    if (text.length > 250) { scales.push(text.length + ": " + text.slice(0, 80)); }
+  });
+  var runLinks = [];
+  document.querySelectorAll(".bd-sidebar-primary a[href]").forEach(function (a) {
+    if (/(^|\\/)runs\\/(smoke|cpu|paper)\\//.test(a.getAttribute("href"))) { runLinks.push(a.getAttribute("href")); }
+  });
+  document.body.setAttribute("data-randnas-layout", JSON.stringify(
+    {column: Math.round(width), wide: wide, scrolled: scrolled, longScales: scales, sidebarRunPages: runLinks}));
+});
+</script>"""
+
+
+def measured_layout(browser: str, page: Path, width: int, profile: Path) -> dict:
+    import html
+    import json
+
+    probe = page.with_name(f"{page.stem}.layout-probe.html")
+    probe.write_text(page.read_text().replace("</body>", LAYOUT_PROBE + "</body>"))
+    try:
+        dom = subprocess.run(
+            [
+                browser,
+                *CHROMIUM_FLAGS,
+                f"--user-data-dir={profile}",
+                f"--window-size={width},1000",
+                "--virtual-time-budget=5000",
+                "--dump-dom",
+                probe.as_uri(),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        ).stdout
+    finally:
+        probe.unlink()
+    found = re.search(r'data-randnas-layout="([^"]*)"', dom)
+    assert found, f"{page.name} at {width} px: the layout probe did not run"
+    return json.loads(html.unescape(found.group(1)))
+
+
+@pytest.mark.parametrize("width", (1400, 500))
+@pytest.mark.parametrize("page", CHAPTERS)
+def test_every_chapter_fits_its_column_in_chromium(built_book, page, width):
+    """Opened in headless Chromium at 1400 and 500 px: no table or figure runs past the content column outside
+    a box of its own that scrolls; no scale line over 250 characters; no run page in the sidebar."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium; .ci/run installs it)")
+    layout = measured_layout(
+        browser, built_book / "book" / f"{page}.html", width, built_book.parent / f"chromium-layout-{page}-{width}"
+    )
+    assert layout["wide"] == [], f"{page} at {width} px: wider than the {layout['column']} px column: {layout['wide']}"
+    assert layout["longScales"] == [], f"{page}: scale lines over 250 characters: {layout['longScales']}"
+    assert layout["sidebarRunPages"] == [], f"{page}: run pages in the sidebar: {layout['sidebarRunPages'][:3]}"
+
+
+def test_no_page_of_the_book_prints_a_cells_raw_darts_text_or_a_nan(built_book):
+    """A cell is named by its hash (drawn on its run page), never by its whole Genotype(...) text; no table
+    prints nan."""
+    offenders = []
+    for page in sorted(built_book.rglob("*.html")):
+        text = page.read_text(errors="replace")
+        if re.search(r"Genotype\((normal|recurrent)=", text):
+            offenders.append(f"{page.relative_to(built_book)}: Genotype(")
+        for table in re.findall(r"<table.*?</table>", text, flags=re.DOTALL):
+            if re.search(r">\s*nan\s*<", table):
+                offenders.append(f"{page.relative_to(built_book)}: nan in a table")
+    assert offenders == []
+
+
+def missing_imports(notebook) -> list[str]:
+    """The `randnas` names the notebook's code imports that today's package does not have: a module that is
+    gone, or a name its module no longer defines."""
+    import ast
+    import importlib
+
+    missing = []
+    for source in code_sources(notebook):
+        lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+        for node in ast.walk(ast.parse("\n".join(lines))):
+            if isinstance(node, ast.Import):
+                wanted = [(alias.name, None) for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                wanted = [(node.module, alias.name) for alias in node.names]
+            else:
+                continue
+            for module, name in wanted:
+                if module.split(".")[0] != "randnas":
+                    continue
+                if not module_exists(module):
+                    missing.append(module)
+                elif (
+                    name is not None
+                    and not hasattr(importlib.import_module(module), name)
+                    and not module_exists(f"{module}.{name}")
+                ):
+                    missing.append(f"{module}.{name}")
+    return missing
+
+
+def module_exists(name: str) -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ModuleNotFoundError:  # a parent package is gone
+        return False
+
+
+@pytest.mark.parametrize("copy", executed_copies(), ids=lambda p: str(p.relative_to(REPO / "book" / "runs")))
+def test_a_committed_notebook_imports_only_code_that_exists_or_is_marked_stale(copy):
+    """A reader reruns a committed executed notebook with papermill: its imports must exist today. The smoke
+    record is re-made whenever the staleness rule marks it, so a smoke copy always imports what exists; a copy of
+    a larger preset made by older code must at least be marked stale by the rule (`randnas run --dry-run` says
+    so, and the rerun is `randnas run --force`, or the notebook at its run's commit)."""
+    from randnas.staleness import stale_reason
+
+    executed = nbformat.read(copy, as_version=4)
+    missing = missing_imports(executed)
+    if not missing:
+        return
+    preset = executed.metadata.papermill.parameters["preset"]
+    assert preset != "smoke", f"{copy.name} imports {missing}, gone from randnas: re-make the smoke record"
+    plan_key = executed.metadata.papermill.parameters["plan_key"]
+    tags = [path.parent for path in (REPO / "mlruns").glob("*/*/tags/randnas.plan_key") if path.read_text() == plan_key]
+    assert tags, f"{copy.name}: no run of {plan_key} in the committed record"
+    source = REPO / "notebooks" / Path(executed.metadata.papermill.input_path).name
+    for folder in tags:
+        run_tags = {path.name: path.read_text() for path in folder.iterdir() if path.is_file()}
+        if run_tags.get("randnas.superseded_by"):
+            continue
+        assert stale_reason(REPO, source, run_tags), f"{copy.name} imports {missing}, yet its run counts as current"
+
+
+def test_run_links_follow_the_mlflow_ui_chosen_when_the_book_is_read(built_book):
+    """`?mlflow=` moves every run link of the page to that UI, without rebuilding the book (make ui PORT=...)."""
+    browser = chromium()
+    if browser is None:
+        pytest.skip("no Chromium on this machine (Debian: apt-get install chromium; .ci/run installs it)")
+    page = built_book / "book" / "tables-cifar10.html"
+    assert 'href="http://127.0.0.1:5000/#/experiments/' in page.read_text()
+    common = [browser, *CHROMIUM_FLAGS, f"--user-data-dir={built_book.parent / 'chromium-links'}"]
+    dom = subprocess.run(
+        [*common, "--virtual-time-budget=3000", "--dump-dom", page.as_uri() + "?mlflow=http://127.0.0.1:5999"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    ).stdout
+    assert 'href="http://127.0.0.1:5999/#/experiments/' in dom
+    assert 'href="http://127.0.0.1:5000/#/experiments/' not in dom
+
+
+def test_every_run_page_shows_one_parameters_cell_and_is_out_of_the_sidebar(built_book):
+    pages = sorted((built_book / "book" / "runs").rglob("*.html"))
+    assert pages, "no run pages were built"
+    for page in pages:
+        text = page.read_text()
+        name = page.relative_to(built_book)
+        assert 'class="cell tag_parameters' not in text, f"{name}: the notebook's defaults cell is shown"
+        assert text.count("tag_injected-parameters") == 1, f"{name}: not one injected Parameters cell"
+    index = (built_book / "book" / "runs-index.html").read_text()
+    assert all(page.relative_to(built_book / "book").as_posix() in index for page in pages), "a run page unlinked"
