@@ -365,8 +365,9 @@ def _cmd_record_upgrade(args: argparse.Namespace) -> int:
     kinds = record.declare_experiment_kinds(store)
     described = 0
     for experiment_id, name in record.experiment_names(store).items():
-        if experiment_description(name):
-            record.describe_experiment(store, experiment_id, experiment_description(name))
+        description = experiment_description(name)
+        if description and store.client().get_experiment(experiment_id).tags.get(NOTE_TAG) != description:
+            record.describe_experiment(store, experiment_id, description)
             described += 1
     root = record.find_project_root()
     titles = (

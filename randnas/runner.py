@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -228,7 +229,8 @@ def job_title(job: Job) -> str:
 
 
 def relabel_executed_copies(plan_path: Path, root: Path) -> int:
-    """Give executed copies titled the old way ("<title> [<preset>: <job>]") their `job_title`; how many changed."""
+    """Give executed copies made by older code today's form: titled by `job_title` rather than the old way
+    ("<title> [<preset>: <job>]"), detached from their plan job (`detach_from_plan`); how many changed."""
     import nbformat
 
     plan = load_plan(plan_path, root=root)
@@ -239,6 +241,9 @@ def relabel_executed_copies(plan_path: Path, root: Path) -> int:
             if not path.is_file():
                 continue
             notebook = nbformat.read(path, as_version=4)
+            if detach_from_plan(notebook):  # a copy made before: its rerun is a hand run too
+                nbformat.write(notebook, path)
+                changed += 1
             heading = next(
                 (cell for cell in notebook.cells if cell.cell_type == "markdown" and cell.source.startswith("# ")), None
             )
@@ -265,7 +270,37 @@ def label_executed_copy(path: Path, job: Job) -> None:
             cell.source = f"# {job_title(job)}\n\n*{first.removeprefix('# ')}*" + (f"\n{rest}" if rest else "")
             break
     hide_default_parameters(notebook)
+    detach_from_plan(notebook)
     nbformat.write(notebook, path)
+
+
+# the lines of papermill's injected cell that tie a copy to its plan job: `plan_key = "..."`, `held_lock = "..."`
+_PLAN_PARAMETER = re.compile(r'^(plan_key|held_lock) = (["\'])(.+)\2\s*$', re.MULTILINE)
+
+
+def detach_from_plan(notebook: Any) -> bool:
+    """A reader reruns an executed copy with papermill: were it still to say `plan_key` (and `held_lock`, the lock
+    the runner held), the rerun would log a second FINISHED run of the plan job that the tables would count. The
+    copy says which job it ran as in a comment instead, so a rerun is a hand run (left out of the tables until
+    `randnas record adopt`); the papermill metadata keeps the parameters as they were. Whether it changed."""
+    changed = False
+    for cell in notebook.cells:
+        if "injected-parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+
+        def comment(match: re.Match) -> str:
+            name, value = match.group(1), match.group(3)
+            why = (
+                f"ran as plan job {value}; a rerun here is a hand run (`randnas run` reruns the job)"
+                if name == "plan_key"
+                else "the plan runner held this job's lock"
+            )
+            return f'{name} = ""  # {why}'
+
+        source = _PLAN_PARAMETER.sub(comment, cell.source)
+        changed |= source != cell.source
+        cell.source = source
+    return changed
 
 
 def hide_default_parameters(notebook: Any) -> None:

@@ -305,6 +305,12 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     assert (project / "book/runs/smoke/toy/seed-2.ipynb").is_file()
     title = nbformat.read(project / "book/runs/smoke/toy/seed-2.ipynb", as_version=4).cells[0].source
     assert title == "# toy: seed 2 (smoke)\n\n*A toy notebook*\n\nIt logs one run."
+    # the copy says which job it ran as in a comment, not as parameters a reader's rerun would reuse
+    copy = nbformat.read(project / "book/runs/smoke/toy/seed-2.ipynb", as_version=4)
+    [injected] = [c for c in copy.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    key = copy.metadata.papermill.parameters["plan_key"]
+    assert f'plan_key = ""  # ran as plan job {key}; a rerun here is a hand run' in injected.source
+    assert 'held_lock = ""' in injected.source and key.startswith("toy/toy/smoke/seed-2@")
     # rerunning the finished plan does nothing
     assert statuses(runner.run_plan(plan_path, "smoke", root=project, store=store)) == ["skipped", "skipped"]
     runs = find_runs(open_store(), "toy/plans")
@@ -356,6 +362,18 @@ def test_run_plan_skips_completed_entries_and_resumes_an_interrupted_plan(projec
     )
     assert len(forced) == 2 and forced[1].data.tags[v.TAG_SUPERSEDED_BY] == forced[0].info.run_id
     assert [v.counted(run.data.tags) for run in forced] == [True, False]
+    # a reader reruns a committed copy with papermill: a hand run, which no table counts
+    import papermill
+
+    copy = project / "book/runs/smoke/toy/seed-2.ipynb"
+    papermill.execute_notebook(
+        str(copy), str(project / "rerun.ipynb"), cwd=str(project), kernel_name="python3", progress_bar=False
+    )
+    job = nbformat.read(copy, as_version=4).metadata.papermill.parameters["plan_key"]
+    runs = find_runs(open_store(), "toy/plans", status=v.FINISHED)
+    reruns = [run for run in runs if run.data.tags.get(v.TAG_HAND_RUN) == "true"]
+    assert len(reruns) == 1 and not v.counted(reruns[0].data.tags)
+    assert [v.counted(run.data.tags) for run in runs if run.data.tags.get(v.TAG_PLAN_KEY) == job] == [True]
 
 
 def test_a_second_plan_never_overwrites_another_plans_executed_notebook(project, store):
