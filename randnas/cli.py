@@ -331,14 +331,62 @@ def _cmd_record_adopt(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_record_upgrade(args: argparse.Namespace) -> int:
+def _notebook_of_copy(copy: Path) -> str:
+    """The repo-relative notebook an executed copy was made from (papermill's input path), "" if unknown."""
+    import json
+
+    try:
+        path = json.loads(copy.read_text(encoding="utf-8"))["metadata"]["papermill"]["input_path"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+    return path if isinstance(path, str) and path.startswith("notebooks/") else ""
+
+
+def _todays_plan_run_tags(run, root: Path) -> dict[str, str]:
+    """A plan run's MLflow tags as today's runner writes them: named <preset>/<entry>/<job>, its description
+    linking its book page, its source the notebook it ran ({} for a run outside a plan). MLflow's own tags: the
+    manifest's digests cover the randnas ones, which stay as they are."""
     from randnas import plans, runner
+    from randnas.record.vocabulary import NOTE_TAG, SOURCE_TAG, TAG_BOOK_PAGE, TAG_PLAN_KEY, plan_run_name
+
+    plan_key = run.data.tags.get(TAG_PLAN_KEY, "")
+    page = plans.book_output(plan_key)
+    if not page:
+        return {}
+    wanted = {
+        TAG_BOOK_PAGE: page,
+        NOTE_TAG: runner.run_description(page, plan_key),
+        RUN_NAME_TAG: plan_run_name(run.data.tags, run.info.run_name),
+    }
+    source = _notebook_of_copy(root / Path(page).with_suffix(".ipynb"))
+    if source:  # the notebook the job ran, not the kernel's launcher script
+        wanted[SOURCE_TAG] = source
+    return wanted
+
+
+def _describe_experiments(store) -> int:
+    """Give each experiment this project makes its description in the MLflow UI; how many changed."""
     from randnas.experiments.catalog import experiment_description
     from randnas.record import store as record
+    from randnas.record.vocabulary import NOTE_TAG
+
+    described = 0
+    for experiment_id, name in record.experiment_names(store).items():
+        description = experiment_description(name)
+        if description and store.client().get_experiment(experiment_id).tags.get(NOTE_TAG) != description:
+            record.describe_experiment(store, experiment_id, description)
+            described += 1
+    return described
+
+
+def _cmd_record_upgrade(args: argparse.Namespace) -> int:
+    from randnas import runner
+    from randnas.record import store as record
     from randnas.record.integrity import upgrade_manifest
-    from randnas.record.vocabulary import FINISHED, NOTE_TAG, PARENT_TAG, TAG_BOOK_PAGE, TAG_PLAN_KEY, plan_run_name
+    from randnas.record.vocabulary import FINISHED, PARENT_TAG
 
     store = record.open_store(args.store)
+    root = record.find_project_root()
     manifests, refused = 0, []
     pages = 0
     for run in record.find_runs(store, status=FINISHED):
@@ -348,28 +396,13 @@ def _cmd_record_upgrade(args: argparse.Namespace) -> int:
         manifests += outcome == "written"
         if outcome not in ("written", "current"):
             refused.append(f"run {run.info.run_id}: {outcome}")
-        plan_key = run.data.tags.get(TAG_PLAN_KEY, "")
-        page = plans.book_output(plan_key)
-        if page:
-            # today's names and descriptions: the run named <preset>/<entry>/<job>, its description linking its
-            # book page (MLflow's own tags: the manifest's digests cover the randnas ones, which stay as they are)
-            wanted = {
-                TAG_BOOK_PAGE: page,
-                NOTE_TAG: runner.run_description(page, plan_key),
-                RUN_NAME_TAG: plan_run_name(run.data.tags, run.info.run_name),
-            }
-            changed = {key: value for key, value in wanted.items() if run.data.tags.get(key) != value}
-            if changed:
-                record.set_run_tags(store, run.info.run_id, changed)
-                pages += 1
+        wanted = _todays_plan_run_tags(run, root)
+        changed = {key: value for key, value in wanted.items() if run.data.tags.get(key) != value}
+        if changed:
+            record.set_run_tags(store, run.info.run_id, changed)
+            pages += 1
     kinds = record.declare_experiment_kinds(store)
-    described = 0
-    for experiment_id, name in record.experiment_names(store).items():
-        description = experiment_description(name)
-        if description and store.client().get_experiment(experiment_id).tags.get(NOTE_TAG) != description:
-            record.describe_experiment(store, experiment_id, description)
-            described += 1
-    root = record.find_project_root()
+    described = _describe_experiments(store)
     titles = (
         runner.relabel_executed_copies(root / "plans" / "default.yaml", root)
         if (root / "plans" / "default.yaml").is_file()

@@ -232,12 +232,15 @@ def test_upgrade_names_old_plan_runs_by_preset_and_links_their_book_pages(store)
         pass
     client = open_store(store).client()
     client.set_tag(run.run_id, "mlflow.runName", "DARTS_V2-seed0")
+    client.set_tag(run.run_id, v.SOURCE_TAG, "ipykernel_launcher.py")
     client.set_tag(run.run_id, v.NOTE_TAG, "Rendered in the book at book/runs/cpu/x.html (plan job p).")
     assert main(["record", "upgrade", "--store", str(store)]) == 0
     upgraded = client.get_run(run.run_id)
     assert upgraded.info.run_name == "cpu/cnn-reference/genotype-DARTS-V2_seed-0"
     page = "book/runs/cpu/cnn-reference/genotype-DARTS-V2_seed-0.html"
     assert upgraded.data.tags[v.NOTE_TAG].startswith(f"Rendered in the book at [{page}](/book/{page})")
+    # its source is the notebook the job ran (read from the committed copy), not the kernel's launcher
+    assert upgraded.data.tags[v.SOURCE_TAG] == "notebooks/train_from_scratch.ipynb"
     experiment = client.get_experiment(upgraded.info.experiment_id)
     assert experiment.tags[v.NOTE_TAG].startswith("CIFAR-10 trainings from scratch")
     assert problems_of(store) == []
