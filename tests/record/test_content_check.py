@@ -221,7 +221,7 @@ def test_the_book_names_a_truncated_artifact_instead_of_a_json_traceback(store):
         load_record(store)
 
 
-def test_upgrade_names_old_plan_runs_by_preset_and_links_their_book_pages(store):
+def test_upgrade_names_old_plan_runs_by_preset_and_links_their_book_pages(store, tmp_path, monkeypatch):
     """A run an older randnas made keeps its first name ("DARTS_V2-seed0" in every preset) and a plain-text
     description: upgrade names it <preset>/<entry>/<job>, links its page, describes its experiment, and leaves
     its manifest whole (MLflow's own tags are not the record's content)."""
@@ -234,6 +234,12 @@ def test_upgrade_names_old_plan_runs_by_preset_and_links_their_book_pages(store)
     client.set_tag(run.run_id, "mlflow.runName", "DARTS_V2-seed0")
     client.set_tag(run.run_id, v.SOURCE_TAG, "ipykernel_launcher.py")
     client.set_tag(run.run_id, v.NOTE_TAG, "Rendered in the book at book/runs/cpu/x.html (plan job p).")
+    project = tmp_path / "project"  # the book's copy of the run, which names the notebook it ran
+    copy = project / "book/runs/cpu/cnn-reference/genotype-DARTS-V2_seed-0.ipynb"
+    copy.parent.mkdir(parents=True)
+    (project / "_toc.yml").write_text("root: intro\n")
+    copy.write_text(json.dumps({"metadata": {"papermill": {"input_path": "notebooks/train_from_scratch.ipynb"}}}))
+    monkeypatch.chdir(project)
     assert main(["record", "upgrade", "--store", str(store)]) == 0
     upgraded = client.get_run(run.run_id)
     assert upgraded.info.run_name == "cpu/cnn-reference/genotype-DARTS-V2_seed-0"
