@@ -44,6 +44,18 @@ def _ours_columns(benchmark: str) -> tuple[str, str]:
     return ("ours: best", "ours: average") if benchmark == "cnn" else ("ours: valid", "ours: test")
 
 
+# Tables 1 and 6's columns folded beneath the comparison; "ours: other quantity" stays beside the paper's numbers
+# when short (what we have instead, labelled so)
+COMPARISON_DETAILS = (
+    "ours: protocol",
+    "paper: params (M)",
+    "ours: params (M)",
+    "paper: cost 1 / 2 / total (GPU days)",
+    "ours: device-hours",
+    "paper: note",
+)
+
+
 def comparison_table(record: Record, benchmark: str, preset: str) -> Table:
     """The paper's comparison rows; where we ran the same protocol, our stage-3 numbers beside them."""
     cnn = benchmark == "cnn"
@@ -71,21 +83,7 @@ def comparison_table(record: Record, benchmark: str, preset: str) -> Table:
     # the comparison first (the paper's number, then ours or what we have instead), the details after
     first, second = _ours_columns(benchmark)
     paper_numbers = ["paper: best", "paper: average"] if cnn else ["paper: valid", "paper: test"]
-    order = [
-        "method",
-        "source",
-        *paper_numbers,
-        first,
-        second,
-        "ours: other quantity",
-        "ours: protocol",
-        "paper: params (M)",
-        "ours: params (M)",
-        "paper: cost 1 / 2 / total (GPU days)",
-        "ours: device-hours",
-        "paper: note",
-        "runs",
-    ]
+    order = ["method", "source", *paper_numbers, first, second, "ours: other quantity", *COMPARISON_DETAILS, "runs"]
     frame = frame[order]
     unit = "CIFAR-10 test error (%)" if cnn else "PTB perplexity"
     note = (
@@ -102,15 +100,7 @@ def comparison_table(record: Record, benchmark: str, preset: str) -> Table:
     )
     measured = in_record_order(record, used)
     title = f"{'Table 1' if cnn else 'Table 6'}: comparison ({unit})"
-    details = (  # "ours: other quantity" stays beside the paper's when short: what we have instead, labelled so
-        "ours: protocol",
-        "paper: params (M)",
-        "ours: params (M)",
-        "paper: cost 1 / 2 / total (GPU days)",
-        "ours: device-hours",
-        "paper: note",
-    )
-    return Table(title, frame, describe_scale(measured), used, note, details)
+    return Table(title, frame, describe_scale(measured), used, note, COMPARISON_DETAILS)
 
 
 def _blank(benchmark: str) -> dict:
