@@ -14,8 +14,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
+
+from randnas.spaces.common import cell_hash
 
 RUN_PAGES = "book/runs/"
 # a printed genotype: `Genotype(normal=[...], ...)` or `Genotype(recurrent=[...], concat=...)`, possibly cut
@@ -24,10 +25,10 @@ GENOTYPE_TEXT = re.compile(r"Genotype\((?:normal|recurrent)=[^\n<]*")
 
 
 def short_name(match: re.Match) -> str:
-    """`cell <hash>` as randnas.spaces.common.cell_hash names the whole text; a text cut short has no hash."""
+    """`cell <hash>`, the tables' name for the whole text (`cell_hash`); a text cut short has no hash."""
     text = match.group(0).rstrip()
     if text.endswith(")") and text.count("(") == text.count(")"):
-        return f"cell {hashlib.sha256(text.encode()).hexdigest()[:8]} (its DARTS text: the run's genotype tag)"
+        return f"cell {cell_hash(text)} (its DARTS text: the run's genotype tag)"
     return "cell (DARTS text shortened by the table; the run's genotype tag holds it)"
 
 

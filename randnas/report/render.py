@@ -253,19 +253,14 @@ def table_html(table: Table) -> str:
             )
     if table.note:
         parts.append(f"<p>{html.escape(table.note)}</p>")
-    extras = []
     if not table.empty:
-        extras.append(f"Data: {csv_link(table)}")
+        parts.append(f"<p>Data: {csv_link(table)}</p>")
     if table.run_ids:
         ids = " ".join(run_link(run_id, run_id[:8]) for run_id in table.run_ids)
-        extras.append(
+        parts.append(
             f"<details><summary>MLflow runs ({len(table.run_ids)}; each opens in the MLflow UI, "
             f"<code>make ui</code>)</summary><p>{ids}</p></details>"
         )
-    if extras:
-        parts.append(f"<p>{extras[0]}</p>" if extras[0].startswith("Data") else extras[0])
-        parts.extend(extras[1:])
-    if table.run_ids:
         parts.append(reproduce_line(table))
     return "\n".join(part for part in parts if part)
 
