@@ -108,7 +108,7 @@ class RnnSearch(EpochTrainer):
         steps, loss_sum, tokens = 0, 0.0, 0
         lengths = lambda: search_seq_len(self.length_rng, config.bptt)
         for words, targets in minibatches(self.train_data, lengths, config.max_steps_per_epoch):
-            genotype = sample_rnn_genotype(self.arch_rng)  # a new architecture for every minibatch
+            genotype = self.training_genotype()  # a new architecture for every minibatch
             raw_loss, hidden = sgd_step(
                 self.model,
                 self.optimizer,
@@ -125,6 +125,10 @@ class RnnSearch(EpochTrainer):
             tokens += len(words)
             steps += 1
         return {"train/loss": loss_sum / tokens, "train/ppl": math.exp(loss_sum / tokens), "train/steps": steps}
+
+    def training_genotype(self) -> RnnGenotype:
+        """The architecture of the next weight step: uniformly random (a subclass may sample otherwise)."""
+        return sample_rnn_genotype(self.arch_rng)
 
     def train_one_epoch(self, epoch: int) -> dict:
         return self.train_epoch()

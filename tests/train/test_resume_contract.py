@@ -18,6 +18,7 @@ from randnas.repro import seed_everything, state_dict_digest
 from randnas.search.cnn import CnnSearch, cnn_setting
 from randnas.search.darts import DartsCnnSearch, DartsNb201Search, darts_cnn_setting, darts_nb201_setting
 from randnas.search.darts_rnn import DartsRnnSearch, darts_rnn_setting
+from randnas.search.enas_search import enas_search, enas_setting
 from randnas.search.nb201 import Nb201Search, Nb201SearchConfig
 from randnas.search.rnn import RnnSearch, rnn_setting
 from randnas.spaces.named import get_genotype
@@ -29,7 +30,8 @@ EPOCHS = 3
 CNN = {"epochs": EPOCHS, "channels": 4, "layers": 3, "batch_size": 32, "max_steps_per_epoch": 2}
 RNN = {"epochs": EPOCHS, "hidden": 8, "batch_size": 8, "max_steps_per_epoch": 2}
 NB201 = {"epochs": EPOCHS, "channels": 4, "cells_per_stage": 1, "batch_size": 32, "max_steps_per_epoch": 2}
-ANNEALED = ("rsws cnn", "rsws nb201", "darts cnn", "darts nb201", "train cnn")  # cosine schedules
+ANNEALED = ("rsws cnn", "rsws nb201", "darts cnn", "darts nb201", "enas cnn", "enas nb201", "train cnn")  # cosine
+CONTROLLER = {"controller": {"train_steps": 2, "num_aggregate": 2, "derive_samples": 2}}
 
 
 def trainers() -> dict[str, Callable[[int], EpochTrainer]]:
@@ -49,6 +51,13 @@ def trainers() -> dict[str, Callable[[int], EpochTrainer]]:
         "darts nb201": lambda seed: DartsNb201Search(darts_nb201_setting("darts-second", **NB201), digits, seed, "cpu"),
         "darts rnn": lambda seed: DartsRnnSearch(
             darts_rnn_setting("darts-second", **RNN, eval_batch_size=16, max_eval_chunks=2), pydoc, seed, "cpu"
+        ),
+        "enas cnn": lambda seed: enas_search("cnn", enas_setting("cnn", {**CNN, **CONTROLLER}), digits, seed, "cpu"),
+        "enas nb201": lambda seed: enas_search(
+            "nb201", enas_setting("nb201", {**NB201, **CONTROLLER}), digits, seed, "cpu"
+        ),
+        "enas rnn": lambda seed: enas_search(
+            "rnn", enas_setting("rnn", {**RNN, **CONTROLLER, "eval_batch_size": 8}), pydoc, seed, "cpu"
         ),
         "train cnn": lambda seed: CnnTrainer(
             CnnTrainConfig(**{**CNN, "batch_size": 64}, cutout=2, lr=0.05),
