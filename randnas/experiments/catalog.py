@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from randnas.experiments import asha, darts, datasets, nb201, ranking, rsws, surrogate, train
+from randnas.experiments import asha, darts, datasets, enas, nb201, ranking, rsws, surrogate, train
 from randnas.experiments.base import Record, Run, StoreReader, plain_run
 from randnas.record.integrity import check_runs
 from randnas.record.store import Store, StoredRun, damaged_meta_files, open_store, run_folder, stored_runs
@@ -17,6 +17,7 @@ KINDS: dict[str, Callable[[StoredRun], Run]] = {
     **{name: rsws.row for name in rsws.EXPERIMENTS.values()},
     **{name: darts.row for name in darts.EXPERIMENTS.values()},
     **{name: asha.row for name in asha.EXPERIMENTS.values()},
+    **{name: enas.row for name in enas.EXPERIMENTS.values()},
     nb201.SEARCH_EXPERIMENT: nb201.search_row,
     nb201.BEST_OF_N_EXPERIMENT: nb201.best_of_n_row,
     ranking.EXPERIMENT: ranking.row,
@@ -35,6 +36,10 @@ DESCRIPTIONS: dict[str, str] = {
     "cnn/darts": "DARTS searches (first and second order) on the CNN space: alphas per epoch, the derived cell.",
     "rnn/darts": "DARTS searches (first and second order) on the recurrent space (PTB).",
     "nb201/darts": "DARTS on NAS-Bench-201's cell space, scored against the benchmark's accuracies.",
+    "cnn/enas": "ENAS searches on the CNN space: the controller's reward, baseline and entropy per epoch, its most "
+    "likely cell per epoch, the derive step's samples and the derived cell (Tables 1 and 8's ENAS rows).",
+    "rnn/enas": "ENAS searches on the recurrent space (PTB), rewarded by 80 / validation perplexity (Table 6).",
+    "nb201/enas": "ENAS on NAS-Bench-201's cell space, every epoch's most likely cell looked up in the benchmark.",
     "cnn/asha": "ASHA over random CIFAR-10 cells (one parent run; a child run per trial).",
     "rnn/asha": "ASHA over random PTB cells (one parent run; a child run per trial).",
     "cnn/ranking": "Shared-weight ranking against stand-alone training (Kendall tau, the paper's Section 5).",

@@ -60,9 +60,10 @@ BEST_OF = {
     "best-random": "random",
     "best-random-with-none": "random-with-none",
     "best-darts": "darts",
+    "best-enas": "enas",
 }
 # genotype specs that name a search's pick by (preset, search setting, search seed)
-SEARCH_PICKS = ("rsws", "darts")
+SEARCH_PICKS = ("rsws", "darts", "enas")
 # The random-search baseline's cells, one per search seed. `random`: cells as DARTS evaluates them, never with
 # `none` on CIFAR-10 (the PTB sampler never draws it); `random-with-none`: the released uniform sampler over all
 # 8 CIFAR-10 ops, `none` included (only (7/8)^16 = 12 % of its cells are none-free), this project's earlier
@@ -333,11 +334,13 @@ def find_genotype(
     `random`: a uniformly sampled genotype, one per `search_seed` (the random-search baseline of Liu et al.),
     never with `none` (as DARTS evaluates cells); `random-with-none`: the released sampler, `none` allowed (CIFAR-10),
     `asha`: the best cell of the ASHA search with seed `search_seed` in this preset,
-    `darts`: the final cell of the newest FINISHED DARTS search of this preset, setting and seed.
-    (Stage 3's `best-rsws`, `best-random` and `best-darts` select among stage-2 runs: see `best_stage2_pick`.)
+    `darts`: the final cell of the newest FINISHED DARTS search of this preset, setting and seed,
+    `enas`: the derived cell of the newest FINISHED ENAS search of this preset and seed (its setting is `enas`).
+    (Stage 3's `best-rsws`, `best-random`, `best-darts` and `best-enas` select among stage-2 runs: see
+    `best_stage2_pick`.)
     `record` is needed only by the specs that read it.
     """
-    from randnas.experiments import asha, darts, rsws
+    from randnas.experiments import asha, darts, enas, rsws
     from randnas.spaces import GenotypeError
     from randnas.spaces.registry import get_space
 
@@ -348,6 +351,7 @@ def find_genotype(
         "rsws": lambda: rsws.pick_run(record, space, preset, search_setting, search_seed),
         "darts": lambda: darts.pick_run(record, space, preset, search_setting, search_seed),
         "asha": lambda: asha.pick_run(record, space, preset, search_seed),
+        "enas": lambda: enas.pick_run(record, space, preset, search_seed),
     }
     if spec.startswith("run:") or spec in pickers:
         if record is None:
@@ -423,10 +427,10 @@ def training_pick(
 
     Stage 2 trains one trial's pick (`rsws`, `random`, a name, ...); its independent search run is `search_run`,
     or derived from `search_seed` when `trials_per_run` > 0. Stage 3 trains with more seeds (CIFAR-10) or more
-    epochs (PTB); `best-rsws` / `best-random` / `best-darts` select the stage-2 winner among the `trials_per_run`
-    trials of run `search_run`. `objective` (CIFAR-10) is what the training trains on and scores by: `test`, the
-    paper's stages 2 and 3; `valid`, half the training set scored on the other half (the random baseline's brief
-    trainings, picked on validation error as Liu et al.).
+    epochs (PTB); `best-rsws` / `best-random` / `best-darts` / `best-enas` select the stage-2 winner among the
+    `trials_per_run` trials of run `search_run`. `objective` (CIFAR-10) is what the training trains on and scores
+    by: `test`, the paper's stages 2 and 3; `valid`, half the training set scored on the other half (the random
+    baseline's brief trainings, picked on validation error as Liu et al.).
     """
     from randnas.spaces import GenotypeError
     from randnas.train.cnn import CNN_OBJECTIVES

@@ -12,13 +12,14 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from randnas.experiments import asha, darts, datasets, nb201, ranking, rsws, surrogate, train
+from randnas.experiments import asha, darts, datasets, enas, nb201, ranking, rsws, surrogate, train
 from randnas.experiments.base import Run
 from randnas.experiments.catalog import load_record
 from randnas.search.cnn import cnn_setting
 from randnas.search.darts import darts_cnn_setting
 from randnas.search.nb201 import SCORES_KEY, Nb201SearchConfig
 from randnas.search.rnn import rnn_setting
+from randnas.spaces import GenotypeError
 from randnas.spaces.named import get_genotype
 from randnas.spaces.nb201 import parse_nb201_cell
 from randnas.train.cnn import CnnTrainConfig
@@ -203,6 +204,55 @@ def test_a_darts_search_reads_back_with_its_cell_per_epoch(store, space):
     assert row.genotype == final.to_darts()
     if space == "nb201":
         assert record.reader.history(row.run_id, "cell/true_accuracy") == [(1, 80.0), (2, 80.0)]
+
+
+@pytest.mark.parametrize("space", ["cnn", "rnn", "nb201"])
+def test_an_enas_search_reads_back_and_its_cell_is_the_stage2_pick(store, space):
+    from randnas.search.enas_search import enas_setting
+
+    config = enas_setting(space, {"epochs": 2})
+    final = {
+        "cnn": get_genotype("cnn", "DARTS_V2"),
+        "rnn": get_genotype("rnn", "DARTS_V2"),
+        "nb201": parse_nb201_cell("|nor_conv_3x3~0|+|none~0|none~1|+|none~0|none~1|none~2|"),
+    }[space]
+    cells = [final.to_darts(), final.to_darts()]
+    bench = SimpleNamespace(
+        name="nb201", label="NB201", checksum="1" * 64, lookup=lambda index: {"accuracy": 80.0, "percentile": 40.0}
+    )
+    search = SimpleNamespace(genotypes=cells, op_counts=[{"a": 1}, {"a": 2}])
+    with enas.open_run(space, config, [DIGITS], seed=2, repeat=1, plan_key="p/e/smoke/s@1", **COMMON) as run:
+        log = run.epoch_logger(search, bench if space == "nb201" else None)
+        for epoch in (1, 2):
+            log(epoch, {"controller/reward": 0.5 * epoch})
+        result = SimpleNamespace(
+            genotype=final,
+            genotypes=cells,
+            derived=[(final.to_darts(), 0.75)],
+            score=0.75,
+            controller_digest="cc" * 32,
+            weights_digest="dd" * 32,
+        )
+        run.finish(result)
+    record, row = only(enas.EnasRow, store)
+    assert (row.space, row.setting, row.seed, row.digest, row.weights_digest, row.derive_score) == (
+        space,
+        "enas",
+        2,
+        "cc" * 32,
+        "dd" * 32,
+        0.75,
+    )
+    assert row.genotype == final.to_darts() and enas.pick_run(record, space, "smoke", 2) == row
+    assert [epoch["sampled_ops"] for epoch in enas.epochs_of(record, row)] == [{"a": 1}, {"a": 2}]
+    assert record.reader.history(row.run_id, "controller/reward") == [(1, 0.5), (2, 1.0)]
+    if space != "nb201":
+        pick = train.training_pick(
+            record, space, "enas", preset="smoke", stage=2, seed=0, search_setting="enas", search_seed=2
+        )
+        assert pick.genotype == final and pick.tags[train.TAG_PARENT] == row.run_id
+    with pytest.raises(GenotypeError, match="no FINISHED .*/enas run with preset 'smoke' and seed 3"):
+        enas.pick_run(record, space, "smoke", 3)
 
 
 def test_an_asha_search_reads_back_as_its_parent_row_with_its_event_log(store, tmp_path):
