@@ -11,11 +11,13 @@ from typing import Any
 from randnas.experiments.asha import AshaRow
 from randnas.experiments.base import GENOTYPE_ARTIFACT, MemoryReader, Record, Run
 from randnas.experiments.darts import CELLS_ARTIFACT, EPOCH_ARTIFACT, DartsRow
+from randnas.experiments.enas import EXPERIMENTS as ENAS_EXPERIMENTS
+from randnas.experiments.enas import EnasRow
 from randnas.experiments.nb201 import SCORED_ARTIFACT, Nb201SearchRow
 from randnas.experiments.rsws import SearchRow
 from randnas.experiments.surrogate import ARTIFACTS as SURROGATE_ARTIFACTS
 from randnas.experiments.surrogate import SurrogateRow
-from randnas.experiments.train import CURVE_KEY, TrainRow
+from randnas.experiments.train import BEST_OF, CURVE_KEY, SEARCH_PICKS, TrainRow
 from randnas.record.vocabulary import job_without_repeat
 
 NAN = float("nan")
@@ -89,7 +91,8 @@ class RecordBuilder:
         """A training whose curve is the tables' quantity per epoch (test error %, or validation perplexity); its
         final numbers as the notebooks log them: the last error, the best perplexity, test perplexity one less."""
         experiment = "cnn/train" if benchmark == "cnn" else "rnn/train"
-        searched = spec in ("rsws", "best-rsws", "darts", "best-darts")
+        # as `train.training_pick` tags a pick: a search's setting for its picks and their stage-3 winners
+        searched = spec in SEARCH_PICKS or BEST_OF.get(spec) in SEARCH_PICKS
         cnn, valid = benchmark == "cnn", objective != "test"
         row = TrainRow(
             **self._base(experiment, preset, seed=seed, epochs=len(curve), **given),
@@ -185,6 +188,43 @@ class RecordBuilder:
             if weights is not None:
                 last = {"epoch": len(cells), "genotype": cells[-1], **weights}
                 self.artifacts[(row.run_id, EPOCH_ARTIFACT.format(len(cells)))] = last
+        return self._add(row)
+
+    def enas(
+        self,
+        *,
+        space: str = "nb201",
+        preset: str = "smoke",
+        seed: int = 0,
+        repeat: int = 1,
+        digest: str = "",
+        cell: str = "",
+        derive_score: float = 0.5,
+        epoch_accuracies: list[float] | None = None,
+        **given: Any,
+    ) -> str:
+        """An ENAS search that derived `cell`; on NAS-Bench-201 its most likely cell's accuracy per epoch."""
+        row = EnasRow(
+            **self._base(
+                ENAS_EXPERIMENTS[space],
+                preset,
+                seed=seed,
+                repeat=repeat,
+                digest=digest,
+                epochs=given.pop("epochs", len(epoch_accuracies or [0, 0])),
+                **given,
+            ),
+            space=space,
+            setting="enas",
+            genotype=cell,
+            weights_digest="",
+            derive_score=derive_score,
+            channels=4 if space != "rnn" else None,
+            hidden=16 if space == "rnn" else None,
+            batch_size=32,
+        )
+        if epoch_accuracies is not None:
+            self.histories[(row.run_id, "cell/true_accuracy")] = list(enumerate(epoch_accuracies, 1))
         return self._add(row)
 
     def asha(

@@ -12,6 +12,8 @@ from randnas import paper
 from randnas.experiments.asha import AshaRow
 from randnas.experiments.base import Record, Run
 from randnas.experiments.darts import DartsRow
+from randnas.experiments.enas import SETTING as ENAS_SETTING
+from randnas.experiments.enas import EnasRow
 from randnas.experiments.rsws import SearchRow
 from randnas.experiments.train import RANDOM_CELLS, TrainRow, selected_by
 from randnas.report import selectors
@@ -121,7 +123,14 @@ def _ours_for(kind: str, record: Record, benchmark: str, preset: str) -> tuple[d
     out = _blank(benchmark)
     if not kind:
         return out, []
-    builders = {"rsws": _rsws, "random": _random, "asha": _asha, "darts_v2": _darts_v2, "darts_search": _darts}
+    builders = {
+        "rsws": _rsws,
+        "random": _random,
+        "asha": _asha,
+        "darts_v2": _darts_v2,
+        "darts_search": _darts,
+        "enas": _enas,
+    }
     runs, cost, protocol = builders[kind](record, benchmark, preset)
     if not runs:
         other, other_ids = _other_quantity(kind, record, benchmark, preset)
@@ -190,20 +199,31 @@ def _random(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow]
 
 def _darts(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
     """The authors'-rerun row: stage 3 of Run 1 of this project's own second-order DARTS searches."""
-    runs = selectors.stage3(record, benchmark, preset, "darts")
+    words = "stage 3 of our second-order DARTS searches: "
+    return _search_stage3(record, benchmark, preset, "darts", PAPER_DARTS_SETTING, DartsRow, words)
+
+
+def _enas(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
+    """The ENAS-rerun row (Liu et al. ran ENAS in their space and protocol): stage 3 of Run 1 of our ENAS searches."""
+    return _search_stage3(record, benchmark, preset, "enas", ENAS_SETTING, EnasRow, "stage 3 of our ENAS searches: ")
+
+
+def _search_stage3(
+    record: Record, benchmark: str, preset: str, method: str, setting: str, searcher: type, words: str
+) -> tuple[list[TrainRow], list[Run], str]:
+    """Stage 3 of a search method's Run 1, and what it cost: its trials' stage 2 and their searches."""
+    runs = selectors.stage3(record, benchmark, preset, method)
     if not runs:
         return [], [], ""
     seeds = {seed for run in runs for seed in run.search_seeds}
-    stage2 = [
-        run for run in trainings(record, benchmark, preset, 2, "darts", PAPER_DARTS_SETTING) if run.search_seed in seeds
-    ]
+    stage2 = [run for run in trainings(record, benchmark, preset, 2, method, setting) if run.search_seed in seeds]
     space = SEARCH_SPACE[benchmark]
     searches = record.of(
-        DartsRow,
+        searcher,
         preset,
-        lambda run: run.space == space and run.setting == PAPER_DARTS_SETTING and run.seed in seeds and run.repeat == 1,
+        lambda run: run.space == space and run.setting == setting and run.seed in seeds and run.repeat == 1,
     )
-    return runs, [*stage2, *searches], _selection_words(runs, "stage 3 of our second-order DARTS searches: ", benchmark)
+    return runs, [*stage2, *searches], _selection_words(runs, words, benchmark)
 
 
 def _asha(record: Record, benchmark: str, preset: str) -> tuple[list[TrainRow], list[Run], str]:
@@ -253,20 +273,31 @@ def _other_quantity(kind: str, record: Record, benchmark: str, preset: str) -> t
         "asha": _other_asha,
         "random": _other_random,
         "darts_v2": _other_darts_v2,
+        "enas": _other_enas,
     }
     return builders[kind](record, benchmark, preset) if kind in builders else ({}, [])
 
 
 def _other_darts(record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
     """No DARTS stage 3: the second-order searches' picks after stage 2 (Table 2 / 7's reproduced-DARTS row)."""
+    return _stage2_instead(selectors.darts_trials(record, benchmark, preset), benchmark, "darts")
+
+
+def _other_enas(record: Record, benchmark: str, preset: str) -> tuple[dict, list[str]]:
+    """No ENAS stage 3: our ENAS searches' picks after stage 2 (Table 2 / 7's ENAS row)."""
+    return _stage2_instead(selectors.enas_trials(record, benchmark, preset), benchmark, "enas")
+
+
+def _stage2_instead(trials: selectors.Trials | None, benchmark: str, method: str) -> tuple[dict, list[str]]:
+    """A search method without stage 3 here (it runs at paper scale): its trials after stage 2, labelled so."""
     cnn = benchmark == "cnn"
-    trials = selectors.darts_trials(record, benchmark, preset)
-    entry, table = ("cnn-darts-stage3", "Table 2") if cnn else ("ptb-darts-stage3", "Table 7")
+    entry, table = f"{'cnn' if cnn else 'ptb'}-{method}-stage3", "Table 2" if cnn else "Table 7"
+    name = method.upper()
     if trials is None:
-        return {"ours: protocol": f"not run at this preset (stage 3 of DARTS is {entry}, paper scale)"}, []
+        return {"ours: protocol": f"not run at this preset (stage 3 of {name} is {entry}, paper scale)"}, []
     quantity = f"stage-2 {'test error' if cnn else 'validation perplexity'} of {len(trials.values)} search(es): "
     return {
-        "ours: protocol": f"no stage 3 yet ({entry} runs at paper scale); the trials are {table}'s DARTS row",
+        "ours: protocol": f"no stage 3 yet ({entry} runs at paper scale); the trials are {table}'s {name} row",
         "ours: other quantity": quantity + mean_std(trials.numbers),
     }, ids(trials.trainings)
 

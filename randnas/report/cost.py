@@ -291,6 +291,40 @@ def nb201_darts_cost(parameters: dict, results: dict) -> JobCost:
     return _flops_bound(2 * macs * 3 * 2 * steps * config.batch_size, results)
 
 
+def enas_cost(parameters: dict, results: dict) -> JobCost:
+    """ENAS: the shared weights' single-path steps (as RSWS's), plus each epoch's controller phase and the derive
+    step, one validation minibatch forward per sampled cell; the controller's own LSTM steps are not counted, so
+    every price is a lower bound. CIFAR-10: the measured supernet; PTB: the measured model steps (its reward
+    chunks uncounted); NAS-Bench-201: multiply-accumulates at the measured matmul rate."""
+    from randnas.search.enas_search import enas_setting
+
+    space = parameters["space"]
+    config = enas_setting(space, parameters.get("overrides", {}))
+    control = config.controller
+    rewards = config.epochs * control.train_steps * control.num_aggregate + control.derive_samples
+    if space == "rnn":
+        step = _ptb_step(results, config.hidden, config.batch_size)
+        if step is None:
+            return JobCost(None, basis=f"ENAS PTB at {config.hidden} units, batch {config.batch_size}: not measured")
+        steps = config.epochs * (PTB_TRAIN_TOKENS // (config.batch_size * config.bptt))
+        return JobCost(steps * step / HOUR, True, f"{steps} steps of {step * 1000:.0f} ms", LOWER)
+    steps = config.epochs * math.ceil(CIFAR10_SEARCH_HALF / config.batch_size)
+    if config.max_steps_per_epoch:
+        steps = min(steps, config.epochs * config.max_steps_per_epoch)
+    if space == "nb201":
+        from randnas.spaces.nb201 import NB201_EDGES
+
+        shared, per_op = nb201_op_macs(config.channels, config.cells_per_stage)
+        macs = shared + len(NB201_EDGES) * sum(per_op.values()) / len(per_op)
+        return _flops_bound(2 * macs * (3 * steps + rewards) * config.batch_size, results)
+    measured = results.get("cnn_stage1_cuda", {}).get("results", {}).get(f"C={config.channels}", {}).get("single")
+    if measured is None or config.batch_size != 64 or config.layers != 8:
+        return JobCost(None, basis=f"ENAS at C={config.channels}, batch {config.batch_size}: not measured")
+    seconds = steps * measured["step_s"] + rewards / measured["archs_scored_per_s"]
+    basis = f"{steps} steps of {measured['step_s'] * 1000:.0f} ms + {rewards} reward minibatches"
+    return JobCost(seconds / HOUR, True, basis, LOWER)
+
+
 def no_gpu_cost(parameters: dict, results: dict) -> JobCost:
     return JobCost(0.0, kind=NO_GPU, basis="CPU only (benchmark lookups, surrogate predictions or data pages)")
 
@@ -305,6 +339,7 @@ ESTIMATORS: dict[str, Callable[[dict, dict], JobCost]] = {
     "ptb_darts_search.ipynb": darts_ptb_cost,
     "nb201_rsws.ipynb": nb201_search_cost,
     "nb201_darts.ipynb": nb201_darts_cost,
+    "enas_search.ipynb": enas_cost,
     "nb201_best_of_n.ipynb": no_gpu_cost,
     "surrogate_asha.ipynb": no_gpu_cost,
     "datasets.ipynb": no_gpu_cost,
@@ -413,6 +448,11 @@ CLAIM_SUBSETS: dict[str, tuple[tuple[str, Mapping[str, object]], ...]] = {
         ("cnn-darts-stage2", {}),
         ("cnn-darts-stage3", {}),
     ),
+    "Table 1's ENAS rerun row (4 ENAS searches, stage 2, 10 stage-3 seeds)": (
+        ("cnn-enas", {}),
+        ("cnn-enas-stage2", {}),
+        ("cnn-enas-stage3", {}),
+    ),
     "Table 2 (5 settings x 4 trials through stage 2)": (("cnn-rsws", {}), ("cnn-stage2", {})),
     "Table 4 (6 independent runs of Random (5) through stage 3)": (
         ("cnn-rsws", {"setting": "random5"}),
@@ -427,7 +467,12 @@ CLAIM_SUBSETS: dict[str, tuple[tuple[str, Mapping[str, object]], ...]] = {
         ("ptb-stage3", {"search_run": 1}),
     ),
     "Table 7 (4 settings x 4 trials through stage 2)": (("ptb-rsws", {}), ("ptb-stage2", {})),
-    "NAS-Bench-201 chapter (RSWS, its RSPS, DARTS)": (("nb201-rsws", {}), ("nb201-rsps", {}), ("nb201-darts", {})),
+    "NAS-Bench-201 chapter (RSWS, its RSPS, DARTS, ENAS)": (
+        ("nb201-rsws", {}),
+        ("nb201-rsps", {}),
+        ("nb201-darts", {}),
+        ("nb201-enas", {}),
+    ),
 }
 
 

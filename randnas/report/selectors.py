@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from randnas.experiments.base import Record, Run
 from randnas.experiments.darts import DartsRow
+from randnas.experiments.enas import SETTING as ENAS_SETTING
+from randnas.experiments.enas import EnasRow
 from randnas.experiments.rsws import SearchRow
 from randnas.experiments.train import TrainRow, trial_values
 
@@ -52,12 +54,14 @@ class Trials:
 
 
 def stage2_trials(record: Record, benchmark: str, preset: str, spec: str) -> dict[tuple[str, int], Trials]:
-    """Tables 2 and 7: the stage-2 trials of every (search setting, independent run) of `rsws` or `darts` picks,
-    with the searches they come from (`single`-mode searches only: a `dense` search is never a pick)."""
+    """Tables 2 and 7: the stage-2 trials of every (search setting, independent run) of `rsws`, `darts` or `enas`
+    picks, with the searches they come from (`single`-mode searches only: a `dense` search is never a pick)."""
     picks = trainings(record, benchmark, preset, 2, spec)
     space = SEARCH_SPACE[benchmark]
     if spec == "darts":
         searched: list[Run] = record.of(DartsRow, preset, lambda run: run.space == space)
+    elif spec == "enas":
+        searched = record.of(EnasRow, preset, lambda run: run.space == space)
     else:
         searched = record.of(SearchRow, preset, lambda run: run.space == space and run.mode == "single")
     groups: dict[tuple[str, int], list[TrainRow]] = {}
@@ -90,6 +94,11 @@ def darts_trials(record: Record, benchmark: str, preset: str) -> Trials | None:
     return stage2_trials(record, benchmark, preset, "darts").get((PAPER_DARTS_SETTING, 1))
 
 
+def enas_trials(record: Record, benchmark: str, preset: str) -> Trials | None:
+    """The ENAS row of Tables 2 and 7 (this project's own; the paper has none): Run 1 of our ENAS searches' picks."""
+    return stage2_trials(record, benchmark, preset, "enas").get((ENAS_SETTING, 1))
+
+
 def final_setting(stage3: Sequence[TrainRow], benchmark: str) -> str | None:
     """The setting whose stage 3 the comparison shows: the paper's final one (Random (5) / Random (4)) when it
     ran, else the only (or last) setting with stage-3 runs."""
@@ -107,17 +116,20 @@ def rsws_stage3(record: Record, benchmark: str, preset: str, search_run: int = 1
 
 
 # the genotype spec of each method's stage-3 trainings (Tables 1 and 6)
-STAGE3_SPEC = {"rsws": "best-rsws", "asha": "asha", "random": "best-random", "darts": "best-darts"}
+STAGE3_SPEC = {"rsws": "best-rsws", "asha": "asha", "random": "best-random", "darts": "best-darts", "enas": "best-enas"}
 
 
 def stage3(record: Record, benchmark: str, preset: str, method: str) -> list[TrainRow]:
     """A row of Tables 1 and 6 filled by this project's own protocol: stage 3 of `method` (rsws: Run 1 of the
-    final setting; darts: Run 1 of the second-order searches; random: Run 1 of Liu et al.'s baseline; asha)."""
+    final setting; darts: Run 1 of the second-order searches; enas: Run 1 of the ENAS searches; random: Run 1 of Liu
+    et al.'s baseline; asha)."""
     if method == "rsws":
         return rsws_stage3(record, benchmark, preset)
     runs = trainings(record, benchmark, preset, 3, STAGE3_SPEC[method])
     if method == "darts":
         return [run for run in runs if run.search_setting == PAPER_DARTS_SETTING and run.search_run == 1]
+    if method == "enas":
+        return [run for run in runs if run.search_setting == ENAS_SETTING and run.search_run == 1]
     if method == "random":
         return [run for run in runs if run.search_run == 1]
     return runs

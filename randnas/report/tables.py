@@ -36,6 +36,7 @@ DARTS_LABELS = {
     "darts-second": "Reproduced DARTS",
     "darts-first": "DARTS first order (this project's runs; no such row in the paper)",
 }
+ENAS_LABEL = "ENAS (this project's runs; no such row in the paper)"
 
 
 # ---- Tables 2 and 7: stage-2 results of the search settings ---------------------------------------
@@ -53,6 +54,8 @@ def stage2_table(record: Record, benchmark: str, preset: str) -> Table:
     darts_key = "darts" if cnn else "darts_reproduced"  # the paper's key for its reproduced-DARTS row
     for (setting, run), trials in selectors.stage2_trials(record, benchmark, preset, "darts").items():
         ours[darts_key if setting == PAPER_DARTS_SETTING and run == 1 else f"{setting}_run{run}"] = trials
+    for (_, run), trials in selectors.stage2_trials(record, benchmark, preset, "enas").items():
+        ours["enas" if run == 1 else f"enas_run{run}"] = trials  # this project's own row: the paper has none
     rows, used = [], []
     # every row of the paper's table in its order (ours blank where not run), then any further runs of ours
     for key in [*published, *(k for k in ours if k not in published)]:
@@ -67,6 +70,10 @@ def stage2_table(record: Record, benchmark: str, preset: str) -> Table:
                 setting, _, run = key.partition("_run")
                 label = DARTS_LABELS.get(setting, setting) + (f" Run {run}" if run != "1" else "")
             note = "not run at this preset" if key == darts_key else "not run: the paper's own searches"
+        elif key.startswith("enas"):
+            run = key.partition("_run")[2]
+            label = ENAS_LABEL + (f" Run {run}" if run else "")
+            note = "not run at this preset"
         else:
             setting, _, run = key.partition("_run")
             final = run or setting == FINAL_SETTING[benchmark]  # the paper names the final setting's runs

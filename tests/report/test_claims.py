@@ -223,16 +223,24 @@ def test_tables_and_ledger_read_one_selector_each(monkeypatch):
     fake = RecordBuilder()
     stage3(fake, [5.0, 5.5])
     stage2(fake, [7.0, 7.5, 7.25, 7.75])
+    stage2(fake, [5.8, 6.7], setting="enas", spec="enas")
+    stage3(fake, [4.0, 4.5], spec="best-enas", setting="enas")
     fake_record = fake.record()
     real_stage3, real_trials = selectors.stage3, selectors.stage2_trials
     monkeypatch.setattr(selectors, "stage3", lambda r, b, p, m: real_stage3(fake_record, b, p, m))
     table1 = comparison.comparison_table(record, "cnn", "paper").frame
     assert table1[table1["method"] == "Random search WS"].iloc[0]["ours: average"].startswith("5.25 ± 0.35 (n=2")
     assert "5.25 ± 0.35 (n=2" in findings.rsws_number_finding(record, "cnn").evidence
+    enas_stage3 = table1[table1["method"] == "ENAS, rerun by Liu et al."].iloc[0]
+    assert enas_stage3["ours: average"].startswith("4.25 ± 0.35 (n=2")
+    assert "ENAS 4.25 ± 0.35 (n=2" in findings.stage3_comparison_finding(record, "cnn", "asha", "enas", True).evidence
     monkeypatch.setattr(selectors, "stage2_trials", lambda r, b, p, s: real_trials(fake_record, b, p, s))
     table2 = tables.stage2_table(record, "cnn", "paper").frame
     assert table2[table2["setting"] == "Random (5) Run 1"].iloc[0]["ours: average"].startswith("7.38 ± 0.32 (n=4")
     assert "trials 7.38 ± 0.32 (n=4" in findings.rsws_vs_darts_finding(record, "cnn").evidence
+    enas_row = table2[table2["setting"] == tables.ENAS_LABEL].iloc[0]
+    assert enas_row["ours: average"].startswith("6.25 ± 0.64 (n=2")
+    assert "our ENAS trials 6.25 ± 0.64 (n=2" in findings.rsws_vs_darts_finding(record, "cnn", "enas").evidence
     monkeypatch.setattr(selectors, "independent_runs", lambda r, b, p: {})
     assert reproducibility.broad_table(record, "cnn", "paper").frame["ours: mean ± std"].fillna("").eq("").all()
     assert findings.variance_finding(record).preset is None
@@ -260,7 +268,10 @@ def test_the_headline_numbers_reach_each_verdict():
     assert verdict(findings.rsws_number_finding(RecordBuilder().record(), "cnn")) == "not run"
 
 
-def _two_stage3(benchmark, first, a, second, b, preset="paper"):
+SETTING_OF = {"darts": "darts-second", "enas": "enas"}
+
+
+def _two_stage3(benchmark, first, a, second, b, preset="paper", at_least_as_good=False):
     built = RecordBuilder()
     stage3(
         built,
@@ -268,7 +279,7 @@ def _two_stage3(benchmark, first, a, second, b, preset="paper"):
         spec=selectors.STAGE3_SPEC[first],
         preset=preset,
         benchmark=benchmark,
-        setting="darts-second" if first == "darts" else "random5",
+        setting=SETTING_OF.get(first, "random5"),
     )
     stage3(
         built,
@@ -276,9 +287,10 @@ def _two_stage3(benchmark, first, a, second, b, preset="paper"):
         spec=selectors.STAGE3_SPEC[second],
         preset=preset,
         benchmark=benchmark,
-        setting="darts-second" if second == "darts" else "random5",
+        setting=SETTING_OF.get(second, "random5"),
     )
-    return verdict(findings.stage3_comparison_finding(built.record(), benchmark, first, second))
+    found = findings.stage3_comparison_finding(built.record(), benchmark, first, second, at_least_as_good)
+    return verdict(found)
 
 
 def test_rsws_against_asha_and_asha_against_random_reach_each_verdict():
@@ -293,6 +305,43 @@ def test_rsws_against_asha_and_asha_against_random_reach_each_verdict():
     assert _two_stage3("ptb", "rsws", [55.0], "asha", [56.4]) == "consistent with the paper"
     assert _two_stage3("ptb", "rsws", [57.5], "asha", [56.4]) == "contradicts the paper"
     assert _two_stage3("cnn", "asha", paper_asha, "random", seeds_like(3.29, 0.15)) == "consistent with the paper"
+
+
+def test_asha_against_our_enas_is_contradicted_only_when_asha_is_detectably_worse():
+    asha, enas = seeds_like(3.03, 0.13), seeds_like(2.91, 0.10)
+    assert _two_stage3("cnn", "asha", asha, "enas", seeds_like(3.03, 0.13), at_least_as_good=True) == (
+        "consistent with the paper"
+    )
+    assert _two_stage3("cnn", "asha", seeds_like(3.60, 0.05), "enas", enas, at_least_as_good=True) == (
+        "contradicts the paper"
+    )
+    # the stronger claim on the same numbers: no detectable difference is not "better"
+    assert _two_stage3("cnn", "asha", asha, "enas", seeds_like(3.03, 0.13)) == "no detectable difference"
+    assert _two_stage3("ptb", "asha", [56.4], "enas", [56.3], at_least_as_good=True) == "consistent with the paper"
+    assert _two_stage3("ptb", "asha", [58.0], "enas", [56.3], at_least_as_good=True) == "contradicts the paper"
+    assert _two_stage3("cnn", "asha", asha, "enas", [], at_least_as_good=True) == "undecided"
+    assert _two_stage3("cnn", "asha", asha, "enas", enas, preset="cpu", at_least_as_good=True) == (
+        "not comparable at this scale"
+    )
+
+
+@pytest.mark.parametrize(
+    ("preset", "rsws", "enas", "expected"),
+    [
+        ("smoke", [2.96, 3.33, 2.83, 3.00], [2.92, 2.95, 2.91, 3.05], "machinery only"),
+        ("paper", [2.96, 3.33, 2.83, 3.00], [2.92, 2.95, 2.91, 3.05], "consistent with the paper"),
+        ("paper", [3.50, 3.62, 3.55, 3.70], [2.92, 2.95, 2.91, 3.05], "contradicts the paper"),
+        ("cpu", [3.50, 3.62, 3.55, 3.70], [2.92, 2.95, 2.91, 3.05], "small-scale trend against the paper"),
+    ],
+)
+def test_rsws_against_our_enas_trials_follows_the_darts_rule(preset, rsws, enas, expected):
+    built = RecordBuilder()
+    stage2(built, rsws, preset=preset)
+    stage2(built, enas, preset=preset, setting="enas", spec="enas")
+    found = findings.rsws_vs_darts_finding(built.record(), "cnn", "enas")
+    assert verdict(found) == expected and "our ENAS trials" in found.evidence
+    # the DARTS row of the same record has no DARTS trials: ENAS's never stand in for them
+    assert "our second-order DARTS trials none" in findings.rsws_vs_darts_finding(built.record(), "cnn").evidence
 
 
 def _one_stage3(finding, spec, values, benchmark="cnn", preset="paper", setting="random5"):

@@ -95,6 +95,28 @@ def test_darts_rows_look_every_epochs_cell_up_and_count_its_parameter_free_edges
     assert table.frame["accuracy (%)"].iloc[0] == 39.77 and table.frame["epochs"].iloc[0] == 2
 
 
+def test_enas_picks_are_looked_up_and_stand_beside_the_published_enas_row():
+    from randnas.spaces.nb201 import parse_nb201_cell
+
+    built = RecordBuilder()
+    skips = "|skip_connect~0|+|skip_connect~0|skip_connect~1|+|skip_connect~0|skip_connect~1|skip_connect~2|"
+    conv = "|nor_conv_3x3~0|+|none~0|nor_conv_3x3~1|+|none~0|none~1|nor_conv_3x3~2|"
+    built.enas(preset="cpu", seed=0, cell=conv, epoch_accuracies=[39.77, 85.0], digest="ab" * 32)
+    built.enas(preset="cpu", seed=1, cell=skips, epoch_accuracies=[39.77, 39.77])
+    built.enas(preset="cpu", seed=0, repeat=2, cell=skips, digest="ab" * 32)  # a same-seed repeat: left out
+    bench = Bench({parse_nb201_cell(conv).to_index(): 85.0, parse_nb201_cell(skips).to_index(): 39.77})
+    table = nb201.enas_table(built.record(), "cpu", bench)
+    assert table.frame["accuracy (%)"].tolist() == [85.0, 39.77, 39.77] and len(table.run_ids) == 3
+    assert "is 62.39 (n=2, too few to conclude)" in table.note and "(2 searches.)" in table.note
+    assert table.frame["skip edges"].tolist() == [0, 6, 6]
+    epochs = nb201.enas_epochs(built.record(), "cpu")
+    assert epochs[epochs["search"] == "seed 0, repeat 1"]["accuracy (%)"].tolist() == [39.77, 85.0]
+    published = nb201.published_table(built.record(), "cpu", bench).frame.set_index("method")
+    assert published.loc["ENAS", "cifar10-valid accuracy (%)"] == "37.51 ± 3.19"
+    ours = published.loc["ours: ENAS"]
+    assert ours["cifar10-valid accuracy (%)"] == "62.39 ± 31.98" and ours["searches"] == 2
+
+
 def test_rsps_scoring_counts_one_batch_per_cell():
     built = RecordBuilder()
     built.nb201_search(cells([0.1, 0.2], [1.0, 2.0], epoch=250), seed=0, dataset="cifar10", setting="rsps")
