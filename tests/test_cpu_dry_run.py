@@ -23,6 +23,7 @@ from tests.conftest import REPO, shared_data_root
 pytestmark = pytest.mark.slow
 
 STEPS = {"epochs": 1, "max_steps_per_epoch": 2}
+ENAS_STEPS = {**STEPS, "controller": {"train_steps": 1, "num_aggregate": 2, "derive_samples": 2}}
 # per entry: overrides merged into the job's `overrides` (or `train`) dict, then top-level parameters
 CAPS: dict[str, tuple[dict, dict]] = {
     "datasets": ({}, {}),
@@ -41,6 +42,11 @@ CAPS: dict[str, tuple[dict, dict]] = {
     "cnn-darts-stage2": (STEPS, {}),
     "ptb-darts": ({**STEPS, "max_eval_chunks": 2}, {}),
     "ptb-darts-stage2": ({**STEPS, "max_eval_chunks": 2}, {}),
+    "nb201-enas": (ENAS_STEPS, {}),
+    "cnn-enas": (ENAS_STEPS, {}),
+    "cnn-enas-stage2": (STEPS, {}),
+    "ptb-enas": (ENAS_STEPS, {}),
+    "ptb-enas-stage2": ({**STEPS, "max_eval_chunks": 2}, {}),
 }
 CIFAR10 = ("cifar10", "cifar10-jpeg")  # either copy (randnas.data.images.CIFAR10_SUBFOLDERS)
 # per entry prefix: the folders it needs under the data root, each a choice among alternatives
