@@ -75,7 +75,24 @@ def nb201_sentences(record: Record, preset: str, bench: Nb201Accuracies) -> list
                 "correlation."
             )
     sentences += _nb201_darts(record, preset, bench)
+    sentences += _nb201_enas(record, preset, bench)
     return sentences
+
+
+def _nb201_enas(record: Record, preset: str, bench: Nb201Accuracies) -> list[str]:
+    rows = nb201.enas_rows(record, preset, bench)
+    if rows.empty:
+        return []
+    final = rows[rows["repeat"] == 1]
+    accuracy = mean_interval(final["accuracy (%)"].to_numpy(dtype=float))
+    percentiles = ", ".join(f"{p:.0f}" for p in final["percentile"])
+    enas = next(row for row in NB201_TABLE5 if row.method == "ENAS")
+    words = (
+        f"ENAS's derived cells reach {amount(accuracy, ' %')} (percentile {percentiles} of all 15,625 cells); "
+        f"NAS-Bench-201's own ENAS ended at {enas.valid} ± {enas.valid_std} % (percentile "
+        f"{bench.percentile(enas.valid):.0f}, 3 searches at full scale)."
+    )
+    return [words]
 
 
 def _nb201_darts(record: Record, preset: str, bench: Nb201Accuracies) -> list[str]:

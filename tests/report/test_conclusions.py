@@ -49,6 +49,16 @@ def test_darts_collapse_is_counted_and_near_uniform_weights_called_arbitrary():
     assert "0.900" in words and "uniform over 8 ops is 0.125" in words and "arbitrary" not in words
 
 
+def test_enas_cells_are_set_beside_nas_bench_201s_own_enas():
+    built = RecordBuilder()
+    built.enas(preset="cpu", seed=0, cell=CONV)
+    built.enas(preset="cpu", seed=1, cell=SKIPS)
+    built.enas(preset="cpu", seed=1, repeat=2, cell=CONV)  # a same-seed repeat: not another search
+    (words,) = conclusions.nb201_sentences(built.record(), "cpu", bench_of([90.0, 80.0]))
+    assert words.startswith("ENAS's derived cells reach 62.39 % (n=2, too few for an interval) (percentile 75, 25 of")
+    assert "NAS-Bench-201's own ENAS ended at 37.51 ± 3.19 % (percentile 0," in words
+
+
 def test_surrogate_sentences_compare_at_one_worker_and_spell_out_the_deadline():
     searches = []
     for seed in range(6):
