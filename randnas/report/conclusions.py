@@ -11,6 +11,7 @@ from randnas.data.nb201 import Nb201Accuracies
 from randnas.experiments import darts as darts_kind
 from randnas.experiments.base import Record
 from randnas.experiments.darts import DartsRow
+from randnas.experiments.enas import EnasRow
 from randnas.paper import NB201_TABLE5
 from randnas.report import nb201, surrogate
 from randnas.statistics import Estimate, mean_interval, tau_grade
@@ -19,6 +20,8 @@ ALL_SKIP_ACCURACY = 39.77  # the all-skip_connect cell's cifar10-valid accuracy:
 # op weights this close to uniform (largest weight within 10 % of 1/K on every edge) leave the derived cell close
 # to arbitrary: its argmax reflects noise more than a preference
 NEAR_UNIFORM = 1.10
+# a controller whose sampled cells keep 95 % of the uniform controller's entropy has not concentrated on any cell
+NEAR_UNIFORM_ENTROPY = 0.95
 
 
 def amount(estimate: Estimate, unit: str, digits: int = 2, scale: float = 1.0) -> str:
@@ -88,10 +91,42 @@ def _nb201_enas(record: Record, preset: str, bench: Nb201Accuracies) -> list[str
     percentiles = ", ".join(f"{p:.0f}" for p in final["percentile"])
     enas = next(row for row in NB201_TABLE5 if row.method == "ENAS")
     words = (
-        f"ENAS's derived cells reach {amount(accuracy, ' %')} (percentile {percentiles} of all 15,625 cells); "
-        f"NAS-Bench-201's own ENAS ended at {enas.valid} ± {enas.valid_std} % (percentile "
+        f"ENAS's derived cells reach {amount(accuracy, ' %')} on average, at percentiles {percentiles} of all "
+        f"15,625 cells; NAS-Bench-201's own ENAS ended at {enas.valid} ± {enas.valid_std} % (percentile "
         f"{bench.percentile(enas.valid):.0f}, 3 searches at full scale)."
     )
+    return [words, *enas_entropy_sentences(record, preset, "nb201")]
+
+
+def max_entropy(space: str) -> float:
+    """The entropy of a controller that samples every decision uniformly: the most a cell's entropy can be."""
+    from randnas.search.enas import PROGRAMS
+
+    program = PROGRAMS[space]()
+    steps = [step for cell in program.cells for step in cell if step.kind != "anchor"]
+    options = [len(program.ops) if step.kind == "op" else step.options - (1 if step.distinct else 0) for step in steps]
+    return float(sum(np.log(n) for n in options))
+
+
+def enas_entropy_sentences(record: Record, preset: str, space: str) -> list[str]:
+    """How far ENAS's controller moved from uniform: its sampled cells' entropy in the last epoch against the
+    uniform controller's (a controller that learned concentrates its samples, and its entropy falls)."""
+    runs = record.of(EnasRow, preset, lambda run: run.space == space and run.repeat == 1)
+    last = [record.reader.history(run.run_id, "controller/entropy") for run in runs]
+    values = np.asarray([history[-1][1] for history in last if history])
+    if not values.size:
+        return []
+    ceiling = max_entropy(space)
+    words = (
+        f"In their last epoch the {values.size} ENAS controller(s) sampled cells of entropy {values.mean():.3f} "
+        f"on average (from {values.min():.3f} to {values.max():.3f}); a controller choosing uniformly has "
+        f"{ceiling:.3f}."
+    )
+    if values.max() >= NEAR_UNIFORM_ENTROPY * ceiling:
+        words += (
+            " The controller is still close to uniform, so its derived cell is close to the best of random cells "
+            "scored on one minibatch each: it says little about the cell ENAS would derive after its full search."
+        )
     return [words]
 
 

@@ -49,14 +49,26 @@ def test_darts_collapse_is_counted_and_near_uniform_weights_called_arbitrary():
     assert "0.900" in words and "uniform over 8 ops is 0.125" in words and "arbitrary" not in words
 
 
-def test_enas_cells_are_set_beside_nas_bench_201s_own_enas():
+def test_enas_cells_are_set_beside_nas_bench_201s_own_enas_and_a_near_uniform_controller_said_so():
+    import math
+
+    uniform = 6 * math.log(5)  # six edges, five ops each
     built = RecordBuilder()
     built.enas(preset="cpu", seed=0, cell=CONV)
     built.enas(preset="cpu", seed=1, cell=SKIPS)
     built.enas(preset="cpu", seed=1, repeat=2, cell=CONV)  # a same-seed repeat: not another search
-    (words,) = conclusions.nb201_sentences(built.record(), "cpu", bench_of([90.0, 80.0]))
-    assert words.startswith("ENAS's derived cells reach 62.39 % (n=2, too few for an interval) (percentile 75, 25 of")
-    assert "NAS-Bench-201's own ENAS ended at 37.51 ± 3.19 % (percentile 0," in words
+    built.histories[(built.runs[0].run_id, "controller/entropy")] = [(1, uniform), (2, uniform - 0.01)]
+    built.histories[(built.runs[1].run_id, "controller/entropy")] = [(1, uniform), (2, uniform - 0.02)]
+    cells, entropy = conclusions.nb201_sentences(built.record(), "cpu", bench_of([90.0, 80.0]))
+    assert cells.startswith("ENAS's derived cells reach 62.39 % (n=2, too few for an interval) on average, at ")
+    assert "percentiles 75, 25 of all" in cells and "own ENAS ended at 37.51 ± 3.19 % (percentile 0," in cells
+    assert "2 ENAS controller(s) sampled cells of entropy 9.642" in entropy and "uniformly has 9.657" in entropy
+    assert "still close to uniform" in entropy
+    learned = RecordBuilder()
+    learned.enas(preset="cpu", seed=0, cell=CONV)
+    learned.histories[(learned.runs[0].run_id, "controller/entropy")] = [(1, uniform), (2, 2.0)]
+    (words,) = conclusions.enas_entropy_sentences(learned.record(), "cpu", "nb201")
+    assert "entropy 2.000" in words and "close to uniform" not in words
 
 
 def test_surrogate_sentences_compare_at_one_worker_and_spell_out_the_deadline():
